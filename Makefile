@@ -1,0 +1,67 @@
+# The two commands a newcomer needs: `make run` and `make test`. See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := python3 -m uv
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.synced: pyproject.toml uv.lock
+	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv 2>/dev/null
+	@$(UV) sync --frozen --quiet
+	@touch $@
+
+.PHONY: install
+install: $(VENV)/.synced ## Create .venv from the lock file
+
+var:
+	@mkdir -p var
+
+.PHONY: migrate
+migrate: install var
+	@$(PY) manage.py migrate --noinput -v0
+
+.PHONY: demo
+demo: migrate ## Load the demo organisations and users (idempotent)
+	@$(PY) manage.py load_demo
+
+.PHONY: run
+run: demo ## Set up and serve the portal with demo data at http://127.0.0.1:8000
+	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
+	@DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT)
+
+.PHONY: worker
+worker: install ## Start a Celery worker (needs REDIS_URL)
+	@test -n "$$REDIS_URL" || { echo "REDIS_URL is not set: without it tasks run in-process and no worker is needed."; exit 1; }
+	@$(VENV)/bin/celery -A portal worker --loglevel=INFO --concurrency=2
+
+.PHONY: beat
+beat: install ## Start the Celery beat scheduler, exactly one (needs REDIS_URL)
+	@test -n "$$REDIS_URL" || { echo "REDIS_URL is not set: without it there is no scheduler."; exit 1; }
+	@$(VENV)/bin/celery -A portal beat --loglevel=INFO --schedule=var/celerybeat-schedule
+
+.PHONY: lint
+lint: install ## ruff, migrations in sync, Django system checks
+	@$(VENV)/bin/ruff check .
+	@$(PY) manage.py makemigrations --check --dry-run -v0 || { echo "Model changes without a migration: run manage.py makemigrations"; exit 1; }
+	@$(PY) manage.py check --fail-level WARNING
+	@DJANGO_ENV=production DJANGO_SECRET_KEY=$$(printf 'x%.0s-ci-only-%s' $$(seq 1 6) abcdefghijklmnopqrstuvwxyz0123456789) \
+	  DJANGO_ALLOWED_HOSTS=portal.example $(PY) manage.py check --deploy --fail-level WARNING
+
+.PHONY: typecheck
+typecheck: install ## mypy with django-stubs
+	@$(VENV)/bin/mypy portal principles assessments supplychain reports
+
+.PHONY: test
+test: lint var ## Set up, lint and run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
+	@$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+.PHONY: clean
+clean: ## Remove the virtualenv and local data
+	rm -rf $(VENV) var

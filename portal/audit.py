@@ -1,0 +1,157 @@
+"""The audit trail: tamper-evident, hash-chained events per organisation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_scopes import scope
+
+from portal.canonical import canonical_json, sha256_hex, to_jsonable
+from portal.logging import current_request_id
+from portal.models import AuditEvent, Organisation, User
+
+GENESIS_HASH = "0" * 64
+
+VERB_LABELS = {
+    "organisation.created": _("created the organisation"),
+    "invitation.created": _("invited someone"),
+    "invitation.resent": _("resent an invitation"),
+    "invitation.revoked": _("revoked an invitation"),
+    "invitation.accepted": _("accepted an invitation"),
+    "member.role_changed": _("changed a member's role"),
+    "member.removed": _("removed a member"),
+    "member.left": _("left the organisation"),
+}
+
+
+def _event_payload(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "organisation": str(event.organisation_id),
+        "sequence": event.sequence,
+        "actor": event.actor_label,
+        "verb": event.verb,
+        "target_type": event.target_type,
+        "target_id": event.target_id,
+        "target_label": event.target_label,
+        "before": event.before,
+        "after": event.after,
+        "created_at": event.created_at.astimezone(UTC).isoformat(),
+        "request_id": event.request_id,
+        "prev_hash": event.prev_hash,
+    }
+
+
+def event_hash(event: AuditEvent) -> str:
+    return sha256_hex(canonical_json(_event_payload(event)))
+
+
+def audit_record(
+    *,
+    organisation: Organisation,
+    actor: User | None,
+    verb: str,
+    target: models.Model | None = None,
+    target_label: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append an event to the organisation's chain, in the caller's transaction."""
+    with transaction.atomic():
+        # Lock the tenant row so two writers cannot take the same sequence number.
+        # The organisation row also holds the chain's head, so deleting the newest events shows.
+        head = (
+            Organisation.objects.select_for_update()
+            .filter(pk=organisation.pk)
+            .values_list("audit_head_sequence", "audit_head_hash")
+            .get()
+        )
+        sequence, prev_hash = head[0] + 1, head[1] or GENESIS_HASH
+        with scope(organisation=organisation):
+            event = AuditEvent(
+                organisation=organisation,
+                sequence=sequence,
+                actor=actor,
+                actor_label=actor.email if actor else "system",
+                verb=verb,
+                target_type=target._meta.model_name if target is not None else "",
+                target_id=str(target.pk) if target is not None else "",
+                target_label=target_label or (str(target) if target is not None else ""),
+                before=to_jsonable(before) if before is not None else None,
+                after=to_jsonable(after) if after is not None else None,
+                created_at=timezone.now(),
+                request_id=current_request_id() if current_request_id() != "-" else "",
+                prev_hash=prev_hash,
+            )
+            event.hash = event_hash(event)
+            event.save(force_insert=True)
+        Organisation.objects.filter(pk=organisation.pk).update(
+            audit_head_sequence=sequence, audit_head_hash=event.hash
+        )
+        organisation.audit_head_sequence, organisation.audit_head_hash = sequence, event.hash
+        return event
+
+
+@dataclass(frozen=True)
+class ChainVerification:
+    organisation: Organisation
+    events_checked: int
+    ok: bool
+    broken_at: int | None = None
+    reason: str = ""
+
+
+def audit_verify_chain(*, organisation: Organisation) -> ChainVerification:
+    """Walk the chain in order; report the first event whose link or content does not hold."""
+    expected_prev = GENESIS_HASH
+    expected_sequence = 1
+    checked = 0
+    with scope(organisation=organisation):
+        events = AuditEvent.objects.filter(organisation=organisation).order_by("sequence")
+        for event in events.iterator(chunk_size=2000):
+            if event.sequence != expected_sequence:
+                return ChainVerification(
+                    organisation,
+                    checked,
+                    False,
+                    expected_sequence,
+                    f"event #{expected_sequence} is missing (next found is #{event.sequence})",
+                )
+            if event.prev_hash != expected_prev:
+                return ChainVerification(
+                    organisation,
+                    checked,
+                    False,
+                    event.sequence,
+                    f"event #{event.sequence} does not link to the hash of event #{event.sequence - 1}",
+                )
+            if event_hash(event) != event.hash:
+                return ChainVerification(
+                    organisation,
+                    checked,
+                    False,
+                    event.sequence,
+                    f"event #{event.sequence} was changed after it was recorded",
+                )
+            expected_prev = event.hash
+            expected_sequence += 1
+            checked += 1
+    head_sequence, head_hash = (
+        Organisation.objects.filter(pk=organisation.pk)
+        .values_list("audit_head_sequence", "audit_head_hash")
+        .get()
+    )
+    if checked != head_sequence or (head_sequence and expected_prev != head_hash):
+        return ChainVerification(
+            organisation,
+            checked,
+            False,
+            checked + 1,
+            f"the chain ends at event #{checked} but the organisation recorded #{head_sequence} "
+            "as its latest: events were deleted",
+        )
+    return ChainVerification(organisation, checked, True)

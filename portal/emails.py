@@ -1,0 +1,19 @@
+"""Outgoing email: every message has a plain-text and an HTML part rendered from templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+
+def send_templated_email(*, to: str, subject: str, template: str, context: dict[str, Any]) -> None:
+    """Render templates/email/<template>.txt and .html and send them as one message."""
+    context = {"site_url": settings.SITE_URL, "subject": subject, **context}
+    text = render_to_string(f"email/{template}.txt", context)
+    html = render_to_string(f"email/{template}.html", context)
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[to])
+    message.attach_alternative(html, "text/html")
+    message.send()

@@ -1,0 +1,145 @@
+"""Forms for the portal app, and the renderer that gives every form the portal's markup."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.forms.renderers import TemplatesSetting
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import Organisation, User
+from portal.roles import ROLE_DESCRIPTIONS, Role
+
+
+_WIDGET_CLASSES = {
+    forms.Textarea: "textarea",
+    forms.Select: "select",
+    forms.SelectMultiple: "select",
+    forms.RadioSelect: "radios__input",
+    forms.CheckboxInput: "checkboxes__input",
+    forms.CheckboxSelectMultiple: "checkboxes__input",
+}
+
+
+def _decorate_widget(field: forms.BoundField) -> None:
+    """Classes and ARIA wiring on a field's widget, whichever app's form it belongs to."""
+    widget = field.field.widget
+    css = _WIDGET_CLASSES.get(type(widget), "input")
+    classes = set(widget.attrs.get("class", "").split())
+    classes.add(css)
+    if field.errors:
+        classes.add("input--error")
+        widget.attrs["aria-invalid"] = "true"
+        described = [f"{field.auto_id}_error"]
+        if field.help_text:
+            described.insert(0, f"{field.auto_id}_helptext")
+        widget.attrs["aria-describedby"] = " ".join(described)
+    widget.attrs["class"] = " ".join(sorted(classes))
+
+
+class PortalFormRenderer(TemplatesSetting):
+    """Every form (the portal's and allauth's) renders through templates/forms/: labels, hints,
+    errors tied to their fields, and the error summary in the page layout."""
+
+    form_template_name = "forms/form.html"
+    field_template_name = "forms/field.html"
+
+    def render(self, template_name: str, context: dict[str, Any], request: Any = None) -> str:
+        if template_name == self.field_template_name and "field" in context:
+            _decorate_widget(context["field"])
+        return super().render(template_name, context, request=request)
+
+
+class PortalFormMixin:
+    """Marker for the portal's own forms (the renderer does the styling)."""
+
+
+def role_choices_with_hints() -> list[tuple[str, str]]:
+    return [(role.value, role.label) for role in Role]
+
+
+class SignupDetailsForm(PortalFormMixin, forms.Form):
+    """Extra fields on allauth's sign-up form."""
+
+    full_name = forms.CharField(
+        label=_("Full name"),
+        max_length=150,
+        help_text=_("As you would sign it: it appears on signatures and in the audit trail."),
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+
+    def signup(self, request: Any, user: User) -> None:
+        user.full_name = self.cleaned_data["full_name"].strip()
+        user.save(update_fields=["full_name"])
+
+
+class OrganisationForm(PortalFormMixin, forms.ModelForm):
+    class Meta:
+        model = Organisation
+        fields = ["name", "company_number", "sector", "size_band", "country"]
+        help_texts = {
+            "name": _("The name your workforce and suppliers know you by."),
+            "company_number": _("Optional. Your Companies House number, for example 01234567."),
+        }
+        widgets = {
+            "size_band": forms.RadioSelect,
+            "name": forms.TextInput(attrs={"autocomplete": "organization"}),
+        }
+
+    def clean_company_number(self) -> str:
+        value = self.cleaned_data["company_number"].strip().upper().replace(" ", "")
+        if value and not (6 <= len(value) <= 10 and value.isalnum()):
+            raise forms.ValidationError(
+                _("Enter a company number of 6 to 10 letters and digits, like 01234567 or SC123456")
+            )
+        return value
+
+
+class RoleChoiceField(forms.ChoiceField):
+    widget = forms.RadioSelect
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=role_choices_with_hints(), **kwargs)
+        self.hints = {role.value: ROLE_DESCRIPTIONS[role] for role in Role}
+
+
+class InvitationForm(PortalFormMixin, forms.Form):
+    email = forms.EmailField(
+        label=_("Email address"),
+        help_text=_("We will email them a link to join. It works once and expires."),
+        widget=forms.EmailInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    role = RoleChoiceField(label=_("Role"))
+
+
+class RoleForm(PortalFormMixin, forms.Form):
+    role = RoleChoiceField(label=_("Role"))
+
+
+class ProfileForm(PortalFormMixin, forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["full_name"]
+        help_texts = {"full_name": _("Shown on signatures, comments and in the audit trail.")}
+
+
+class AuditFilterForm(PortalFormMixin, forms.Form):
+    q = forms.CharField(
+        label=_("Search"), required=False, max_length=200, help_text=_("Person, target or action")
+    )
+    verb = forms.ChoiceField(label=_("Action"), required=False)
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, verbs: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["verb"].choices = [("", _("All actions"))] + list(verbs.items())
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("date_from") and cleaned.get("date_to") and cleaned["date_from"] > cleaned["date_to"]:
+            self.add_error("date_to", _("The end date must be the same as or after the start date"))
+        return cleaned

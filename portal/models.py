@@ -1,0 +1,262 @@
+"""Users, organisations (the tenant), memberships, invitations and the audit trail."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+from django_scopes import ScopedManager
+
+from portal.roles import Role, role_can
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("An email address is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra["is_staff"] = True
+        extra["is_superuser"] = True
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person. Email is the login; there is no username."""
+
+    email = models.EmailField(_("email address"), unique=True)
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        verbose_name = _("user")
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class Sector(models.TextChoices):
+    AEROSPACE = "aerospace", _("Aerospace")
+    AUTOMOTIVE = "automotive", _("Automotive")
+    CHEMICALS = "chemicals", _("Chemicals and materials")
+    CONSTRUCTION = "construction", _("Construction products")
+    ELECTRONICS = "electronics", _("Electronics and electrical")
+    ENERGY = "energy", _("Energy and utilities")
+    FOOD = "food", _("Food and drink")
+    MACHINERY = "machinery", _("Machinery and equipment")
+    METALS = "metals", _("Metals and metal products")
+    PHARMA = "pharma", _("Pharmaceuticals and life sciences")
+    PLASTICS = "plastics", _("Plastics and rubber")
+    TEXTILES = "textiles", _("Textiles and clothing")
+    OTHER = "other", _("Other manufacturing")
+
+
+class SizeBand(models.TextChoices):
+    MICRO = "micro", _("Micro (fewer than 10 employees)")
+    SMALL = "small", _("Small (10 to 49 employees)")
+    MEDIUM = "medium", _("Medium (50 to 249 employees)")
+    LARGE = "large", _("Large (250 or more employees)")
+
+
+class Organisation(models.Model):
+    """The tenant. Everything a company owns hangs off one of these."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(_("organisation name"), max_length=200)
+    # Random suffix: URLs do not reveal how many organisations exist or let anyone guess them.
+    slug = models.SlugField(max_length=64, unique=True)
+    company_number = models.CharField(_("company number"), max_length=16, blank=True)
+    sector = models.CharField(_("sector"), max_length=32, choices=Sector.choices)
+    size_band = models.CharField(_("size"), max_length=16, choices=SizeBand.choices)
+    country = CountryField(_("country"), default="GB")
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Head of the audit chain, moved in the same transaction as each event.
+    audit_head_sequence = models.PositiveBigIntegerField(default=0, editable=False)
+    audit_head_hash = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A person's one role in one organisation."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Auditor grants expire; access ends at this moment without anyone acting.
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(organisation="organisation")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "user"], name="one_membership_per_person"),
+        ]
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()}) in {self.organisation_id}"
+
+    def is_active(self, now: Any = None) -> bool:
+        return self.expires_at is None or self.expires_at > (now or timezone.now())
+
+    def can(self, action: str) -> bool:
+        return self.is_active() and role_can(self.role, action)
+
+
+class EmailStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to send")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Could not send")
+
+
+INVITATION_STATUS_LABELS = {
+    "pending": _("Waiting"),
+    "accepted": _("Accepted"),
+    "revoked": _("Revoked"),
+    "expired": _("Expired"),
+}
+
+
+class Invitation(models.Model):
+    """An invitation to join an organisation with a role, sent by email as a signed, single-use link."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("email address"))
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    # Rotated on resend, so an older link stops working.
+    nonce = models.CharField(max_length=32)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    # The email is a row with a status (DESIGN.md section 9): a sweep re-enqueues stuck ones.
+    email_status = models.CharField(max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING)
+    email_queued_at = models.DateTimeField(null=True, blank=True)
+    email_claimed_at = models.DateTimeField(null=True, blank=True)
+    email_sent_at = models.DateTimeField(null=True, blank=True)
+    email_attempts = models.PositiveIntegerField(default=0)
+    email_error = models.TextField(blank=True)
+
+    objects = ScopedManager(organisation="organisation")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "email"],
+                condition=Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="one_open_invitation_per_email",
+            ),
+        ]
+        indexes = [models.Index(fields=["email_status", "email_queued_at"])]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email} to {self.organisation_id}"
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
+
+    def get_status_label(self) -> str:
+        return str(INVITATION_STATUS_LABELS[self.status])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "pending"
+
+
+class AuditEvent(models.Model):
+    """One state change, chained to the previous event of the same organisation by its hash."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="audit_events")
+    sequence = models.PositiveBigIntegerField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # What the chain covers: the actor as they were at the time, even if the account goes later.
+    actor_label = models.CharField(max_length=254, blank=True)
+    verb = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(max_length=300, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    request_id = models.CharField(max_length=64, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    objects = ScopedManager(organisation="organisation")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "sequence"], name="audit_sequence_per_organisation"
+            ),
+        ]
+        ordering = ["-sequence"]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.verb}"

@@ -1,0 +1,86 @@
+"""Reads for the portal app. Each runs a fixed number of queries whatever the data size."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from portal.models import AuditEvent, Invitation, Membership, Organisation, User
+
+
+def memberships_of_user(user: User) -> list[Membership]:
+    """Every active membership of one person, across organisations (for the switcher)."""
+    now = timezone.now()
+    with scopes_disabled():
+        return list(
+            Membership.objects.filter(user=user)
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+            .select_related("organisation")
+            .order_by("organisation__name")
+        )
+
+
+def open_invitations_for_email(email: str) -> list[Invitation]:
+    """Invitations waiting for this person, across organisations."""
+    with scopes_disabled():
+        return list(
+            Invitation.objects.filter(
+                email__iexact=email,
+                accepted_at__isnull=True,
+                revoked_at__isnull=True,
+                expires_at__gt=timezone.now(),
+            ).select_related("organisation", "invited_by")
+        )
+
+
+def organisation_members(organisation: Organisation) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(organisation=organisation)
+        .select_related("user")
+        .order_by("user__full_name", "user__email")
+    )
+
+
+def organisation_invitations(organisation: Organisation, *, open_only: bool = True) -> QuerySet[Invitation]:
+    qs = Invitation.objects.filter(organisation=organisation).select_related("invited_by")
+    if open_only:
+        qs = qs.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+    return qs.order_by("-created_at")
+
+
+def recent_activity(organisation: Organisation, *, limit: int = 8) -> list[AuditEvent]:
+    return list(
+        AuditEvent.objects.filter(organisation=organisation)
+        .select_related("actor")
+        .order_by("-sequence")[:limit]
+    )
+
+
+def audit_events_page(
+    organisation: Organisation, *, filters: dict[str, Any], page: str | int | None, per_page: int
+) -> Page:
+    qs = AuditEvent.objects.filter(organisation=organisation).select_related("actor")
+    if filters.get("verb"):
+        qs = qs.filter(verb=filters["verb"])
+    if filters.get("q"):
+        term = filters["q"]
+        qs = qs.filter(
+            Q(actor_label__icontains=term)
+            | Q(target_label__icontains=term)
+            | Q(verb__icontains=term)
+            | Q(actor__full_name__icontains=term)
+        )
+    tz = timezone.get_current_timezone()
+    date_from: date | None = filters.get("date_from")
+    date_to: date | None = filters.get("date_to")
+    if date_from:
+        qs = qs.filter(created_at__gte=datetime.combine(date_from, time.min, tzinfo=tz))
+    if date_to:
+        qs = qs.filter(created_at__lte=datetime.combine(date_to, time.max, tzinfo=tz))
+    paginator = Paginator(qs.order_by("-sequence"), per_page)
+    return paginator.get_page(page)

@@ -1,0 +1,99 @@
+"""Background work for the portal app: invitation emails and the sweep that recovers lost ones."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_scopes import scopes_disabled
+
+from portal.celery import app
+from portal.emails import send_templated_email
+from portal.models import EmailStatus, Invitation, Organisation
+from portal.roles import ROLE_DESCRIPTIONS, Role
+
+logger = logging.getLogger(__name__)
+
+MAX_EMAIL_ATTEMPTS = 5
+STUCK_PENDING_AFTER = timedelta(minutes=2)
+STUCK_SENDING_AFTER = timedelta(minutes=10)
+
+
+@app.task(bind=True, tenant=True, max_retries=MAX_EMAIL_ATTEMPTS)
+def send_invitation_email(self, *, organisation: Organisation, invitation_id: str) -> str:
+    """Send one invitation email. Idempotent: only the task that claims the row sends."""
+    from portal.services import invitation_url
+
+    now = timezone.now()
+    claimed = Invitation.objects.filter(
+        pk=invitation_id,
+        email_status=EmailStatus.PENDING,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+    ).update(email_status=EmailStatus.SENDING, email_claimed_at=now)
+    if not claimed:
+        return "not-claimed"  # already sent, being sent by another worker, or no longer open
+    invitation = Invitation.objects.select_related("organisation", "invited_by").get(pk=invitation_id)
+    inviter = invitation.invited_by.display_name if invitation.invited_by else organisation.name
+    try:
+        send_templated_email(
+            to=invitation.email,
+            subject=_("%(inviter)s invited you to join %(organisation)s on the Made Smarter Portal")
+            % {"inviter": inviter, "organisation": organisation.name},
+            template="invitation",
+            context={
+                "invitation": invitation,
+                "organisation": organisation,
+                "inviter": inviter,
+                "role_label": Role(invitation.role).label,
+                "role_description": ROLE_DESCRIPTIONS[Role(invitation.role)],
+                "url": invitation_url(invitation),
+            },
+        )
+    except Exception as exc:
+        attempts = invitation.email_attempts + 1
+        final = attempts >= MAX_EMAIL_ATTEMPTS
+        Invitation.objects.filter(pk=invitation_id).update(
+            email_status=EmailStatus.FAILED if final else EmailStatus.PENDING,
+            email_attempts=attempts,
+            email_error=f"{type(exc).__name__}: {exc}"[:2000],
+        )
+        logger.warning("invitation email %s failed (attempt %s): %s", invitation_id, attempts, exc)
+        if final:
+            return "failed"
+        raise self.retry(exc=exc, countdown=min(600, 30 * 2**attempts)) from exc
+    Invitation.objects.filter(pk=invitation_id).update(
+        email_status=EmailStatus.SENT,
+        email_sent_at=timezone.now(),
+        email_attempts=invitation.email_attempts + 1,
+        email_error="",
+    )
+    return "sent"
+
+
+@app.task
+def sweep_invitation_emails() -> int:
+    """Re-enqueue invitation emails whose task was lost (Redis restart, killed worker)."""
+    now = timezone.now()
+    with scopes_disabled():
+        stuck_sending = Invitation.objects.filter(
+            email_status=EmailStatus.SENDING, email_claimed_at__lt=now - STUCK_SENDING_AFTER
+        )
+        stuck_sending.update(email_status=EmailStatus.PENDING)
+        stuck = list(
+            Invitation.objects.filter(
+                email_status=EmailStatus.PENDING,
+                email_queued_at__lt=now - STUCK_PENDING_AFTER,
+                accepted_at__isnull=True,
+                revoked_at__isnull=True,
+                expires_at__gt=now,
+            ).values_list("id", "organisation_id")[:1000]
+        )
+        Invitation.objects.filter(pk__in=[pk for pk, _org in stuck]).update(email_queued_at=now)
+    for invitation_id, organisation_id in stuck:
+        send_invitation_email.publish(organisation_id=str(organisation_id), invitation_id=str(invitation_id))
+    if stuck:
+        logger.info("re-enqueued %s stuck invitation emails", len(stuck))
+    return len(stuck)

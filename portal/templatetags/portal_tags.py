@@ -1,0 +1,114 @@
+"""Display helpers: role tags, permissions, dates as people read them, pagination windows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django import template
+from django.core.paginator import Paginator
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+register = template.Library()
+
+_ROLE_COLOURS = {
+    "owner": "purple",
+    "manager": "blue",
+    "workforce_rep": "turquoise",
+    "auditor": "orange",
+    "member": "grey",
+}
+_STATUS_COLOURS = {
+    "pending": "blue",
+    "accepted": "green",
+    "expired": "grey",
+    "revoked": "red",
+    "sent": "green",
+    "sending": "yellow",
+    "failed": "red",
+}
+
+
+@register.filter
+def role_colour(role: str) -> str:
+    return _ROLE_COLOURS.get(role, "grey")
+
+
+@register.filter
+def role_label(value: Any) -> Any:
+    """A role code as its label; any other value unchanged."""
+    from portal.roles import Role
+
+    if isinstance(value, str) and value in Role.values:
+        return Role(value).label
+    return value
+
+
+@register.filter
+def humanise_key(key: str) -> str:
+    return str(key).replace("_", " ").capitalize()
+
+
+@register.filter
+def status_colour(status: str) -> str:
+    return _STATUS_COLOURS.get(status, "grey")
+
+
+@register.filter
+def can(membership: Any, action: str) -> bool:
+    return bool(membership) and membership.can(action)
+
+
+@register.filter
+def startswith(value: str, prefix: str) -> bool:
+    return bool(prefix) and str(value).startswith(str(prefix))
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None
+
+
+@register.filter
+def relative(value: datetime | None) -> str:
+    """'in 5 days', '3 hours ago', 'just now'."""
+    if not value:
+        return ""
+    delta = value - timezone.now()
+    seconds = delta.total_seconds()
+    future = seconds > 0
+    seconds = abs(seconds)
+    if seconds < 60:
+        return _("just now")
+    for unit_seconds, singular, plural in (
+        (86400, "%(n)d day", "%(n)d days"),
+        (3600, "%(n)d hour", "%(n)d hours"),
+        (60, "%(n)d minute", "%(n)d minutes"),
+    ):
+        if seconds >= unit_seconds:
+            n = int(seconds // unit_seconds)
+            amount = ngettext(singular, plural, n) % {"n": n}
+            return (
+                _("in %(amount)s") % {"amount": amount}
+                if future
+                else _("%(amount)s ago") % {"amount": amount}
+            )
+    return ""
+
+
+@register.filter
+def page_window(paginator: Paginator, current: int) -> list[int | None]:
+    """Page numbers around the current one, with None where a gap is shown as an ellipsis."""
+    last = paginator.num_pages
+    wanted = sorted({1, last, current - 1, current, current + 1} & set(range(1, last + 1)))
+    window: list[int | None] = []
+    for n in wanted:
+        if window and n - (window[-1] or 0) > 1:
+            window.append(None)
+        window.append(n)
+    return window

@@ -1,0 +1,84 @@
+"""Tenancy: resolve /o/<slug>/ once, check membership, render the whole response inside the scope."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
+from django.utils import timezone
+from django_scopes import scope
+
+from portal.models import Membership, Organisation
+
+
+def membership_for(*, user: object, organisation: Organisation) -> Membership | None:
+    """The user's active membership of the organisation, or None."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    with scope(organisation=organisation):
+        membership = (
+            Membership.objects.filter(organisation=organisation, user=user).select_related("user").first()
+        )
+    if membership is None or not membership.is_active(timezone.now()):
+        return None
+    return membership
+
+
+class TenantMiddleware:
+    """For URLs carrying `org_slug`: 404 unless the user is an active member; then scope everything.
+
+    Non-members and unknown slugs get the same 404, so nobody learns which organisations exist.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.organisation = None  # type: ignore[attr-defined]
+        request.membership = None  # type: ignore[attr-defined]
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return self.get_response(request)
+        slug = match.kwargs.get("org_slug")
+        if slug is None:
+            return self.get_response(request)
+
+        organisation = Organisation.objects.filter(slug=slug).first()
+        membership = membership_for(user=request.user, organisation=organisation) if organisation else None
+        if membership is None:
+            if not request.user.is_authenticated:
+                # Anonymous visitors are sent to sign in; whether the organisation exists stays hidden.
+                from django.contrib.auth.views import redirect_to_login
+
+                return redirect_to_login(request.get_full_path())
+            return self._not_found(request)
+
+        request.organisation = organisation  # type: ignore[attr-defined]
+        request.membership = membership  # type: ignore[attr-defined]
+        with scope(organisation=organisation):
+            response = self.get_response(request)
+            render = getattr(response, "render", None)
+            if callable(render) and not getattr(response, "is_rendered", True):
+                response = render()
+            return response
+
+    def _not_found(self, request: HttpRequest) -> HttpResponse:
+        from django.views.defaults import page_not_found
+
+        return page_not_found(request, Http404())
+
+
+def require(request: HttpRequest, action: str) -> Membership:
+    """The membership if its role may do `action`; 403 for members whose role may not.
+
+    Outsiders never get here: the middleware has already answered them with 404.
+    """
+    membership: Membership | None = getattr(request, "membership", None)
+    if membership is None:
+        raise Http404
+    if not membership.can(action):
+        raise PermissionDenied
+    return membership

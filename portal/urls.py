@@ -1,0 +1,29 @@
+from django.urls import include, path
+
+from portal import views
+
+handler403 = "portal.views.error_403"
+
+tenant_patterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("members/", views.members, name="members"),
+    path("members/<uuid:membership_id>/role/", views.member_role, name="member_role"),
+    path("members/<uuid:membership_id>/remove/", views.member_remove, name="member_remove"),
+    path("leave/", views.leave, name="leave"),
+    path("invitations/new/", views.invitation_create, name="invitation_create"),
+    path("invitations/<uuid:invitation_id>/resend/", views.invitation_resend, name="invitation_resend"),
+    path("invitations/<uuid:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
+    path("audit/", views.audit_trail, name="audit_trail"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("account/", views.account, name="account"),
+    path("organisations/", views.organisation_list, name="organisation_list"),
+    path("organisations/new/", views.organisation_create, name="organisation_create"),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    # Every tenant page lives under /o/<slug>/; portal.tenancy.TenantMiddleware guards them all.
+    path("o/<slug:org_slug>/", include((tenant_patterns, "portal"))),
+]

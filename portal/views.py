@@ -1,0 +1,386 @@
+"""Pages of the portal app. Thin: they parse input, call services and selectors, and render."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from portal import selectors, services
+from portal.audit import VERB_LABELS, audit_verify_chain
+from portal.forms import AuditFilterForm, InvitationForm, OrganisationForm, ProfileForm, RoleForm
+from portal.models import Invitation, Membership
+from portal.roles import ROLE_DESCRIPTIONS, Role
+from portal.services import InvitationLinkError
+from portal.tenancy import require
+
+logger = logging.getLogger(__name__)
+
+
+def _apply_errors(form, error: ValidationError) -> None:
+    """Put a service's ValidationError on the form, at the field it names where it names one."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+# --- Outside any organisation ---------------------------------------------------------------
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return render(request, "portal/landing.html")
+    memberships = selectors.memberships_of_user(request.user)
+    invitations = selectors.open_invitations_for_email(request.user.email)
+    if len(memberships) == 1 and not invitations:
+        return redirect("portal:dashboard", org_slug=memberships[0].organisation.slug)
+    return redirect("organisation_list")
+
+
+@login_required
+@require_GET
+def organisation_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "portal/organisation_list.html",
+        {
+            "memberships": selectors.memberships_of_user(request.user),
+            "invitations": selectors.open_invitations_for_email(request.user.email),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def organisation_create(request: HttpRequest) -> HttpResponse:
+    form = OrganisationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        organisation = services.organisation_create(creator=request.user, **form.cleaned_data)
+        messages.success(
+            request,
+            _(
+                "%(name)s has been created. You are its owner: invite your colleagues "
+                "and a workforce representative next."
+            )
+            % {"name": organisation.name},
+        )
+        return redirect("portal:dashboard", org_slug=organisation.slug)
+    return render(request, "portal/organisation_form.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account(request: HttpRequest) -> HttpResponse:
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Your name has been updated."))
+        return redirect("account")
+    return render(request, "portal/account.html", {"form": form})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invitation = services.invitation_from_token(token)
+    except InvitationLinkError as exc:
+        return render(
+            request,
+            "portal/invitation_unusable.html",
+            {"reason": exc.reason, "invitation": exc.invitation},
+            status=410 if exc.invitation else 404,
+        )
+    context = {
+        "invitation": invitation,
+        "organisation": invitation.organisation,
+        "role_label": Role(invitation.role).label,
+        "role_description": ROLE_DESCRIPTIONS[Role(invitation.role)],
+        "token": token,
+    }
+    if not request.user.is_authenticated:
+        request.session["invitation_email"] = invitation.email
+        return render(request, "portal/invitation_accept.html", context)
+    if request.method == "POST":
+        try:
+            membership = services.invitation_accept(invitation=invitation, user=request.user)
+        except InvitationLinkError as exc:
+            return render(
+                request,
+                "portal/invitation_unusable.html",
+                {"reason": exc.reason, "invitation": invitation},
+                status=410,
+            )
+        except ValidationError as exc:
+            context["error"] = " ".join(exc.messages)
+            return render(request, "portal/invitation_accept.html", context, status=400)
+        messages.success(
+            request,
+            _("You have joined %(name)s as %(role)s.")
+            % {"name": membership.organisation.name, "role": membership.get_role_display()},
+        )
+        return redirect("portal:dashboard", org_slug=membership.organisation.slug)
+    if request.user.email.lower() != invitation.email.lower():
+        context["error"] = _(
+            "This invitation was sent to %(invited)s, but you are signed in as %(current)s. "
+            "Sign out, then open the link again and sign in or create an account as %(invited)s."
+        ) % {"invited": invitation.email, "current": request.user.email}
+    return render(request, "portal/invitation_accept.html", context)
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    checks: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # report, do not crash: this is the page that says what is down
+        logger.warning("healthz database check failed: %s", exc)
+        checks["database"] = "error"
+    try:
+        cache.set("healthz", "1", 5)
+        checks["cache"] = "ok" if cache.get("healthz") == "1" else "error"
+    except Exception as exc:
+        logger.warning("healthz cache check failed: %s", exc)
+        checks["cache"] = "error"
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        checks["broker"] = "in-process"
+    else:
+        from portal.celery import app
+
+        try:
+            with app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=2)
+            checks["broker"] = "ok"
+        except Exception as exc:
+            logger.warning("healthz broker check failed: %s", exc)
+            checks["broker"] = "error"
+    healthy = all(value != "error" for value in checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503
+    )
+
+
+# --- Inside an organisation (/o/<slug>/): the middleware has checked membership -------------
+
+
+@require_GET
+def dashboard(request: HttpRequest, org_slug: str) -> HttpResponse:
+    membership = require(request, "view_dashboard")
+    organisation = request.organisation
+    can_manage = membership.can("manage_members")
+    members = list(selectors.organisation_members(organisation)[:10])
+    return render(
+        request,
+        "portal/dashboard.html",
+        {
+            "members": members,
+            "member_count": selectors.organisation_members(organisation).count(),
+            "invitations": list(selectors.organisation_invitations(organisation)[:5]) if can_manage else [],
+            "activity": selectors.recent_activity(organisation) if membership.can("view_audit_trail") else [],
+            "can_manage": can_manage,
+            "verb_labels": VERB_LABELS,
+        },
+    )
+
+
+@require_GET
+def members(request: HttpRequest, org_slug: str) -> HttpResponse:
+    membership = require(request, "view_members")
+    organisation = request.organisation
+    can_manage = membership.can("manage_members")
+    return render(
+        request,
+        "portal/members.html",
+        {
+            "members": list(selectors.organisation_members(organisation)),
+            "invitations": list(selectors.organisation_invitations(organisation)) if can_manage else [],
+            "can_manage": can_manage,
+        },
+    )
+
+
+def _member(request: HttpRequest, membership_id) -> Membership:
+    return get_object_or_404(
+        Membership.objects.select_related("user", "organisation"),
+        organisation=request.organisation,
+        pk=membership_id,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def member_role(request: HttpRequest, org_slug: str, membership_id) -> HttpResponse:
+    require(request, "manage_members")
+    member = _member(request, membership_id)
+    form = RoleForm(request.POST or None, initial={"role": member.role})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.membership_change_role(
+                membership=member, role=form.cleaned_data["role"], actor=request.user
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("%(name)s is now %(role)s.")
+                % {"name": member.user.display_name, "role": member.get_role_display()},
+            )
+            return redirect("portal:members", org_slug=org_slug)
+    return render(request, "portal/member_role.html", {"member": member, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def member_remove(request: HttpRequest, org_slug: str, membership_id) -> HttpResponse:
+    require(request, "manage_members")
+    member = _member(request, membership_id)
+    error = None
+    if request.method == "POST":
+        try:
+            services.membership_remove(membership=member, actor=request.user)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(
+                request,
+                _("%(name)s has been removed from %(org)s.")
+                % {"name": member.user.display_name, "org": request.organisation.name},
+            )
+            return redirect("portal:members", org_slug=org_slug)
+    return render(
+        request, "portal/member_remove.html", {"member": member, "error": error}, status=400 if error else 200
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def leave(request: HttpRequest, org_slug: str) -> HttpResponse:
+    membership = request.membership
+    error = None
+    if request.method == "POST":
+        try:
+            services.membership_leave(membership=membership)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(request, _("You have left %(org)s.") % {"org": request.organisation.name})
+            return redirect("organisation_list")
+    return render(request, "portal/leave.html", {"error": error}, status=400 if error else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_create(request: HttpRequest, org_slug: str) -> HttpResponse:
+    require(request, "manage_members")
+    form = InvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation = services.invitation_create(
+                organisation=request.organisation, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Invitation sent to %(email)s as %(role)s. The link expires in %(days)s days.")
+                % {
+                    "email": invitation.email,
+                    "role": invitation.get_role_display(),
+                    "days": settings.INVITATION_TTL_DAYS,
+                },
+            )
+            return redirect("portal:members", org_slug=org_slug)
+    return render(request, "portal/invitation_form.html", {"form": form})
+
+
+def _invitation(request: HttpRequest, invitation_id) -> Invitation:
+    return get_object_or_404(
+        Invitation.objects.select_related("organisation", "invited_by"),
+        organisation=request.organisation,
+        pk=invitation_id,
+    )
+
+
+@require_POST
+def invitation_resend(request: HttpRequest, org_slug: str, invitation_id) -> HttpResponse:
+    require(request, "manage_members")
+    invitation = _invitation(request, invitation_id)
+    try:
+        services.invitation_resend(invitation=invitation, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("A new link has been sent to %(email)s. The previous link no longer works.")
+            % {"email": invitation.email},
+        )
+    return redirect("portal:members", org_slug=org_slug)
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_revoke(request: HttpRequest, org_slug: str, invitation_id) -> HttpResponse:
+    require(request, "manage_members")
+    invitation = _invitation(request, invitation_id)
+    if request.method == "POST":
+        try:
+            services.invitation_revoke(invitation=invitation, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request,
+                _("The invitation to %(email)s has been revoked. Its link no longer works.")
+                % {"email": invitation.email},
+            )
+        return redirect("portal:members", org_slug=org_slug)
+    if not invitation.is_open and invitation.status != "expired":
+        raise Http404
+    return render(request, "portal/invitation_revoke.html", {"invitation": invitation})
+
+
+@require_GET
+def audit_trail(request: HttpRequest, org_slug: str) -> HttpResponse:
+    require(request, "view_audit_trail")
+    organisation = request.organisation
+    form = AuditFilterForm(request.GET or None, verbs=VERB_LABELS)
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    page = selectors.audit_events_page(
+        organisation, filters=filters, page=request.GET.get("page"), per_page=settings.AUDIT_EVENTS_PER_PAGE
+    )
+    verification = audit_verify_chain(organisation=organisation) if request.GET.get("verify") else None
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "portal/audit_trail.html",
+        {
+            "form": form,
+            "page": page,
+            "verification": verification,
+            "query": query.urlencode(),
+            "verb_labels": VERB_LABELS,
+        },
+    )
+
+
+def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "403.html", status=403)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return render(request, "403_csrf.html", status=403)

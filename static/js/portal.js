@@ -1,0 +1,33 @@
+// Progressive enhancement only: every page works without this file.
+(function () {
+  "use strict";
+  function focusErrorSummary() {
+    var summary = document.querySelector(".error-summary");
+    if (summary) {
+      summary.focus();
+    }
+  }
+  // Links in the error summary move focus to the field, not just scroll to it.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest(".error-summary a[href^='#']");
+    if (!link) { return; }
+    var target = document.getElementById(link.getAttribute("href").slice(1));
+    if (target) {
+      event.preventDefault();
+      target.focus();
+      target.scrollIntoView({ block: "center" });
+    }
+  });
+  // Ask before a destructive form is sent twice by an impatient double click.
+  document.addEventListener("submit", function (event) {
+    var button = event.target.querySelector("button[type=submit][data-prevent-double-click]");
+    if (!button) { return; }
+    if (button.dataset.submitted) { event.preventDefault(); return; }
+    button.dataset.submitted = "1";
+  });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", focusErrorSummary);
+  } else {
+    focusErrorSummary();
+  }
+})();
