@@ -176,7 +176,7 @@ def invitation_resend(*, invitation: Invitation, actor: User) -> Invitation:
     """Send a fresh link (the old one stops working) and extend the expiry."""
     if invitation.accepted_at or invitation.revoked_at:
         raise ValidationError(_("Only open or expired invitations can be resent."))
-    with transaction.atomic():
+    with scope(organisation=invitation.organisation), transaction.atomic():
         invitation.nonce = secrets.token_hex(16)
         invitation.expires_at = timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS)
         invitation.save(update_fields=["nonce", "expires_at"])
@@ -196,7 +196,7 @@ def invitation_revoke(*, invitation: Invitation, actor: User) -> Invitation:
     """Withdraw an invitation; its link stops working at once."""
     if invitation.accepted_at or invitation.revoked_at:
         raise ValidationError(_("This invitation has already been accepted or revoked."))
-    with transaction.atomic():
+    with scope(organisation=invitation.organisation), transaction.atomic():
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
         audit_record(

@@ -54,7 +54,9 @@ def send_invitation_email(self, *, organisation: Organisation, invitation_id: st
         )
     except Exception as exc:
         attempts = invitation.email_attempts + 1
-        final = attempts >= MAX_EMAIL_ATTEMPTS
+        # In-process (embedded default) there is no worker to retry later: record it as failed
+        # at once so the owner sees it and can resend.
+        final = attempts >= MAX_EMAIL_ATTEMPTS or bool(self.request.is_eager)
         Invitation.objects.filter(pk=invitation_id).update(
             email_status=EmailStatus.FAILED if final else EmailStatus.PENDING,
             email_attempts=attempts,

@@ -1,0 +1,112 @@
+"""The tenancy boundary: outsiders get 404 on every /o/<slug>/ URL, and scoped queries fail loudly."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+from django_scopes import ScopeError, scope
+
+from portal.models import AuditEvent, Invitation, Membership
+from portal.roles import Role
+from tests.conftest import client_for
+from tests.factories import UserFactory, add_member
+
+pytestmark = pytest.mark.django_db
+
+
+def _tenant_urls(org_slug: str) -> list[str]:
+    """Every URL pattern under /o/<org_slug>/ in the URLconf, with its other parameters filled in."""
+    urls: list[str] = []
+
+    def walk(patterns, prefix: str) -> None:
+        for entry in patterns:
+            route = prefix + str(entry.pattern)
+            if isinstance(entry, URLResolver):
+                walk(entry.url_patterns, route)
+            elif isinstance(entry, URLPattern) and route.startswith("o/<slug:org_slug>/"):
+                path = route.replace("<slug:org_slug>", org_slug)
+                for converter in ("uuid", "int", "slug", "str"):
+                    while f"<{converter}:" in path:
+                        start = path.index(f"<{converter}:")
+                        end = path.index(">", start)
+                        value = str(uuid.uuid4()) if converter in ("uuid", "str", "slug") else "1"
+                        path = path[:start] + value + path[end + 1 :]
+                urls.append("/" + path)
+
+    walk(get_resolver().url_patterns, "")
+    return urls
+
+
+def test_the_walk_finds_every_tenant_page(tenant) -> None:
+    urls = _tenant_urls(tenant.organisation.slug)
+    assert len(urls) >= 9  # dashboard, members, role, remove, leave, invite, resend, revoke, audit
+    assert f"/o/{tenant.organisation.slug}/" in urls
+
+
+def test_outsider_gets_404_on_every_tenant_url(tenant, outsider) -> None:
+    client = client_for(outsider)
+    urls = _tenant_urls(tenant.organisation.slug)
+    for url in urls:
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            assert response.status_code == 404, f"{method.upper()} {url} gave {response.status_code}"
+
+
+def test_outsider_pointing_at_real_objects_of_another_tenant_gets_404(tenant, outsider) -> None:
+    """Real ids of the other tenant's member and invitation, through the outsider's own slug too."""
+    with scope(organisation=tenant.organisation):
+        member = Membership.objects.get(user=tenant.member)
+    client = client_for(outsider)
+    own = client.get("/organisations/").context["memberships"][0].organisation.slug
+    for slug in (tenant.organisation.slug, own):
+        assert client.get(f"/o/{slug}/members/{member.pk}/role/").status_code == 404
+        assert client.post(f"/o/{slug}/members/{member.pk}/remove/").status_code == 404
+    with scope(organisation=tenant.organisation):
+        assert Membership.objects.filter(pk=member.pk).exists()
+
+
+def test_unknown_slug_and_non_member_look_the_same(tenant, outsider) -> None:
+    client = client_for(outsider)
+    unknown = client.get("/o/no-such-organisation-abc123/")
+    real = client.get(f"/o/{tenant.organisation.slug}/")
+    assert unknown.status_code == real.status_code == 404
+    csrf = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"')
+    assert csrf.sub(b"", unknown.content) == csrf.sub(b"", real.content)
+
+
+def test_anonymous_visitor_is_sent_to_sign_in(tenant) -> None:
+    from django.test import Client
+
+    response = Client().get(f"/o/{tenant.organisation.slug}/members/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=")
+
+
+def test_expired_auditor_grant_means_no_access(tenant) -> None:
+    auditor = UserFactory(email="late.auditor@audit.example")
+    add_member(tenant.organisation, auditor, Role.AUDITOR, expires_at=timezone.now() - timedelta(minutes=1))
+    assert client_for(auditor).get(f"/o/{tenant.organisation.slug}/").status_code == 404
+
+
+def test_member_of_the_organisation_gets_in(tenant) -> None:
+    for role in Role:
+        response = client_for(tenant.user(role)).get(f"/o/{tenant.organisation.slug}/")
+        assert response.status_code == 200, role
+
+
+@pytest.mark.parametrize("model", [Membership, Invitation, AuditEvent])
+def test_tenant_queries_without_a_scope_raise(tenant, model) -> None:
+    with pytest.raises(ScopeError):
+        list(model.objects.all())
+
+
+def test_identifiers_in_urls_are_not_guessable(tenant) -> None:
+    with scope(organisation=tenant.organisation):
+        membership = Membership.objects.first()
+    assert isinstance(membership.pk, uuid.UUID)
+    assert isinstance(tenant.organisation.pk, uuid.UUID)
