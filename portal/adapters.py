@@ -9,6 +9,7 @@ from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils.html import linebreaks, urlize
+from django.utils.safestring import mark_safe
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -25,7 +26,10 @@ class AccountAdapter(DefaultAccountAdapter):
             html = render_to_string(
                 "email/allauth_wrapper.html",
                 {
-                    "body_html": linebreaks(urlize(message.body, autoescape=True), autoescape=False),
+                    # urlize escapes the text itself, so the result is safe to use as HTML.
+                    "body_html": mark_safe(  # noqa: S308
+                        linebreaks(urlize(message.body, autoescape=True), autoescape=False)
+                    ),
                     "subject": message.subject,
                 },
             )

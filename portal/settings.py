@@ -204,7 +204,8 @@ ACCOUNT_RATE_LIMITS = {
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Made Smarter Portal"
-USERSESSIONS_TRACK_ACTIVITY = True
+# Tracking last activity costs five queries on every request; sessions are still listed.
+USERSESSIONS_TRACK_ACTIVITY = False
 ALLAUTH_TRUSTED_PROXY_COUNT = env_int("ALLAUTH_TRUSTED_PROXY_COUNT", 0, minimum=0)
 
 # --- Email ----------------------------------------------------------------------------------

@@ -53,14 +53,9 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def organisation_list(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "portal/organisation_list.html",
-        {
-            "memberships": selectors.memberships_of_user(request.user),
-            "invitations": selectors.open_invitations_for_email(request.user.email),
-        },
-    )
+    # The lists come from the context processor (my_memberships, my_invitations): the header
+    # needs them too, and this way they are read once.
+    return render(request, "portal/organisation_list.html")
 
 
 @login_required
@@ -164,7 +159,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         from portal.celery import app
 
         try:
-            with app.connection_for_write() as conn:
+            with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
                 conn.ensure_connection(max_retries=1, timeout=2)
             checks["broker"] = "ok"
         except Exception as exc:
