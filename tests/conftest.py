@@ -96,3 +96,6 @@ def client_for(user: User) -> Client:
 @pytest.fixture
 def owner_client(tenant) -> Client:
     return client_for(tenant.owner)
+
+
+from tests.worker import celery_worker, mailbox  # noqa: E402,F401 - fixtures shared by all tests

@@ -1,0 +1,148 @@
+"""A real Celery worker process on Redis, against the test database (PostgreSQL pass only).
+
+Tests that ask for `celery_worker` publish to a queue of their own; the worker sends email with
+Django's file backend into a folder that `Mailbox` reads, so assertions see what was really sent.
+"""
+
+from __future__ import annotations
+
+import email
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.message import Message
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core import mail
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class SentEmail:
+    to: list[str]
+    subject: str
+    text: str
+    html: str
+
+
+def _from_django(message) -> SentEmail:
+    html = next((content for content, mimetype in getattr(message, "alternatives", []) if mimetype == "text/html"), "")
+    return SentEmail(to=list(message.to), subject=message.subject, text=message.body, html=html)
+
+
+def _from_file(raw: Message) -> SentEmail:
+    text = html = ""
+    for part in raw.walk():
+        payload = part.get_payload(decode=True)
+        if payload is None:
+            continue
+        if part.get_content_type() == "text/plain":
+            text = payload.decode(part.get_content_charset() or "utf-8")
+        elif part.get_content_type() == "text/html":
+            html = payload.decode(part.get_content_charset() or "utf-8")
+    return SentEmail(to=[a.strip() for a in raw["To"].split(",")], subject=str(raw["Subject"]), text=text, html=html)
+
+
+class Mailbox:
+    """Every email sent so far: in-process ones (Django's outbox) and the worker's files."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+
+    def messages(self) -> list[SentEmail]:
+        found = [_from_django(m) for m in getattr(mail, "outbox", [])]
+        if self.folder and self.folder.exists():
+            for path in sorted(self.folder.glob("*.log"), key=lambda p: p.stat().st_mtime):
+                for chunk in path.read_text().split("-" * 79):
+                    if chunk.strip():
+                        found.append(_from_file(email.message_from_string(chunk.strip() + "\n")))
+        return found
+
+    def wait_for(self, to: str, *, timeout: float = 30.0) -> SentEmail:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in reversed(self.messages()):
+                if to in message.to:
+                    return message
+            time.sleep(0.2)
+        raise AssertionError(f"No email to {to} within {timeout}s; sent: {[m.to for m in self.messages()]}")
+
+
+@dataclass
+class Worker:
+    queue: str
+    mail_folder: Path
+    log: Path
+
+
+def _database_url() -> str:
+    from django.db import connection
+
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Worker]:
+    """A `celery worker` subprocess consuming a queue private to this test run."""
+    if not (settings.REDIS_URL and settings.DATABASES["default"]["ENGINE"].endswith("postgresql")):
+        pytest.skip("needs a real Celery worker on Redis and PostgreSQL: runs in the PostgreSQL + Redis pass")
+    from portal.celery import app
+
+    folder = tmp_path_factory.mktemp("worker")
+    mail_folder = folder / "mail"
+    mail_folder.mkdir()
+    log = folder / "worker.log"
+    queue = f"portal-test-{uuid.uuid4().hex[:8]}"
+    with django_db_blocker.unblock():
+        database_url = _database_url()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": settings.REDIS_URL,
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(mail_folder),
+        "DJANGO_CONN_MAX_AGE": "0",
+    }
+    log_file = log.open("w")
+    process = subprocess.Popen(  # noqa: S603 - our own venv's celery
+        [str(Path(sys.executable).with_name("celery")), "-A", "portal", "worker", "--pool=solo",
+         "--loglevel=INFO", "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat",
+         "-n", f"{queue}@%h"],
+        cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while "ready." not in log.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            log_file.close()
+            raise RuntimeError(f"Celery worker did not start:\n{log.read_text()}")
+        time.sleep(0.2)
+    previous_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    app.conf.task_always_eager = False
+    try:
+        yield Worker(queue=queue, mail_folder=mail_folder, log=log)
+    finally:
+        app.conf.task_default_queue = previous_queue
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log_file.close()
+
+
+@pytest.fixture
+def mailbox(request) -> Mailbox:
+    worker = request.getfixturevalue("celery_worker") if "celery_worker" in request.fixturenames else None
+    return Mailbox(worker.mail_folder if worker else None)
