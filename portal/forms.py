@@ -11,7 +11,6 @@ from django.utils.translation import gettext_lazy as _
 from portal.models import Organisation, User
 from portal.roles import ROLE_DESCRIPTIONS, Role
 
-
 _WIDGET_CLASSES = {
     forms.Textarea: "textarea",
     forms.Select: "select",

@@ -30,13 +30,12 @@ def _fast_and_isolated(settings, request) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _eager_celery_unless_worker(request) -> None:
-    """Run tasks in-process unless the test asked for a real worker (see tests/worker.py)."""
+def _eager_celery_unless_worker() -> None:
+    """Run tasks in-process unless the test asks for the real worker (fixture `worker`)."""
     from portal.celery import app
 
     previous = app.conf.task_always_eager
-    if "celery_worker" not in request.fixturenames:
-        app.conf.task_always_eager = True
+    app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
 
@@ -98,4 +97,4 @@ def owner_client(tenant) -> Client:
     return client_for(tenant.owner)
 
 
-from tests.worker import celery_worker, mailbox  # noqa: E402,F401 - fixtures shared by all tests
+from tests.worker import celery_worker, mailbox, worker  # noqa: E402,F401 - fixtures shared by all tests

@@ -33,7 +33,9 @@ class SentEmail:
 
 
 def _from_django(message) -> SentEmail:
-    html = next((content for content, mimetype in getattr(message, "alternatives", []) if mimetype == "text/html"), "")
+    html = next(
+        (content for content, mimetype in getattr(message, "alternatives", []) if mimetype == "text/html"), ""
+    )
     return SentEmail(to=list(message.to), subject=message.subject, text=message.body, html=html)
 
 
@@ -47,7 +49,9 @@ def _from_file(raw: Message) -> SentEmail:
             text = payload.decode(part.get_content_charset() or "utf-8")
         elif part.get_content_type() == "text/html":
             html = payload.decode(part.get_content_charset() or "utf-8")
-    return SentEmail(to=[a.strip() for a in raw["To"].split(",")], subject=str(raw["Subject"]), text=text, html=html)
+    return SentEmail(
+        to=[a.strip() for a in raw["To"].split(",")], subject=str(raw["Subject"]), text=text, html=html
+    )
 
 
 class Mailbox:
@@ -65,11 +69,12 @@ class Mailbox:
                         found.append(_from_file(email.message_from_string(chunk.strip() + "\n")))
         return found
 
-    def wait_for(self, to: str, *, timeout: float = 30.0) -> SentEmail:
+    def wait_for(self, to: str, *, containing: str = "", timeout: float = 30.0) -> SentEmail:
+        """The newest email to `to` whose subject or text contains `containing`."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for message in reversed(self.messages()):
-                if to in message.to:
+                if to in message.to and (containing in message.subject or containing in message.text):
                     return message
             time.sleep(0.2)
         raise AssertionError(f"No email to {to} within {timeout}s; sent: {[m.to for m in self.messages()]}")
@@ -93,7 +98,7 @@ def _database_url() -> str:
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Worker]:
     """A `celery worker` subprocess consuming a queue private to this test run."""
-    if not (settings.REDIS_URL and settings.DATABASES["default"]["ENGINE"].endswith("postgresql")):
+    if not on_production_services():
         pytest.skip("needs a real Celery worker on Redis and PostgreSQL: runs in the PostgreSQL + Redis pass")
     from portal.celery import app
 
@@ -113,11 +118,26 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Itera
         "DJANGO_CONN_MAX_AGE": "0",
     }
     log_file = log.open("w")
-    process = subprocess.Popen(  # noqa: S603 - our own venv's celery
-        [str(Path(sys.executable).with_name("celery")), "-A", "portal", "worker", "--pool=solo",
-         "--loglevel=INFO", "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat",
-         "-n", f"{queue}@%h"],
-        cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("celery")),
+            "-A",
+            "portal",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "-Q",
+            queue,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"{queue}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 60
     while "ready." not in log.read_text():
@@ -128,7 +148,6 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Itera
         time.sleep(0.2)
     previous_queue = app.conf.task_default_queue
     app.conf.task_default_queue = queue
-    app.conf.task_always_eager = False
     try:
         yield Worker(queue=queue, mail_folder=mail_folder, log=log)
     finally:
@@ -143,6 +162,24 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Itera
 
 
 @pytest.fixture
+def worker(celery_worker) -> Iterator[Worker]:
+    """For this test, tasks go through Redis to the worker instead of running in-process."""
+    from portal.celery import app
+
+    app.conf.task_always_eager = False
+    try:
+        yield celery_worker
+    finally:
+        app.conf.task_always_eager = True
+
+
+def on_production_services() -> bool:
+    return bool(settings.REDIS_URL) and settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+@pytest.fixture
 def mailbox(request) -> Mailbox:
-    worker = request.getfixturevalue("celery_worker") if "celery_worker" in request.fixturenames else None
-    return Mailbox(worker.mail_folder if worker else None)
+    """Where sent email can be read. On the PostgreSQL + Redis pass, sending goes through the worker."""
+    if on_production_services():
+        return Mailbox(request.getfixturevalue("worker").mail_folder)
+    return Mailbox(None)

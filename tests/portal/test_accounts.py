@@ -18,10 +18,16 @@ from tests.factories import PASSWORD, UserFactory
 pytestmark = pytest.mark.django_db
 
 ALLAUTH_PAGES = [
-    "/accounts/login/", "/accounts/signup/", "/accounts/password/reset/",
+    "/accounts/login/",
+    "/accounts/signup/",
+    "/accounts/password/reset/",
 ]
 SIGNED_IN_PAGES = [
-    "/accounts/email/", "/accounts/password/change/", "/accounts/2fa/", "/accounts/sessions/", "/account/",
+    "/accounts/email/",
+    "/accounts/password/change/",
+    "/accounts/2fa/",
+    "/accounts/sessions/",
+    "/account/",
 ]
 
 
@@ -33,7 +39,12 @@ def test_sign_up_requires_the_emailed_code_before_anything_else() -> None:
     client = Client()
     response = client.post(
         "/accounts/signup/",
-        {"email": "Maria.Manager@Example.org", "full_name": "Maria Manager", "password1": PASSWORD, "password2": PASSWORD},
+        {
+            "email": "Maria.Manager@Example.org",
+            "full_name": "Maria Manager",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
     )
     assert response.status_code == 302 and response["Location"] == "/accounts/confirm-email/"
     user = User.objects.get(email__iexact="maria.manager@example.org")
@@ -53,7 +64,8 @@ def test_sign_up_requires_the_emailed_code_before_anything_else() -> None:
 
 def test_signup_errors_are_summarised_and_input_kept() -> None:
     response = Client().post(
-        "/accounts/signup/", {"email": "bad-address", "full_name": "", "password1": "short", "password2": "other"}
+        "/accounts/signup/",
+        {"email": "bad-address", "full_name": "", "password1": "short", "password2": "other"},
     )
     html = response.content.decode()
     assert response.status_code == 200
@@ -92,8 +104,10 @@ def test_password_reset_sends_a_link_with_text_and_html_parts() -> None:
     client = Client()
     form_page = client.get(link, follow=True)
     assert form_page.status_code == 200
-    response = client.post(form_page.redirect_chain[-1][0] if form_page.redirect_chain else link,
-                           {"password1": "a-brand-new-passphrase", "password2": "a-brand-new-passphrase"})
+    response = client.post(
+        form_page.redirect_chain[-1][0] if form_page.redirect_chain else link,
+        {"password1": "a-brand-new-passphrase", "password2": "a-brand-new-passphrase"},
+    )
     assert response.status_code == 302
     assert Client().login(email="forgetful@example.org", password="a-brand-new-passphrase")
 

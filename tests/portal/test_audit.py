@@ -19,8 +19,12 @@ pytestmark = pytest.mark.django_db
 def _record(tenant, n: int) -> None:
     for i in range(n):
         audit_record(
-            organisation=tenant.organisation, actor=tenant.owner, verb="member.role_changed",
-            target_label=f"person{i}@example.org", before={"role": "member"}, after={"role": "manager"},
+            organisation=tenant.organisation,
+            actor=tenant.owner,
+            verb="member.role_changed",
+            target_label=f"person{i}@example.org",
+            before={"role": "member"},
+            after={"role": "manager"},
         )
 
 
@@ -132,7 +136,8 @@ def test_auditor_page_verifies_the_chain_and_shows_tampering(tenant) -> None:
 
 def test_audit_event_keeps_the_request_id(tenant, owner_client) -> None:
     response = owner_client.post(
-        f"/o/{tenant.organisation.slug}/invitations/new/", {"email": "rid@example.org", "role": "member"},
+        f"/o/{tenant.organisation.slug}/invitations/new/",
+        {"email": "rid@example.org", "role": "member"},
         HTTP_X_REQUEST_ID="req-1234567890",
     )
     assert response["X-Request-ID"] == "req-1234567890"

@@ -28,7 +28,10 @@ def test_healthz_is_503_when_the_broker_is_unreachable(settings) -> None:
 
 def test_healthz_is_503_when_the_cache_is_unreachable(settings) -> None:
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
     }
     from django.core.cache import caches
 

@@ -22,7 +22,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _invite(owner_client, tenant, email="new.rep@acme.example", role=Role.WORKFORCE_REP):
-    return owner_client.post(f"/o/{tenant.organisation.slug}/invitations/new/", {"email": email, "role": role})
+    return owner_client.post(
+        f"/o/{tenant.organisation.slug}/invitations/new/", {"email": email, "role": role}
+    )
 
 
 def _update(pk, **fields) -> None:
@@ -36,7 +38,9 @@ def _link(message) -> str:
     return match.group(0).replace("http://127.0.0.1:8000", "")
 
 
-def test_invitation_email_has_text_and_html_parts_and_a_working_link(tenant, owner_client, django_capture_on_commit_callbacks) -> None:
+def test_invitation_email_has_text_and_html_parts_and_a_working_link(
+    tenant, owner_client, django_capture_on_commit_callbacks
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         response = _invite(owner_client, tenant)
     assert response.status_code == 302
@@ -56,7 +60,9 @@ def test_invitation_email_has_text_and_html_parts_and_a_working_link(tenant, own
     assert "Join Acme Precision Engineering" in page.content.decode()
 
 
-def test_new_user_signs_up_through_the_invitation_and_lands_with_the_role(tenant, owner_client, django_capture_on_commit_callbacks) -> None:
+def test_new_user_signs_up_through_the_invitation_and_lands_with_the_role(
+    tenant, owner_client, django_capture_on_commit_callbacks
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         _invite(owner_client, tenant)
     link = _link(mail.outbox[0])
@@ -64,8 +70,13 @@ def test_new_user_signs_up_through_the_invitation_and_lands_with_the_role(tenant
     assert "Create an account" in visitor.get(link).content.decode()
     response = visitor.post(
         f"/accounts/signup/?next={link}",
-        {"email": "new.rep@acme.example", "full_name": "Nadia Rep", "password1": PASSWORD,
-         "password2": PASSWORD, "next": link},
+        {
+            "email": "new.rep@acme.example",
+            "full_name": "Nadia Rep",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+            "next": link,
+        },
     )
     assert response.status_code == 302 and response["Location"] == "/accounts/confirm-email/"
     code = re.search(r"^\s*([A-Z0-9]{4}-[A-Z0-9]{4})\s*$", mail.outbox[-1].body, re.M).group(1)
@@ -82,7 +93,9 @@ def test_new_user_signs_up_through_the_invitation_and_lands_with_the_role(tenant
     assert again.status_code == 410 and "already been used" in again.content.decode()
 
 
-def test_existing_user_accepts_after_signing_in(tenant, owner_client, django_capture_on_commit_callbacks) -> None:
+def test_existing_user_accepts_after_signing_in(
+    tenant, owner_client, django_capture_on_commit_callbacks
+) -> None:
     existing = UserFactory(email="already.here@example.org")
     with django_capture_on_commit_callbacks(execute=True):
         _invite(owner_client, tenant, email="Already.Here@example.org", role=Role.MANAGER)
@@ -94,7 +107,9 @@ def test_existing_user_accepts_after_signing_in(tenant, owner_client, django_cap
         assert Membership.objects.get(user=existing).role == Role.MANAGER
 
 
-def test_signed_in_as_someone_else_is_told_clearly(tenant, owner_client, outsider, django_capture_on_commit_callbacks) -> None:
+def test_signed_in_as_someone_else_is_told_clearly(
+    tenant, owner_client, outsider, django_capture_on_commit_callbacks
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         _invite(owner_client, tenant)
     link = _link(mail.outbox[0])
@@ -124,7 +139,9 @@ def test_expired_revoked_and_tampered_links_show_clear_pages(tenant) -> None:
     assert revoked.status_code == 410 and "withdrawn" in revoked.content.decode()
 
 
-def test_resend_rotates_the_link_and_extends_expiry(tenant, owner_client, django_capture_on_commit_callbacks) -> None:
+def test_resend_rotates_the_link_and_extends_expiry(
+    tenant, owner_client, django_capture_on_commit_callbacks
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         _invite(owner_client, tenant)
     old_link = _link(mail.outbox[0])
@@ -193,10 +210,15 @@ def test_sweep_recovers_an_email_whose_task_was_lost(tenant, django_capture_on_c
     _update(invitation.pk, email_queued_at=timezone.now() - timedelta(minutes=5))
     # A worker that died mid-send leaves 'sending' behind; that is recovered too.
     stuck = services.invitation_create(
-        organisation=tenant.organisation, actor=tenant.owner, email="dead.worker@example.org", role=Role.MEMBER
+        organisation=tenant.organisation,
+        actor=tenant.owner,
+        email="dead.worker@example.org",
+        role=Role.MEMBER,
     )
-    _update(stuck.pk, 
-        email_status=EmailStatus.SENDING, email_claimed_at=timezone.now() - timedelta(minutes=30),
+    _update(
+        stuck.pk,
+        email_status=EmailStatus.SENDING,
+        email_claimed_at=timezone.now() - timedelta(minutes=30),
         email_queued_at=timezone.now() - timedelta(minutes=30),
     )
     with django_capture_on_commit_callbacks(execute=True):

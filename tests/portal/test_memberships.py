@@ -32,7 +32,9 @@ def test_owner_changes_a_role_and_it_is_audited(tenant, owner_client) -> None:
 
 def test_the_last_owner_cannot_be_demoted(tenant, owner_client) -> None:
     own = _membership(tenant, tenant.owner)
-    response = owner_client.post(f"/o/{tenant.organisation.slug}/members/{own.pk}/role/", {"role": Role.MANAGER})
+    response = owner_client.post(
+        f"/o/{tenant.organisation.slug}/members/{own.pk}/role/", {"role": Role.MANAGER}
+    )
     assert response.status_code == 200
     assert "is the only owner" in response.content.decode()
     own.refresh_from_db()
@@ -86,8 +88,11 @@ def test_only_owners_manage_members(tenant, role) -> None:
     target = _membership(tenant, tenant.member)
     slug = tenant.organisation.slug
     assert client.get(f"/o/{slug}/members/").status_code == 200  # everyone sees who is here
-    for url in (f"/o/{slug}/members/{target.pk}/role/", f"/o/{slug}/members/{target.pk}/remove/",
-                f"/o/{slug}/invitations/new/"):
+    for url in (
+        f"/o/{slug}/members/{target.pk}/role/",
+        f"/o/{slug}/members/{target.pk}/remove/",
+        f"/o/{slug}/invitations/new/",
+    ):
         assert client.get(url).status_code == 403, url
         assert client.post(url, {"role": Role.OWNER, "email": "x@example.org"}).status_code == 403, url
     target.refresh_from_db()
@@ -96,7 +101,13 @@ def test_only_owners_manage_members(tenant, role) -> None:
 
 @pytest.mark.parametrize(
     ("role", "allowed"),
-    [(Role.OWNER, True), (Role.MANAGER, True), (Role.WORKFORCE_REP, True), (Role.AUDITOR, True), (Role.MEMBER, False)],
+    [
+        (Role.OWNER, True),
+        (Role.MANAGER, True),
+        (Role.WORKFORCE_REP, True),
+        (Role.AUDITOR, True),
+        (Role.MEMBER, False),
+    ],
 )
 def test_audit_trail_visibility_follows_the_design(tenant, role, allowed) -> None:
     response = client_for(tenant.user(role)).get(f"/o/{tenant.organisation.slug}/audit/")

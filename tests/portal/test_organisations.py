@@ -18,15 +18,23 @@ def test_create_organisation_makes_the_creator_owner_and_records_it() -> None:
     client = client_for(user)
     response = client.post(
         "/organisations/new/",
-        {"name": "Brampton Plastics", "company_number": "sc 123456", "sector": "plastics",
-         "size_band": "small", "country": "GB"},
+        {
+            "name": "Brampton Plastics",
+            "company_number": "sc 123456",
+            "sector": "plastics",
+            "size_band": "small",
+            "country": "GB",
+        },
     )
     organisation = Organisation.objects.get(name="Brampton Plastics")
     assert response.status_code == 302
     assert response["Location"] == f"/o/{organisation.slug}/"
     assert organisation.company_number == "SC123456"
     # A random suffix keeps slugs unguessable even for a well-known company name.
-    assert organisation.slug.startswith("brampton-plastics-") and len(organisation.slug) == len("brampton-plastics-") + 6
+    assert (
+        organisation.slug.startswith("brampton-plastics-")
+        and len(organisation.slug) == len("brampton-plastics-") + 6
+    )
     with scope(organisation=organisation):
         assert Membership.objects.get(organisation=organisation).role == Role.OWNER
         event = AuditEvent.objects.get(organisation=organisation)

@@ -18,10 +18,19 @@ def _grow(tenant, n: int) -> None:
     for i in range(n):
         add_member(tenant.organisation, UserFactory(), Role.MEMBER)
         services.invitation_create(
-            organisation=tenant.organisation, actor=tenant.owner, email=f"grow{i}-{n}@example.org", role=Role.MEMBER
+            organisation=tenant.organisation,
+            actor=tenant.owner,
+            email=f"grow{i}-{n}@example.org",
+            role=Role.MEMBER,
         )
-        audit_record(organisation=tenant.organisation, actor=tenant.owner, verb="member.role_changed",
-                     target_label=f"x{i}", before={"role": "member"}, after={"role": "manager"})
+        audit_record(
+            organisation=tenant.organisation,
+            actor=tenant.owner,
+            verb="member.role_changed",
+            target_label=f"x{i}",
+            before={"role": "member"},
+            after={"role": "manager"},
+        )
 
 
 def _count(django_assert_num_queries, client: Client, url: str, expected: int) -> None:

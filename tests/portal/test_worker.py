@@ -26,9 +26,10 @@ def _wait_for_status(email: str, status: str, timeout: float = 30) -> Invitation
     raise AssertionError(f"invitation to {email} still {invitation.email_status} after {timeout}s")
 
 
-def test_invitation_email_is_sent_by_the_worker_after_commit(tenant, celery_worker, mailbox) -> None:
+def test_invitation_email_is_sent_by_the_worker_after_commit(tenant, worker, mailbox) -> None:
     response = client_for(tenant.owner).post(
-        f"/o/{tenant.organisation.slug}/invitations/new/", {"email": "via.worker@example.org", "role": "manager"}
+        f"/o/{tenant.organisation.slug}/invitations/new/",
+        {"email": "via.worker@example.org", "role": "manager"},
     )
     assert response.status_code == 302
     invitation = _wait_for_status("via.worker@example.org", EmailStatus.SENT)
@@ -38,10 +39,10 @@ def test_invitation_email_is_sent_by_the_worker_after_commit(tenant, celery_work
     assert "Manager" in message.text and "Accept the invitation" in message.html
     link = message.text.split("/invitations/")[1].split()[0]
     assert Client().get(f"/invitations/{link}").status_code == 200
-    assert "send_invitation_email" in celery_worker.log.read_text()
+    assert "send_invitation_email" in worker.log.read_text()
 
 
-def test_sweep_recovers_an_invitation_whose_message_was_lost_from_redis(tenant, celery_worker, mailbox) -> None:
+def test_sweep_recovers_an_invitation_whose_message_was_lost_from_redis(tenant, worker, mailbox) -> None:
     """As after a Redis restart: the row is pending but no message exists; the sweep re-sends it."""
     from datetime import timedelta
 
@@ -51,8 +52,12 @@ def test_sweep_recovers_an_invitation_whose_message_was_lost_from_redis(tenant, 
 
     with scopes_disabled():
         invitation = Invitation.objects.create(
-            organisation=tenant.organisation, email="lost.in.redis@example.org", role="member",
-            nonce="0" * 32, invited_by=tenant.owner, expires_at=timezone.now() + timedelta(days=14),
+            organisation=tenant.organisation,
+            email="lost.in.redis@example.org",
+            role="member",
+            nonce="0" * 32,
+            invited_by=tenant.owner,
+            expires_at=timezone.now() + timedelta(days=14),
             email_queued_at=timezone.now() - timedelta(minutes=10),
         )
     assert services.invitation_token(invitation)

@@ -1,0 +1,101 @@
+"""Every foundation page, visited in a real browser by an owner: no serious or critical axe-core
+violations, no CSP errors, usable at 320px wide and by keyboard."""
+
+from __future__ import annotations
+
+import pytest
+from django_scopes import scope
+
+from portal import services
+from portal.models import Membership
+from portal.roles import Role
+from tests.factories import PASSWORD, OrganisationFactory, UserFactory, add_member
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def organisation_with_people():
+    organisation = OrganisationFactory(name="Acme Precision Engineering")
+    owner = UserFactory(email="owner@acme.example", full_name="Olivia Owen")
+    add_member(organisation, owner, Role.OWNER)
+    for role in (Role.MANAGER, Role.WORKFORCE_REP, Role.AUDITOR):
+        add_member(organisation, UserFactory(), role)
+    invitation = services.invitation_create(
+        organisation=organisation, actor=owner, email="pending@acme.example", role=Role.MEMBER
+    )
+    return organisation, owner, invitation
+
+
+def _sign_in(visitor, email: str) -> None:
+    visitor.goto("/accounts/login/")
+    visitor.page.get_by_label("Email").fill(email)
+    visitor.page.get_by_label("Password").fill(PASSWORD)
+    visitor.submit("Sign In")
+
+
+def test_every_page_an_owner_reaches_is_accessible(visitor_factory, organisation_with_people) -> None:
+    organisation, owner, invitation = organisation_with_people
+    with scope(organisation=organisation):
+        member = Membership.objects.exclude(user=owner).first()
+    anonymous = visitor_factory()
+    for path in ("/", "/accounts/login/", "/accounts/signup/", "/accounts/password/reset/"):
+        anonymous.goto(path)
+    # A failed sign-in shows the error summary, which axe checks too.
+    anonymous.goto("/accounts/login/")
+    anonymous.page.get_by_label("Email").fill("nobody@example.org")
+    anonymous.page.get_by_label("Password").fill("wrong password")
+    anonymous.submit("Sign In")
+    assert anonymous.page.title().startswith("Error:")
+
+    visitor = visitor_factory()
+    _sign_in(visitor, owner.email)
+    slug = organisation.slug
+    for path in (
+        f"/o/{slug}/",
+        f"/o/{slug}/members/",
+        f"/o/{slug}/members/{member.pk}/role/",
+        f"/o/{slug}/members/{member.pk}/remove/",
+        f"/o/{slug}/invitations/new/",
+        f"/o/{slug}/invitations/{invitation.pk}/revoke/",
+        f"/o/{slug}/leave/",
+        f"/o/{slug}/audit/",
+        f"/o/{slug}/audit/?verify=1",
+        "/organisations/",
+        "/organisations/new/",
+        "/account/",
+        "/accounts/email/",
+        "/accounts/password/change/",
+        "/accounts/2fa/",
+        "/accounts/sessions/",
+    ):
+        visitor.goto(path)
+    visitor.goto("/o/no-such-organisation/", status=404)
+    assert "Page not found" in visitor.page.content()
+    assert len(visitor.checked) >= 17
+
+
+def test_small_screen_and_keyboard_only(visitor_factory, organisation_with_people) -> None:
+    organisation, owner, _ = organisation_with_people
+    visitor = visitor_factory()
+    visitor.page.set_viewport_size({"width": 320, "height": 640})
+    _sign_in(visitor, owner.email)
+    visitor.goto(f"/o/{organisation.slug}/members/")
+    # Nothing forces sideways scrolling of the whole page on a 320px phone.
+    assert visitor.page.evaluate("document.documentElement.scrollWidth") <= 320
+    # The first Tab reaches the skip link, and following it lands on the main content.
+    visitor.page.keyboard.press("Tab")
+    assert visitor.page.evaluate("document.activeElement.textContent.trim()") == "Skip to main content"
+    visitor.page.keyboard.press("Enter")
+    assert visitor.page.evaluate("document.activeElement.id") == "main-content"
+    # Inviting someone works with the keyboard alone.
+    visitor.goto(f"/o/{organisation.slug}/invitations/new/")
+    visitor.page.get_by_label("Email address").focus()
+    visitor.page.keyboard.type("keyboard.user@acme.example")
+    visitor.page.keyboard.press("Tab")
+    visitor.page.keyboard.press("Space")  # the first role option
+    visitor.page.get_by_role("button", name="Send invitation").focus()
+    with visitor.page.expect_navigation():
+        visitor.page.keyboard.press("Enter")
+    visitor.check()
+    assert "Invitation sent to keyboard.user@acme.example" in visitor.page.content()
