@@ -51,7 +51,7 @@ lint: install ## ruff, migrations in sync, Django system checks
 	@$(VENV)/bin/ruff check .
 	@$(PY) manage.py makemigrations --check --dry-run -v0 || { echo "Model changes without a migration: run manage.py makemigrations"; exit 1; }
 	@$(PY) manage.py check --fail-level WARNING
-	@DJANGO_ENV=production DJANGO_SECRET_KEY=$$(printf 'x%.0s-ci-only-%s' $$(seq 1 6) abcdefghijklmnopqrstuvwxyz0123456789) \
+	@DJANGO_ENV=production DJANGO_SECRET_KEY=lint-only-deploy-check-key-0123456789-abcdefghijklmnopqrstuvwxyz \
 	  DJANGO_ALLOWED_HOSTS=portal.example $(PY) manage.py check --deploy --fail-level WARNING
 
 .PHONY: typecheck
@@ -59,7 +59,7 @@ typecheck: install ## mypy with django-stubs
 	@$(VENV)/bin/mypy portal principles assessments supplychain reports
 
 .PHONY: test
-test: lint var ## Set up, lint and run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
+test: lint typecheck var ## Set up, lint, type-check and run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 	@$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 .PHONY: clean

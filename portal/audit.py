@@ -78,7 +78,7 @@ def audit_record(
                 actor=actor,
                 actor_label=actor.email if actor else "system",
                 verb=verb,
-                target_type=target._meta.model_name if target is not None else "",
+                target_type=(target._meta.model_name or "") if target is not None else "",
                 target_id=str(target.pk) if target is not None else "",
                 target_label=target_label or (str(target) if target is not None else ""),
                 before=to_jsonable(before) if before is not None else None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.forms.renderers import TemplatesSetting
@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.models import Organisation, User
 from portal.roles import ROLE_DESCRIPTIONS, Role
 
-_WIDGET_CLASSES = {
+_WIDGET_CLASSES: dict[type, str] = {
     forms.Textarea: "textarea",
     forms.Select: "select",
     forms.SelectMultiple: "select",
@@ -54,7 +54,7 @@ class PortalFormMixin:
     """Marker for the portal's own forms (the renderer does the styling)."""
 
 
-def role_choices_with_hints() -> list[tuple[str, str]]:
+def role_choices_with_hints() -> list[tuple[str, Any]]:
     return [(role.value, role.label) for role in Role]
 
 
@@ -135,7 +135,8 @@ class AuditFilterForm(PortalFormMixin, forms.Form):
 
     def __init__(self, *args: Any, verbs: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["verb"].choices = [("", _("All actions"))] + list(verbs.items())
+        verb_field = cast(forms.ChoiceField, self.fields["verb"])
+        verb_field.choices = [("", _("All actions")), *verbs.items()]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -132,7 +132,7 @@ class Membership(models.Model):
     # Auditor grants expire; access ends at this moment without anyone acting.
     expires_at = models.DateTimeField(null=True, blank=True)
 
-    objects = ScopedManager(organisation="organisation")
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
 
     class Meta:
         constraints = [
@@ -192,7 +192,7 @@ class Invitation(models.Model):
     email_attempts = models.PositiveIntegerField(default=0)
     email_error = models.TextField(blank=True)
 
-    objects = ScopedManager(organisation="organisation")
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
 
     class Meta:
         constraints = [
@@ -248,7 +248,7 @@ class AuditEvent(models.Model):
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
 
-    objects = ScopedManager(organisation="organisation")
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
 
     class Meta:
         constraints = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -13,7 +14,7 @@ from django_scopes import scope
 from portal.models import Membership, Organisation
 
 
-def membership_for(*, user: object, organisation: Organisation) -> Membership | None:
+def membership_for(*, user: Any, organisation: Organisation) -> Membership | None:
     """The user's active membership of the organisation, or None."""
     if not getattr(user, "is_authenticated", False):
         return None
@@ -69,6 +70,18 @@ class TenantMiddleware:
         from django.views.defaults import page_not_found
 
         return page_not_found(request, Http404())
+
+
+class TenantRequest(HttpRequest):
+    """A request inside /o/<slug>/: the middleware has set these, and the user is signed in."""
+
+    organisation: Organisation
+    membership: Membership
+    user: Any
+
+
+class AuthenticatedRequest(HttpRequest):
+    user: Any
 
 
 def require(request: HttpRequest, action: str) -> Membership:

@@ -22,7 +22,7 @@ from portal.forms import AuditFilterForm, InvitationForm, OrganisationForm, Prof
 from portal.models import Invitation, Membership
 from portal.roles import ROLE_DESCRIPTIONS, Role
 from portal.services import InvitationLinkError
-from portal.tenancy import require
+from portal.tenancy import AuthenticatedRequest, TenantRequest, require
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def _apply_errors(form, error: ValidationError) -> None:
 
 
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return render(request, "portal/landing.html")
     memberships = selectors.memberships_of_user(request.user)
@@ -52,7 +52,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def organisation_list(request: HttpRequest) -> HttpResponse:
+def organisation_list(request: AuthenticatedRequest) -> HttpResponse:
     # The lists come from the context processor (my_memberships, my_invitations): the header
     # needs them too, and this way they are read once.
     return render(request, "portal/organisation_list.html")
@@ -60,7 +60,7 @@ def organisation_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def organisation_create(request: HttpRequest) -> HttpResponse:
+def organisation_create(request: AuthenticatedRequest) -> HttpResponse:
     form = OrganisationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         organisation = services.organisation_create(creator=request.user, **form.cleaned_data)
@@ -78,7 +78,7 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def account(request: HttpRequest) -> HttpResponse:
+def account(request: AuthenticatedRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
@@ -89,7 +89,7 @@ def account(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+def invitation_accept(request: AuthenticatedRequest, token: str) -> HttpResponse:
     try:
         invitation = services.invitation_from_token(token)
     except InvitationLinkError as exc:
@@ -175,7 +175,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 @require_GET
-def dashboard(request: HttpRequest, org_slug: str) -> HttpResponse:
+def dashboard(request: TenantRequest, org_slug: str) -> HttpResponse:
     membership = require(request, "view_dashboard")
     organisation = request.organisation
     can_manage = membership.can("manage_members")
@@ -195,7 +195,7 @@ def dashboard(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 
 @require_GET
-def members(request: HttpRequest, org_slug: str) -> HttpResponse:
+def members(request: TenantRequest, org_slug: str) -> HttpResponse:
     membership = require(request, "view_members")
     organisation = request.organisation
     can_manage = membership.can("manage_members")
@@ -210,7 +210,7 @@ def members(request: HttpRequest, org_slug: str) -> HttpResponse:
     )
 
 
-def _member(request: HttpRequest, membership_id) -> Membership:
+def _member(request: TenantRequest, membership_id) -> Membership:
     return get_object_or_404(
         Membership.objects.select_related("user", "organisation"),
         organisation=request.organisation,
@@ -219,7 +219,7 @@ def _member(request: HttpRequest, membership_id) -> Membership:
 
 
 @require_http_methods(["GET", "POST"])
-def member_role(request: HttpRequest, org_slug: str, membership_id) -> HttpResponse:
+def member_role(request: TenantRequest, org_slug: str, membership_id) -> HttpResponse:
     require(request, "manage_members")
     member = _member(request, membership_id)
     form = RoleForm(request.POST or None, initial={"role": member.role})
@@ -241,7 +241,7 @@ def member_role(request: HttpRequest, org_slug: str, membership_id) -> HttpRespo
 
 
 @require_http_methods(["GET", "POST"])
-def member_remove(request: HttpRequest, org_slug: str, membership_id) -> HttpResponse:
+def member_remove(request: TenantRequest, org_slug: str, membership_id) -> HttpResponse:
     require(request, "manage_members")
     member = _member(request, membership_id)
     error = None
@@ -263,7 +263,7 @@ def member_remove(request: HttpRequest, org_slug: str, membership_id) -> HttpRes
 
 
 @require_http_methods(["GET", "POST"])
-def leave(request: HttpRequest, org_slug: str) -> HttpResponse:
+def leave(request: TenantRequest, org_slug: str) -> HttpResponse:
     membership = request.membership
     error = None
     if request.method == "POST":
@@ -278,7 +278,7 @@ def leave(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def invitation_create(request: HttpRequest, org_slug: str) -> HttpResponse:
+def invitation_create(request: TenantRequest, org_slug: str) -> HttpResponse:
     require(request, "manage_members")
     form = InvitationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -302,7 +302,7 @@ def invitation_create(request: HttpRequest, org_slug: str) -> HttpResponse:
     return render(request, "portal/invitation_form.html", {"form": form})
 
 
-def _invitation(request: HttpRequest, invitation_id) -> Invitation:
+def _invitation(request: TenantRequest, invitation_id) -> Invitation:
     return get_object_or_404(
         Invitation.objects.select_related("organisation", "invited_by"),
         organisation=request.organisation,
@@ -311,7 +311,7 @@ def _invitation(request: HttpRequest, invitation_id) -> Invitation:
 
 
 @require_POST
-def invitation_resend(request: HttpRequest, org_slug: str, invitation_id) -> HttpResponse:
+def invitation_resend(request: TenantRequest, org_slug: str, invitation_id) -> HttpResponse:
     require(request, "manage_members")
     invitation = _invitation(request, invitation_id)
     try:
@@ -328,7 +328,7 @@ def invitation_resend(request: HttpRequest, org_slug: str, invitation_id) -> Htt
 
 
 @require_http_methods(["GET", "POST"])
-def invitation_revoke(request: HttpRequest, org_slug: str, invitation_id) -> HttpResponse:
+def invitation_revoke(request: TenantRequest, org_slug: str, invitation_id) -> HttpResponse:
     require(request, "manage_members")
     invitation = _invitation(request, invitation_id)
     if request.method == "POST":
@@ -349,7 +349,7 @@ def invitation_revoke(request: HttpRequest, org_slug: str, invitation_id) -> Htt
 
 
 @require_GET
-def audit_trail(request: HttpRequest, org_slug: str) -> HttpResponse:
+def audit_trail(request: TenantRequest, org_slug: str) -> HttpResponse:
     require(request, "view_audit_trail")
     organisation = request.organisation
     form = AuditFilterForm(request.GET or None, verbs=VERB_LABELS)

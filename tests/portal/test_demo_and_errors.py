@@ -1,0 +1,72 @@
+"""Demo data for `make run`, and the error pages in the portal's look."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.test import Client, RequestFactory
+from django_scopes import scopes_disabled
+
+from portal.demo import DEMO_PASSWORD
+from portal.models import AuditEvent, Invitation, Membership, Organisation, User
+
+pytestmark = pytest.mark.django_db
+
+
+def _counts() -> tuple[int, ...]:
+    with scopes_disabled():
+        return (
+            User.objects.count(), Organisation.objects.count(), Membership.objects.count(),
+            Invitation.objects.count(), AuditEvent.objects.count(),
+        )
+
+
+def test_demo_data_loads_twice_without_duplicates_and_prints_logins() -> None:
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    first = _counts()
+    call_command("load_demo", stdout=StringIO())
+    assert _counts() == first
+    text = out.getvalue()
+    for email in ("owner@acme.example", "manager@acme.example", "rep@acme.example", "auditor@audit.example",
+                  "owner@northern.example"):
+        assert email in text
+    assert DEMO_PASSWORD in text
+    call_command("verify_audit_trail", stdout=StringIO())  # the demo chain is intact
+
+
+@pytest.mark.parametrize(
+    ("email", "role_label"),
+    [("owner@acme.example", "Owner"), ("rep@acme.example", "Workforce representative"),
+     ("auditor@audit.example", "Auditor")],
+)
+def test_demo_logins_work(email, role_label) -> None:
+    call_command("load_demo", stdout=StringIO())
+    client = Client()
+    response = client.post("/accounts/login/", {"login": email, "password": DEMO_PASSWORD}, follow=True)
+    assert response.status_code == 200
+    assert role_label in response.content.decode()
+
+
+def test_404_page_uses_the_portal_layout() -> None:
+    response = Client().get("/no/such/page/")
+    html = response.content.decode()
+    assert response.status_code == 404 and "Page not found" in html and 'class="skip-link"' in html
+
+
+def test_500_page_renders_without_a_request_context() -> None:
+    from django.views.defaults import server_error
+
+    response = server_error(RequestFactory().get("/"))
+    html = response.content.decode()
+    assert response.status_code == 500
+    assert "Sorry, there is a problem with the service" in html and "portal.css" in html
+
+
+def test_csrf_failure_page_is_friendly() -> None:
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/accounts/login/", {"login": "a@example.org", "password": "x"})
+    assert response.status_code == 403
+    assert "Your form could not be sent" in response.content.decode()
