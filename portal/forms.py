@@ -58,8 +58,32 @@ def role_choices_with_hints() -> list[tuple[str, Any]]:
     return [(role.value, role.label) for role in Role]
 
 
+_REQUIRED_MESSAGES = {
+    "login": _("Enter your email address"),
+    "email": _("Enter your email address"),
+    "password": _("Enter your password"),
+    "password1": _("Enter a password"),
+    "password2": _("Enter the same password again"),
+    "full_name": _("Enter your full name"),
+}
+_INVALID_EMAIL = _("Enter an email address in the correct format, like name@example.com")
+
+
+def specific_messages(form: forms.Form) -> None:
+    """Say what to do ("Enter your email address"), not just "This field is required"."""
+    for name, field in form.fields.items():
+        if name in _REQUIRED_MESSAGES:
+            field.error_messages["required"] = _REQUIRED_MESSAGES[name]
+        if isinstance(field, forms.EmailField):
+            field.error_messages["invalid"] = _INVALID_EMAIL
+
+
 class SignupDetailsForm(PortalFormMixin, forms.Form):
-    """Extra fields on allauth's sign-up form."""
+    """Extra fields on allauth's sign-up form (allauth builds its form on top of this class)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        specific_messages(self)
 
     full_name = forms.CharField(
         label=_("Full name"),
@@ -85,6 +109,12 @@ class OrganisationForm(PortalFormMixin, forms.ModelForm):
             "size_band": forms.RadioSelect,
             "name": forms.TextInput(attrs={"autocomplete": "organization"}),
         }
+        error_messages = {
+            "name": {"required": _("Enter your organisation's name")},
+            "sector": {"required": _("Select your sector")},
+            "size_band": {"required": _("Select how many people you employ")},
+            "country": {"required": _("Select your country")},
+        }
 
     def clean_company_number(self) -> str:
         value = self.cleaned_data["company_number"].strip().upper().replace(" ", "")
@@ -108,12 +138,16 @@ class InvitationForm(PortalFormMixin, forms.Form):
         label=_("Email address"),
         help_text=_("We will email them a link to join. It works once and expires."),
         widget=forms.EmailInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        error_messages={
+            "required": _("Enter the email address of the person to invite"),
+            "invalid": _INVALID_EMAIL,
+        },
     )
-    role = RoleChoiceField(label=_("Role"))
+    role = RoleChoiceField(label=_("Role"), error_messages={"required": _("Select the role they will have")})
 
 
 class RoleForm(PortalFormMixin, forms.Form):
-    role = RoleChoiceField(label=_("Role"))
+    role = RoleChoiceField(label=_("Role"), error_messages={"required": _("Select a role")})
 
 
 class ProfileForm(PortalFormMixin, forms.ModelForm):

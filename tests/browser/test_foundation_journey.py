@@ -26,7 +26,7 @@ def _sign_up(visitor, *, email: str, name: str, mailbox) -> None:
     page.get_by_label("Full name").fill(name)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Password (again)").fill(PASSWORD)
-    visitor.submit("Sign Up")
+    visitor.submit("Create account")
     assert "/accounts/confirm-email/" in page.url
     page.get_by_label("Code").fill(_code(mailbox.wait_for(email, containing="verification code").text))
     visitor.submit("Confirm")

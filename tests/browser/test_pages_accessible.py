@@ -31,7 +31,7 @@ def _sign_in(visitor, email: str) -> None:
     visitor.goto("/accounts/login/")
     visitor.page.get_by_label("Email").fill(email)
     visitor.page.get_by_label("Password").fill(PASSWORD)
-    visitor.submit("Sign In")
+    visitor.submit("Sign in")
 
 
 def test_every_page_an_owner_reaches_is_accessible(visitor_factory, organisation_with_people) -> None:
@@ -45,7 +45,7 @@ def test_every_page_an_owner_reaches_is_accessible(visitor_factory, organisation
     anonymous.goto("/accounts/login/")
     anonymous.page.get_by_label("Email").fill("nobody@example.org")
     anonymous.page.get_by_label("Password").fill("wrong password")
-    anonymous.submit("Sign In")
+    anonymous.submit("Sign in")
     assert anonymous.page.title().startswith("Error:")
 
     visitor = visitor_factory()

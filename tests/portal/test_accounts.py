@@ -72,6 +72,8 @@ def test_signup_errors_are_summarised_and_input_kept() -> None:
     assert "<title>Error:" in html and 'class="error-summary"' in html
     assert 'href="#id_email"' in html and 'href="#id_full_name"' in html
     assert 'value="bad-address"' in html
+    assert "Enter your full name" in html
+    assert "Enter an email address in the correct format, like name@example.com" in html
     assert User.objects.count() == 0
 
 

@@ -18,8 +18,11 @@ pytestmark = pytest.mark.django_db
 def _counts() -> tuple[int, ...]:
     with scopes_disabled():
         return (
-            User.objects.count(), Organisation.objects.count(), Membership.objects.count(),
-            Invitation.objects.count(), AuditEvent.objects.count(),
+            User.objects.count(),
+            Organisation.objects.count(),
+            Membership.objects.count(),
+            Invitation.objects.count(),
+            AuditEvent.objects.count(),
         )
 
 
@@ -30,8 +33,13 @@ def test_demo_data_loads_twice_without_duplicates_and_prints_logins() -> None:
     call_command("load_demo", stdout=StringIO())
     assert _counts() == first
     text = out.getvalue()
-    for email in ("owner@acme.example", "manager@acme.example", "rep@acme.example", "auditor@audit.example",
-                  "owner@northern.example"):
+    for email in (
+        "owner@acme.example",
+        "manager@acme.example",
+        "rep@acme.example",
+        "auditor@audit.example",
+        "owner@northern.example",
+    ):
         assert email in text
     assert DEMO_PASSWORD in text
     call_command("verify_audit_trail", stdout=StringIO())  # the demo chain is intact
@@ -39,8 +47,11 @@ def test_demo_data_loads_twice_without_duplicates_and_prints_logins() -> None:
 
 @pytest.mark.parametrize(
     ("email", "role_label"),
-    [("owner@acme.example", "Owner"), ("rep@acme.example", "Workforce representative"),
-     ("auditor@audit.example", "Auditor")],
+    [
+        ("owner@acme.example", "Owner"),
+        ("rep@acme.example", "Workforce representative"),
+        ("auditor@audit.example", "Auditor"),
+    ],
 )
 def test_demo_logins_work(email, role_label) -> None:
     call_command("load_demo", stdout=StringIO())

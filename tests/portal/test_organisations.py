@@ -68,6 +68,7 @@ def test_invalid_form_shows_error_summary_linked_to_fields_and_keeps_input() -> 
     assert 'href="#id_sector"' in html
     assert 'href="#id_size_band_0"' in html  # radios link to their first option
     assert "Enter a company number of 6 to 10 letters and digits" in html
+    assert "Select your sector" in html and "Select how many people you employ" in html
     assert 'value="Half Typed Ltd"' in html  # nothing typed is lost
     assert 'aria-describedby="id_company_number_helptext id_company_number_error"' in html
 
