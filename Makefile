@@ -7,6 +7,7 @@ PY := $(VENV)/bin/python
 UV := python3 -m uv
 HOST ?= 127.0.0.1
 PORT ?= 8000
+export PORTAL_SITE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: help
 help: ## List the targets
