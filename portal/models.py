@@ -260,3 +260,93 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.verb}"
+
+
+class SignatureDecision(models.TextChoices):
+    SIGN = "sign", _("Sign")
+    SIGN_WITH_RESERVATIONS = "sign_with_reservations", _("Sign with reservations")
+    DECLINE = "decline", _("Decline to sign")
+
+
+class SignatureCapacity(models.TextChoices):
+    MANAGEMENT = "management", _("For management")
+    WORKFORCE = "workforce", _("For the workforce")
+
+
+class Signature(models.Model):
+    """A person's decision on a piece of content, bound to the SHA-256 of its canonical snapshot.
+
+    The signed thing (a commitment, an assessment, a plan) is named by type and id rather than a
+    foreign key, so this one table serves every app without `portal` importing them.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="signatures")
+    subject_type = models.CharField(max_length=64)
+    subject_id = models.UUIDField()
+    subject_version = models.PositiveIntegerField(default=1)
+    snapshot = models.JSONField()
+    content_hash = models.CharField(max_length=64)
+    capacity = models.CharField(max_length=16, choices=SignatureCapacity.choices)
+    decision = models.CharField(max_length=32, choices=SignatureDecision.choices)
+    reservations = models.TextField(blank=True)
+    reasons = models.TextField(blank=True)
+    statement = models.TextField()
+    signer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    signer_email = models.EmailField()
+    signer_role = models.CharField(max_length=20, choices=Role.choices)
+    typed_name = models.CharField(max_length=150)
+    job_title = models.CharField(max_length=150, blank=True)
+    signed_at = models.DateTimeField()
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    # How the signer proved who they were in this session, e.g. ["password", "totp"].
+    auth_methods = models.JSONField(default=list)
+    mfa_used = models.BooleanField(default=False)
+
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "subject_type", "subject_id"])]
+        ordering = ["signed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} by {self.typed_name} on {self.subject_type} {self.subject_id}"
+
+    def is_valid_for(self, content_hash: str) -> bool:
+        """A signature stands only while the content still hashes to what was signed."""
+        return self.content_hash == content_hash
+
+
+class Outbox(models.Model):
+    """An email waiting to be sent by a worker: a row with a status, so nothing is lost with Redis."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    to_email = models.EmailField()
+    subject = models.CharField(max_length=300)
+    template = models.CharField(max_length=100)
+    context = models.JSONField(default=dict)
+    # Makes "notify the reps about this submission" idempotent if the same action is retried.
+    dedupe_key = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    queued_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "dedupe_key", "to_email"], name="outbox_once_per_key"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "queued_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.subject} to {self.to_email} ({self.status})"

@@ -166,6 +166,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.tasks.sweep_invitation_emails",
         "schedule": timedelta(minutes=2),
     },
+    "sweep-stuck-notification-emails": {
+        "task": "portal.tasks.sweep_outbox",
+        "schedule": timedelta(minutes=2),
+    },
 }
 
 # --- Accounts (django-allauth) --------------------------------------------------------------

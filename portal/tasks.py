@@ -11,7 +11,7 @@ from django_scopes import scopes_disabled
 
 from portal.celery import app
 from portal.emails import send_templated_email
-from portal.models import EmailStatus, Invitation, Organisation
+from portal.models import EmailStatus, Invitation, Organisation, Outbox
 from portal.roles import ROLE_DESCRIPTIONS, Role
 
 logger = logging.getLogger(__name__)
@@ -98,4 +98,58 @@ def sweep_invitation_emails() -> int:
         send_invitation_email.publish(organisation_id=str(organisation_id), invitation_id=str(invitation_id))
     if stuck:
         logger.info("re-enqueued %s stuck invitation emails", len(stuck))
+    return len(stuck)
+
+
+@app.task(bind=True, tenant=True, max_retries=MAX_EMAIL_ATTEMPTS)
+def send_outbox_email(self, *, organisation: Organisation, email_id: str) -> str:
+    """Send one queued notification. Idempotent: only the task that claims the row sends."""
+    claimed = Outbox.objects.filter(pk=email_id, status=EmailStatus.PENDING).update(
+        status=EmailStatus.SENDING, claimed_at=timezone.now()
+    )
+    if not claimed:
+        return "not-claimed"
+    email = Outbox.objects.get(pk=email_id)
+    try:
+        send_templated_email(
+            to=email.to_email,
+            subject=email.subject,
+            template=email.template,
+            context={**email.context, "organisation": organisation},
+        )
+    except Exception as exc:
+        attempts = email.attempts + 1
+        final = attempts >= MAX_EMAIL_ATTEMPTS or bool(self.request.is_eager)
+        Outbox.objects.filter(pk=email_id).update(
+            status=EmailStatus.FAILED if final else EmailStatus.PENDING,
+            attempts=attempts,
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            queued_at=timezone.now(),
+        )
+        logger.warning("outbox email %s failed (attempt %s): %s", email_id, attempts, exc)
+        if final:
+            return "failed"
+        raise self.retry(exc=exc, countdown=min(600, 30 * 2**attempts)) from exc
+    Outbox.objects.filter(pk=email_id).update(
+        status=EmailStatus.SENT, sent_at=timezone.now(), attempts=email.attempts + 1, last_error=""
+    )
+    return "sent"
+
+
+@app.task
+def sweep_outbox() -> int:
+    """Re-enqueue queued notification emails whose task was lost."""
+    now = timezone.now()
+    with scopes_disabled():
+        Outbox.objects.filter(status=EmailStatus.SENDING, claimed_at__lt=now - STUCK_SENDING_AFTER).update(
+            status=EmailStatus.PENDING
+        )
+        stuck = list(
+            Outbox.objects.filter(
+                status=EmailStatus.PENDING, queued_at__lt=now - STUCK_PENDING_AFTER
+            ).values_list("id", "organisation_id")[:1000]
+        )
+        Outbox.objects.filter(pk__in=[pk for pk, _org in stuck]).update(queued_at=now)
+    for email_id, organisation_id in stuck:
+        send_outbox_email.publish(organisation_id=str(organisation_id), email_id=str(email_id))
     return len(stuck)

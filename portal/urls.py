@@ -24,6 +24,9 @@ urlpatterns = [
     path("organisations/", views.organisation_list, name="organisation_list"),
     path("organisations/new/", views.organisation_create, name="organisation_create"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    # Other apps' pages are included by module path, so portal imports none of them.
+    path("", include("principles.public_urls")),
     # Every tenant page lives under /o/<slug>/; portal.tenancy.TenantMiddleware guards them all.
     path("o/<slug:org_slug>/", include((tenant_patterns, "portal"))),
+    path("o/<slug:org_slug>/", include("principles.urls")),
 ]

@@ -98,3 +98,11 @@ def owner_client(tenant) -> Client:
 
 
 from tests.worker import celery_worker, mailbox, worker  # noqa: E402,F401 - fixtures shared by all tests
+
+
+@pytest.fixture
+def framework(db):
+    """The bundled Made Smarter framework, loaded."""
+    from principles.framework import framework_load
+
+    return framework_load()[0]

@@ -1,0 +1,179 @@
+"""Signing and withdrawing an organisation's commitment to the principles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_scopes import scope
+
+from portal.audit import audit_record
+from portal.models import Membership, Organisation, SignatureCapacity, SignatureDecision, User
+from portal.roles import role_can
+from portal.signing import SigningContext, signature_record, snapshot_hash
+from principles.models import Commitment, CommitmentStatus, Framework
+
+
+def commitment_statement(
+    *, organisation: Organisation, framework: Framework, extends_to_supply_chain: bool
+) -> str:
+    """The words the signer sees and signs."""
+    titles = "; ".join(f"{p['number']}. {p['title']}" for p in framework.data["principles"])
+    text = _(
+        "On behalf of %(org)s, I commit the organisation to the %(framework)s: %(titles)s. "
+        "We will share our plans for digital technology with our workforce and their representatives "
+        "before decisions are made, assess their effect on health, safety and the environment, agree "
+        "retraining with the people affected, respect employees' data, reinvest growth in better jobs, "
+        "and assess the equality impact of our plans. We will assess ourselves against these principles "
+        "with evidence and record the workforce's view of what we agree."
+    ) % {"org": organisation.name, "framework": framework.title, "titles": titles}
+    if extends_to_supply_chain:
+        text += " " + _(
+            "We will extend these principles to our supply chain and ask our suppliers to commit to them."
+        )
+    return text
+
+
+def commitment_snapshot(
+    *,
+    organisation: Organisation,
+    framework: Framework,
+    statement: str,
+    extends_to_supply_chain: bool,
+    typed_name: str,
+    job_title: str,
+) -> dict[str, Any]:
+    return {
+        "type": "commitment",
+        "organisation": {
+            "id": str(organisation.pk),
+            "name": organisation.name,
+            "company_number": organisation.company_number,
+        },
+        "framework": {
+            "code": framework.code,
+            "version": framework.version,
+            "content_hash": framework.content_hash,
+        },
+        "statement": statement,
+        "extends_to_supply_chain": extends_to_supply_chain,
+        "signed_as": {"name": typed_name.strip(), "job_title": job_title.strip()},
+    }
+
+
+def active_commitment(organisation: Organisation) -> Commitment | None:
+    with scope(organisation=organisation):
+        return (
+            Commitment.objects.filter(organisation=organisation, status=CommitmentStatus.ACTIVE)
+            .select_related("signature", "framework", "signature__signer")
+            .first()
+        )
+
+
+def commitment_sign(
+    *,
+    organisation: Organisation,
+    framework: Framework,
+    signer: User,
+    typed_name: str,
+    job_title: str,
+    extends_to_supply_chain: bool,
+    expected_hash: str | None = None,
+    context: SigningContext,
+) -> Commitment:
+    """An owner signs the organisation's commitment. `expected_hash` is what the signer was shown."""
+    errors: dict[str, str] = {}
+    if not typed_name.strip():
+        errors["typed_name"] = _("Type your full name to sign")
+    if not job_title.strip():
+        errors["job_title"] = _("Enter your job title")
+    if errors:
+        raise ValidationError(errors)
+    statement = commitment_statement(
+        organisation=organisation, framework=framework, extends_to_supply_chain=extends_to_supply_chain
+    )
+    snapshot = commitment_snapshot(
+        organisation=organisation,
+        framework=framework,
+        statement=statement,
+        extends_to_supply_chain=extends_to_supply_chain,
+        typed_name=typed_name,
+        job_title=job_title,
+    )
+    if expected_hash is not None and expected_hash != snapshot_hash(snapshot):
+        raise ValidationError(_("What you were shown has changed since. Check it again, then sign."))
+    with scope(organisation=organisation), transaction.atomic():
+        membership = Membership.objects.filter(organisation=organisation, user=signer).first()
+        if membership is None or not role_can(membership.role, "sign_commitment"):
+            raise ValidationError(_("Only an owner can sign the organisation's commitment."))
+        if Commitment.objects.filter(organisation=organisation, status=CommitmentStatus.ACTIVE).exists():
+            raise ValidationError(
+                _("%(org)s has already signed the commitment.") % {"org": organisation.name}
+            )
+        signature = signature_record(
+            organisation=organisation,
+            subject_type="commitment",
+            subject_id=organisation.pk,
+            snapshot=snapshot,
+            signer=signer,
+            capacity=SignatureCapacity.MANAGEMENT,
+            decision=SignatureDecision.SIGN,
+            statement=statement,
+            typed_name=typed_name,
+            job_title=job_title,
+            context=context,
+        )
+        commitment = Commitment.objects.create(
+            organisation=organisation,
+            framework=framework,
+            statement=statement,
+            extends_to_supply_chain=extends_to_supply_chain,
+            signature=signature,
+            signed_at=signature.signed_at,
+        )
+        audit_record(
+            organisation=organisation,
+            actor=signer,
+            verb="commitment.signed",
+            target=commitment,
+            target_label=framework.title,
+            after={
+                "framework_version": framework.version,
+                "extends_to_supply_chain": extends_to_supply_chain,
+                "content_hash": signature.content_hash,
+            },
+        )
+    return commitment
+
+
+def commitment_withdraw(*, commitment: Commitment, actor: User, reason: str) -> Commitment:
+    """Withdraw a signed commitment; the reason is kept and shown."""
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why the commitment is being withdrawn")})
+    organisation = commitment.organisation
+    with scope(organisation=organisation), transaction.atomic():
+        membership = Membership.objects.filter(organisation=organisation, user=actor).first()
+        if membership is None or not role_can(membership.role, "sign_commitment"):
+            raise ValidationError(_("Only an owner can withdraw the organisation's commitment."))
+        updated = Commitment.objects.filter(pk=commitment.pk, status=CommitmentStatus.ACTIVE).update(
+            status=CommitmentStatus.WITHDRAWN,
+            withdrawn_at=timezone.now(),
+            withdrawn_by=actor,
+            withdrawal_reason=reason.strip(),
+        )
+        if not updated:
+            raise ValidationError(_("This commitment has already been withdrawn."))
+        commitment.refresh_from_db()
+        audit_record(
+            organisation=organisation,
+            actor=actor,
+            verb="commitment.withdrawn",
+            target=commitment,
+            target_label=commitment.framework.title,
+            before={"status": "active"},
+            after={"status": "withdrawn", "reason": reason.strip()},
+        )
+    return commitment

@@ -1,0 +1,111 @@
+"""Signing and withdrawing the organisation's commitment, through the signing primitive."""
+
+from __future__ import annotations
+
+import pytest
+from django_scopes import scope, scopes_disabled
+
+from portal.models import AuditEvent, Organisation, Signature
+from portal.roles import Role
+from portal.signing import snapshot_hash
+from principles.models import Commitment
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def _sign(client, slug: str, *, name="Olivia Owen", title="Managing Director", supply_chain=True):
+    data = {"typed_name": name, "job_title": title}
+    if supply_chain:
+        data["extends_to_supply_chain"] = "on"
+    step1 = client.post(f"/o/{slug}/commitment/sign/", data)
+    assert step1.status_code == 302 and step1["Location"].endswith("/commitment/sign/check/")
+    check = client.get(step1["Location"])
+    content_hash = check.context["content_hash"]
+    return check, client.post(
+        step1["Location"], {"content_hash": content_hash}, HTTP_USER_AGENT="Firefox on the shop floor"
+    )
+
+
+def test_owner_signs_after_checking_exactly_what_is_signed(tenant, framework, owner_client) -> None:
+    slug = tenant.organisation.slug
+    check, response = _sign(owner_client, slug)
+    html = check.content.decode()
+    assert "Check what you are signing" in html and "extend these principles to our supply chain" in html
+    assert check.context["content_hash"] in html
+    assert response.status_code == 302
+    with scope(organisation=tenant.organisation):
+        commitment = Commitment.objects.get()
+        signature = Signature.objects.get()
+    assert commitment.status == "active" and commitment.extends_to_supply_chain
+    assert signature.content_hash == check.context["content_hash"] == snapshot_hash(signature.snapshot)
+    assert signature.typed_name == "Olivia Owen" and signature.job_title == "Managing Director"
+    assert signature.signer == tenant.owner and signature.signer_role == Role.OWNER
+    assert signature.ip_address == "127.0.0.1" and signature.user_agent == "Firefox on the shop floor"
+    assert signature.mfa_used is False and signature.statement == commitment.statement
+    page = owner_client.get(f"/o/{slug}/commitment/").content.decode()
+    assert signature.content_hash in page and "Olivia Owen, Managing Director" in page
+    with scope(organisation=tenant.organisation):
+        verbs = set(AuditEvent.objects.values_list("verb", flat=True))
+    assert {"signature.sign", "commitment.signed"} <= verbs
+
+
+def test_sign_step_errors_keep_input(tenant, framework, owner_client) -> None:
+    response = owner_client.post(
+        f"/o/{tenant.organisation.slug}/commitment/sign/", {"typed_name": "Olivia Owen"}
+    )
+    html = response.content.decode()
+    assert "<title>Error:" in html and "Enter your job title" in html and 'value="Olivia Owen"' in html
+
+
+def test_content_changed_between_check_and_sign_is_refused(tenant, framework, owner_client) -> None:
+    slug = tenant.organisation.slug
+    owner_client.post(f"/o/{slug}/commitment/sign/", {"typed_name": "Olivia Owen", "job_title": "MD"})
+    check = owner_client.get(f"/o/{slug}/commitment/sign/check/")
+    with scopes_disabled():
+        Organisation.objects.filter(pk=tenant.organisation.pk).update(name="Renamed Ltd")
+    response = owner_client.post(
+        f"/o/{slug}/commitment/sign/check/", {"content_hash": check.context["content_hash"]}
+    )
+    assert response.status_code == 400 and "has changed since" in response.content.decode()
+    with scope(organisation=tenant.organisation):
+        assert not Commitment.objects.exists()
+
+
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.WORKFORCE_REP, Role.AUDITOR, Role.MEMBER])
+def test_only_owners_sign_the_commitment(tenant, framework, role) -> None:
+    client = client_for(tenant.user(role))
+    slug = tenant.organisation.slug
+    assert client.get(f"/o/{slug}/commitment/").status_code == 200
+    assert client.get(f"/o/{slug}/commitment/sign/").status_code == 403
+    assert client.post(f"/o/{slug}/commitment/sign/check/", {"content_hash": "x"}).status_code == 403
+
+
+def test_withdrawal_needs_a_reason_then_a_new_commitment_can_be_signed(
+    tenant, framework, owner_client
+) -> None:
+    slug = tenant.organisation.slug
+    _sign(owner_client, slug)
+    url = f"/o/{slug}/commitment/withdraw/"
+    assert "Withdraw the commitment?" in owner_client.get(url).content.decode()
+    response = owner_client.post(url, {"reason": ""})
+    assert "Say why the commitment is being withdrawn" in response.content.decode()
+    owner_client.post(url, {"reason": "Company sold; new owners to decide"})
+    with scope(organisation=tenant.organisation):
+        old = Commitment.objects.get()
+    assert old.status == "withdrawn" and old.withdrawal_reason == "Company sold; new owners to decide"
+    _sign(owner_client, slug, supply_chain=False)
+    with scope(organisation=tenant.organisation):
+        assert Commitment.objects.filter(status="active").count() == 1
+        assert Commitment.objects.count() == 2
+    page = owner_client.get(f"/o/{slug}/commitment/").content.decode()
+    assert "Earlier commitments" in page and "Company sold" in page
+
+
+def test_signing_twice_is_refused(tenant, framework, owner_client) -> None:
+    slug = tenant.organisation.slug
+    _sign(owner_client, slug)
+    response = owner_client.get(f"/o/{slug}/commitment/sign/")
+    assert response.status_code == 302
+    with scope(organisation=tenant.organisation):
+        assert Commitment.objects.count() == 1
