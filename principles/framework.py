@@ -41,7 +41,7 @@ def validate_framework_data(data: dict[str, Any]) -> None:
         )
     numbers = [p.get("number") for p in data["principles"]]
     _require(
-        numbers == list(range(1, len(numbers) + 1)) and numbers,
+        bool(numbers) and numbers == list(range(1, len(numbers) + 1)),
         f"principles must be numbered 1..n, got {numbers}",
     )
     codes: set[str] = set()
