@@ -26,7 +26,15 @@ VERB_LABELS = {
     "member.role_changed": _("changed a member's role"),
     "member.removed": _("removed a member"),
     "member.left": _("left the organisation"),
+    "signature.sign": _("signed"),
+    "signature.sign_with_reservations": _("signed with reservations"),
+    "signature.decline": _("declined to sign"),
 }
+
+
+def register_verb_labels(labels: dict[str, Any]) -> None:
+    """Other apps name their own audit verbs (from AppConfig.ready()), so portal imports none of them."""
+    VERB_LABELS.update(labels)
 
 
 def _event_payload(event: AuditEvent) -> dict[str, Any]:
@@ -89,9 +97,7 @@ def audit_record(
             )
             event.hash = event_hash(event)
             event.save(force_insert=True)
-        Organisation.objects.filter(pk=organisation.pk).update(
-            audit_head_sequence=sequence, audit_head_hash=event.hash
-        )
+        Organisation.objects.filter(pk=organisation.pk).update(audit_head_sequence=sequence, audit_head_hash=event.hash)
         organisation.audit_head_sequence, organisation.audit_head_hash = sequence, event.hash
         return event
 
@@ -141,9 +147,7 @@ def audit_verify_chain(*, organisation: Organisation) -> ChainVerification:
             expected_sequence += 1
             checked += 1
     head_sequence, head_hash = (
-        Organisation.objects.filter(pk=organisation.pk)
-        .values_list("audit_head_sequence", "audit_head_hash")
-        .get()
+        Organisation.objects.filter(pk=organisation.pk).values_list("audit_head_sequence", "audit_head_hash").get()
     )
     if checked != head_sequence or (head_sequence and expected_prev != head_hash):
         return ChainVerification(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -42,9 +43,7 @@ def _user(login: DemoLogin) -> User:
     user = User.objects.filter(email=login.email).first()
     if user is None:
         user = User.objects.create_user(email=login.email, password=DEMO_PASSWORD, full_name=login.name)
-    EmailAddress.objects.update_or_create(
-        user=user, email=login.email, defaults={"verified": True, "primary": True}
-    )
+    EmailAddress.objects.update_or_create(user=user, email=login.email, defaults={"verified": True, "primary": True})
     return user
 
 
@@ -54,6 +53,16 @@ def _organisation(name: str, owner: User, **details: str) -> Organisation:
     if existing:
         return existing
     return services.organisation_create(creator=owner, name=name, **details)
+
+
+DemoStep = Callable[[Organisation, dict[str, User]], None]
+_steps: list[tuple[int, str, DemoStep]] = []
+
+
+def register_demo_step(*, order: int, name: str, step: DemoStep) -> None:
+    """Apps add their demo data (run after the organisations and users exist) from AppConfig.ready()."""
+    global _steps
+    _steps = sorted([s for s in _steps if s[1] != name] + [(order, name, step)], key=lambda s: s[0])
 
 
 @transaction.atomic
@@ -84,9 +93,7 @@ def load_demo() -> list[DemoLogin]:
             if Membership.objects.filter(organisation=acme, user=user).exists():
                 continue
             expires = timezone.now() + timedelta(days=90) if login.role == Role.AUDITOR else None
-            membership = Membership.objects.create(
-                organisation=acme, user=user, role=login.role, expires_at=expires
-            )
+            membership = Membership.objects.create(organisation=acme, user=user, role=login.role, expires_at=expires)
             audit_record(
                 organisation=acme,
                 actor=owner,
@@ -99,4 +106,6 @@ def load_demo() -> list[DemoLogin]:
             services.invitation_create(
                 organisation=acme, actor=owner, email="shift.lead@acme.example", role=Role.MEMBER
             )
+    for _order, _name, step in _steps:
+        step(acme, users)
     return DEMO_USERS

@@ -174,9 +174,7 @@ class Invitation(models.Model):
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     # Rotated on resend, so an older link stops working.
     nonce = models.CharField(max_length=32)
-    invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
@@ -252,9 +250,7 @@ class AuditEvent(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["organisation", "sequence"], name="audit_sequence_per_organisation"
-            ),
+            models.UniqueConstraint(fields=["organisation", "sequence"], name="audit_sequence_per_organisation"),
         ]
         ordering = ["-sequence"]
 
@@ -292,9 +288,7 @@ class Signature(models.Model):
     reservations = models.TextField(blank=True)
     reasons = models.TextField(blank=True)
     statement = models.TextField()
-    signer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    signer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     signer_email = models.EmailField()
     signer_role = models.CharField(max_length=20, choices=Role.choices)
     typed_name = models.CharField(max_length=150)
@@ -342,9 +336,7 @@ class Outbox(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["organisation", "dedupe_key", "to_email"], name="outbox_once_per_key"
-            ),
+            models.UniqueConstraint(fields=["organisation", "dedupe_key", "to_email"], name="outbox_once_per_key"),
         ]
         indexes = [models.Index(fields=["status", "queued_at"])]
 

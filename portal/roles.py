@@ -18,8 +18,7 @@ ROLE_DESCRIPTIONS = {
     Role.OWNER: _("Manages members, roles, auditor access and data export; signs the commitment."),
     Role.MANAGER: _("Edits assessments, plans and suppliers; signs for management."),
     Role.WORKFORCE_REP: _(
-        "Union or employee representative: reviews, comments, requests changes and countersigns "
-        "for the workforce."
+        "Union or employee representative: reviews, comments, requests changes and countersigns for the workforce."
     ),
     Role.AUDITOR: _("Read-only access to finalised work, signed plans, reports and the audit trail."),
     Role.MEMBER: _("Sees the dashboard, assessments and plans."),

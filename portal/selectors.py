@@ -55,9 +55,7 @@ def organisation_invitations(organisation: Organisation, *, open_only: bool = Tr
 
 def recent_activity(organisation: Organisation, *, limit: int = 8) -> list[AuditEvent]:
     return list(
-        AuditEvent.objects.filter(organisation=organisation)
-        .select_related("actor")
-        .order_by("-sequence")[:limit]
+        AuditEvent.objects.filter(organisation=organisation).select_related("actor").order_by("-sequence")[:limit]
     )
 
 

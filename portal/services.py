@@ -100,9 +100,7 @@ def invitation_from_token(token: str) -> Invitation:
     except (signing.BadSignature, KeyError, TypeError):
         raise InvitationLinkError("invalid") from None
     with scopes_disabled():
-        invitation = (
-            Invitation.objects.select_related("organisation", "invited_by").filter(pk=invitation_id).first()
-        )
+        invitation = Invitation.objects.select_related("organisation", "invited_by").filter(pk=invitation_id).first()
     if invitation is None or not secrets.compare_digest(invitation.nonce, nonce):
         raise InvitationLinkError("invalid")
     if invitation.accepted_at:
@@ -120,9 +118,7 @@ def _queue_invitation_email(invitation: Invitation) -> None:
     Invitation.objects.filter(pk=invitation.pk).update(
         email_status=EmailStatus.PENDING, email_queued_at=timezone.now(), email_claimed_at=None
     )
-    send_invitation_email.publish(
-        organisation_id=str(invitation.organisation_id), invitation_id=str(invitation.id)
-    )
+    send_invitation_email.publish(organisation_id=str(invitation.organisation_id), invitation_id=str(invitation.id))
 
 
 def invitation_create(*, organisation: Organisation, actor: User, email: str, role: str) -> Invitation:
@@ -132,17 +128,13 @@ def invitation_create(*, organisation: Organisation, actor: User, email: str, ro
         raise ValidationError({"role": _("Choose a role from the list")})
     with scope(organisation=organisation), transaction.atomic():
         if Membership.objects.filter(organisation=organisation, user__email__iexact=email).exists():
-            raise ValidationError(
-                {"email": _("%(email)s is already a member of this organisation") % {"email": email}}
-            )
+            raise ValidationError({"email": _("%(email)s is already a member of this organisation") % {"email": email}})
         if Invitation.objects.filter(
             organisation=organisation, email=email, accepted_at__isnull=True, revoked_at__isnull=True
         ).exists():
             raise ValidationError(
                 {
-                    "email": _(
-                        "%(email)s already has an invitation waiting. Resend it from the list of invitations."
-                    )
+                    "email": _("%(email)s already has an invitation waiting. Resend it from the list of invitations.")
                     % {"email": email}
                 }
             )

@@ -56,6 +56,4 @@ class TenantTask(Task):
             if not isinstance(value, str | int | float | bool | type(None) | list | dict):
                 raise TypeError(f"Task argument {key} must be JSON-safe, got {type(value).__name__}")
         request_id = current_request_id()
-        transaction.on_commit(
-            lambda: self.apply_async(kwargs=kwargs, headers={"portal_request_id": request_id})
-        )
+        transaction.on_commit(lambda: self.apply_async(kwargs=kwargs, headers={"portal_request_id": request_id}))

@@ -145,9 +145,9 @@ def sweep_outbox() -> int:
             status=EmailStatus.PENDING
         )
         stuck = list(
-            Outbox.objects.filter(
-                status=EmailStatus.PENDING, queued_at__lt=now - STUCK_PENDING_AFTER
-            ).values_list("id", "organisation_id")[:1000]
+            Outbox.objects.filter(status=EmailStatus.PENDING, queued_at__lt=now - STUCK_PENDING_AFTER).values_list(
+                "id", "organisation_id"
+            )[:1000]
         )
         Outbox.objects.filter(pk__in=[pk for pk, _org in stuck]).update(queued_at=now)
     for email_id, organisation_id in stuck:

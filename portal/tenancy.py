@@ -19,9 +19,7 @@ def membership_for(*, user: Any, organisation: Organisation) -> Membership | Non
     if not getattr(user, "is_authenticated", False):
         return None
     with scope(organisation=organisation):
-        membership = (
-            Membership.objects.filter(organisation=organisation, user=user).select_related("user").first()
-        )
+        membership = Membership.objects.filter(organisation=organisation, user=user).select_related("user").first()
     if membership is None or not membership.is_active(timezone.now()):
         return None
     return membership

@@ -29,4 +29,5 @@ urlpatterns = [
     # Every tenant page lives under /o/<slug>/; portal.tenancy.TenantMiddleware guards them all.
     path("o/<slug:org_slug>/", include((tenant_patterns, "portal"))),
     path("o/<slug:org_slug>/", include("principles.urls")),
+    path("o/<slug:org_slug>/", include("assessments.urls")),
 ]

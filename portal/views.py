@@ -12,12 +12,14 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal import selectors, services
 from portal.audit import VERB_LABELS, audit_verify_chain
+from portal.dashboard import dashboard_panels
 from portal.forms import AuditFilterForm, InvitationForm, OrganisationForm, ProfileForm, RoleForm
 from portal.models import Invitation, Membership
 from portal.roles import ROLE_DESCRIPTIONS, Role
@@ -166,9 +168,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
             logger.warning("healthz broker check failed: %s", exc)
             checks["broker"] = "error"
     healthy = all(value != "error" for value in checks.values())
-    return JsonResponse(
-        {"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503
-    )
+    return JsonResponse({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)
 
 
 # --- Inside an organisation (/o/<slug>/): the middleware has checked membership -------------
@@ -180,10 +180,12 @@ def dashboard(request: TenantRequest, org_slug: str) -> HttpResponse:
     organisation = request.organisation
     can_manage = membership.can("manage_members")
     members = list(selectors.organisation_members(organisation)[:10])
+    panels = [render_to_string(panel.template, panel.context, request=request) for panel in dashboard_panels(request)]
     return render(
         request,
         "portal/dashboard.html",
         {
+            "panels": panels,
             "members": members,
             "member_count": selectors.organisation_members(organisation).count(),
             "invitations": list(selectors.organisation_invitations(organisation)[:5]) if can_manage else [],
@@ -225,16 +227,13 @@ def member_role(request: TenantRequest, org_slug: str, membership_id) -> HttpRes
     form = RoleForm(request.POST or None, initial={"role": member.role})
     if request.method == "POST" and form.is_valid():
         try:
-            services.membership_change_role(
-                membership=member, role=form.cleaned_data["role"], actor=request.user
-            )
+            services.membership_change_role(membership=member, role=form.cleaned_data["role"], actor=request.user)
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
             messages.success(
                 request,
-                _("%(name)s is now %(role)s.")
-                % {"name": member.user.display_name, "role": member.get_role_display()},
+                _("%(name)s is now %(role)s.") % {"name": member.user.display_name, "role": member.get_role_display()},
             )
             return redirect("portal:members", org_slug=org_slug)
     return render(request, "portal/member_role.html", {"member": member, "form": form})

@@ -4,3 +4,22 @@ from django.apps import AppConfig
 class PrinciplesConfig(AppConfig):
     name = "principles"
     verbose_name = "Principles"
+
+    def ready(self) -> None:
+        from django.utils.translation import gettext_lazy as _
+
+        from portal.audit import register_verb_labels
+
+        register_verb_labels(
+            {
+                "commitment.signed": _("signed the commitment"),
+                "commitment.withdrawn": _("withdrew the commitment"),
+            }
+        )
+        from portal.dashboard import register_panel
+        from portal.demo import register_demo_step
+        from principles.dashboard import commitment_panel
+        from principles.demo import demo_commitment
+
+        register_panel(order=10, name="commitment", provider=commitment_panel)
+        register_demo_step(order=10, name="commitment", step=demo_commitment)

@@ -31,9 +31,7 @@ def validate_framework_data(data: dict[str, Any]) -> None:
     for key in ("code", "title", "maturity_scale", "principles"):
         _require(key in data, f"missing top-level key {key!r}")
     levels = [m.get("level") for m in data["maturity_scale"]]
-    _require(
-        tuple(levels) == MATURITY_LEVELS, f"maturity_scale must have levels 0 to 4 in order, got {levels}"
-    )
+    _require(tuple(levels) == MATURITY_LEVELS, f"maturity_scale must have levels 0 to 4 in order, got {levels}")
     for level in data["maturity_scale"]:
         _require(
             bool(level.get("label")) and bool(level.get("descriptor")),
@@ -57,8 +55,7 @@ def validate_framework_data(data: dict[str, Any]) -> None:
             code = criterion.get("code", "")
             _require(
                 code == f"{principle['number']}.{position}",
-                f"{where}: criterion {position} should be coded "
-                f"{principle['number']}.{position}, got {code!r}",
+                f"{where}: criterion {position} should be coded {principle['number']}.{position}, got {code!r}",
             )
             _require(code not in codes, f"duplicate criterion code {code}")
             codes.add(code)
@@ -86,9 +83,7 @@ def framework_load(*, path: Path = DEFAULT_FRAMEWORK_FILE) -> tuple[Framework, b
     existing = Framework.objects.filter(code=data["code"], content_hash=content_hash).first()
     if existing:
         return existing, False
-    latest = (
-        Framework.objects.select_for_update().filter(code=data["code"]).aggregate(v=Max("version"))["v"] or 0
-    )
+    latest = Framework.objects.select_for_update().filter(code=data["code"]).aggregate(v=Max("version"))["v"] or 0
     framework = Framework.objects.create(
         code=data["code"],
         version=latest + 1,

@@ -59,9 +59,7 @@ class Principle(models.Model):
     text = models.TextField()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["framework", "number"], name="principle_number_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["framework", "number"], name="principle_number_unique")]
         ordering = ["number"]
 
     def __str__(self) -> str:
@@ -103,9 +101,7 @@ class Commitment(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="commitments")
     framework = models.ForeignKey(Framework, on_delete=models.PROTECT, related_name="+")
-    status = models.CharField(
-        max_length=12, choices=CommitmentStatus.choices, default=CommitmentStatus.ACTIVE
-    )
+    status = models.CharField(max_length=12, choices=CommitmentStatus.choices, default=CommitmentStatus.ACTIVE)
     statement = models.TextField()
     extends_to_supply_chain = models.BooleanField(default=False)
     signature = models.OneToOneField(Signature, on_delete=models.PROTECT, related_name="+")

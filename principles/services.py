@@ -17,9 +17,7 @@ from portal.signing import SigningContext, signature_record, snapshot_hash
 from principles.models import Commitment, CommitmentStatus, Framework
 
 
-def commitment_statement(
-    *, organisation: Organisation, framework: Framework, extends_to_supply_chain: bool
-) -> str:
+def commitment_statement(*, organisation: Organisation, framework: Framework, extends_to_supply_chain: bool) -> str:
     """The words the signer sees and signs."""
     titles = "; ".join(f"{p['number']}. {p['title']}" for p in framework.data["principles"])
     text = _(
@@ -31,9 +29,7 @@ def commitment_statement(
         "with evidence and record the workforce's view of what we agree."
     ) % {"org": organisation.name, "framework": framework.title, "titles": titles}
     if extends_to_supply_chain:
-        text += " " + _(
-            "We will extend these principles to our supply chain and ask our suppliers to commit to them."
-        )
+        text += " " + _("We will extend these principles to our supply chain and ask our suppliers to commit to them.")
     return text
 
 
@@ -110,9 +106,7 @@ def commitment_sign(
         if membership is None or not role_can(membership.role, "sign_commitment"):
             raise ValidationError(_("Only an owner can sign the organisation's commitment."))
         if Commitment.objects.filter(organisation=organisation, status=CommitmentStatus.ACTIVE).exists():
-            raise ValidationError(
-                _("%(org)s has already signed the commitment.") % {"org": organisation.name}
-            )
+            raise ValidationError(_("%(org)s has already signed the commitment.") % {"org": organisation.name})
         signature = signature_record(
             organisation=organisation,
             subject_type="commitment",

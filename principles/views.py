@@ -21,18 +21,14 @@ _SESSION_KEY = "commitment_draft"
 
 
 @require_GET
-def framework_detail(
-    request: HttpRequest, code: str | None = None, version: int | None = None
-) -> HttpResponse:
+def framework_detail(request: HttpRequest, code: str | None = None, version: int | None = None) -> HttpResponse:
     if code is None or version is None:
         framework = current_framework()
     else:
         framework = Framework.objects.filter(code=code, version=version).first()
     if framework is None:
         raise Http404
-    versions = list(
-        Framework.objects.filter(code=framework.code).order_by("-version").values("version", "loaded_at")
-    )
+    versions = list(Framework.objects.filter(code=framework.code).order_by("-version").values("version", "loaded_at"))
     return render(
         request,
         "principles/framework.html",
@@ -77,9 +73,7 @@ def commitment_sign(request: TenantRequest, org_slug: str) -> HttpResponse:
         messages.info(request, _("%(org)s has already signed the commitment.") % {"org": organisation.name})
         return redirect("principles:commitment", org_slug=org_slug)
     framework = _framework_or_404()
-    initial = request.session.get(_SESSION_KEY, {}).get(str(organisation.pk)) or {
-        "typed_name": request.user.full_name
-    }
+    initial = request.session.get(_SESSION_KEY, {}).get(str(organisation.pk)) or {"typed_name": request.user.full_name}
     form = CommitmentForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         drafts = request.session.get(_SESSION_KEY, {})
@@ -136,10 +130,7 @@ def commitment_confirm(request: TenantRequest, org_slug: str) -> HttpResponse:
             request.session.modified = True
             messages.success(
                 request,
-                _(
-                    "%(org)s is committed to the Made Smarter Guiding Principles. "
-                    "Next, start a self-assessment."
-                )
+                _("%(org)s is committed to the Made Smarter Guiding Principles. Next, start a self-assessment.")
                 % {"org": organisation.name},
             )
             return redirect("principles:commitment", org_slug=org_slug)
@@ -165,9 +156,7 @@ def commitment_withdraw(request: TenantRequest, org_slug: str) -> HttpResponse:
     form = WithdrawForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.commitment_withdraw(
-                commitment=active, actor=request.user, reason=form.cleaned_data["reason"]
-            )
+            services.commitment_withdraw(commitment=active, actor=request.user, reason=form.cleaned_data["reason"])
         except ValidationError as exc:
             form.add_error(None, exc)
         else:

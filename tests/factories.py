@@ -39,8 +39,6 @@ class OrganisationFactory(factory.django.DjangoModelFactory):
     country = "GB"
 
 
-def add_member(
-    organisation: Organisation, user: User, role: str = Role.MEMBER, **extra: object
-) -> Membership:
+def add_member(organisation: Organisation, user: User, role: str = Role.MEMBER, **extra: object) -> Membership:
     with scopes_disabled():
         return Membership.objects.create(organisation=organisation, user=user, role=role, **extra)

@@ -33,9 +33,7 @@ class SentEmail:
 
 
 def _from_django(message) -> SentEmail:
-    html = next(
-        (content for content, mimetype in getattr(message, "alternatives", []) if mimetype == "text/html"), ""
-    )
+    html = next((content for content, mimetype in getattr(message, "alternatives", []) if mimetype == "text/html"), "")
     return SentEmail(to=list(message.to), subject=message.subject, text=message.body, html=html)
 
 
@@ -49,9 +47,7 @@ def _from_file(raw: Message) -> SentEmail:
             text = payload.decode(part.get_content_charset() or "utf-8")
         elif part.get_content_type() == "text/html":
             html = payload.decode(part.get_content_charset() or "utf-8")
-    return SentEmail(
-        to=[a.strip() for a in raw["To"].split(",")], subject=str(raw["Subject"]), text=text, html=html
-    )
+    return SentEmail(to=[a.strip() for a in raw["To"].split(",")], subject=str(raw["Subject"]), text=text, html=html)
 
 
 class Mailbox:

@@ -93,11 +93,7 @@ def relative(value: datetime | None) -> str:
         if seconds >= unit_seconds:
             n = int(seconds // unit_seconds)
             amount = ngettext(singular, plural, n) % {"n": n}
-            return (
-                _("in %(amount)s") % {"amount": amount}
-                if future
-                else _("%(amount)s ago") % {"amount": amount}
-            )
+            return _("in %(amount)s") % {"amount": amount} if future else _("%(amount)s ago") % {"amount": amount}
     return ""
 
 
@@ -112,3 +108,8 @@ def page_window(paginator: Paginator, current: int) -> list[int | None]:
             window.append(None)
         window.append(n)
     return window
+
+
+@register.filter
+def maturity_label(framework: Any, level: int | None) -> str:
+    return framework.maturity_label(level)

@@ -58,8 +58,7 @@ class Visitor:
         blocking = [v for v in results.response["violations"] if v.get("impact") in BLOCKING_IMPACTS]
         where = re.sub(r"^https?://[^/]+", "", self.page.url)
         assert not blocking, f"axe on {where}: " + "; ".join(
-            f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-            for v in blocking
+            f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}" for v in blocking
         )
         assert not self.console_errors, f"console errors on {where}: {self.console_errors}"
         self.checked.append(where)

@@ -22,9 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _invite(owner_client, tenant, email="new.rep@acme.example", role=Role.WORKFORCE_REP):
-    return owner_client.post(
-        f"/o/{tenant.organisation.slug}/invitations/new/", {"email": email, "role": role}
-    )
+    return owner_client.post(f"/o/{tenant.organisation.slug}/invitations/new/", {"email": email, "role": role})
 
 
 def _update(pk, **fields) -> None:
@@ -93,9 +91,7 @@ def test_new_user_signs_up_through_the_invitation_and_lands_with_the_role(
     assert again.status_code == 410 and "already been used" in again.content.decode()
 
 
-def test_existing_user_accepts_after_signing_in(
-    tenant, owner_client, django_capture_on_commit_callbacks
-) -> None:
+def test_existing_user_accepts_after_signing_in(tenant, owner_client, django_capture_on_commit_callbacks) -> None:
     existing = UserFactory(email="already.here@example.org")
     with django_capture_on_commit_callbacks(execute=True):
         _invite(owner_client, tenant, email="Already.Here@example.org", role=Role.MANAGER)
@@ -139,9 +135,7 @@ def test_expired_revoked_and_tampered_links_show_clear_pages(tenant) -> None:
     assert revoked.status_code == 410 and "withdrawn" in revoked.content.decode()
 
 
-def test_resend_rotates_the_link_and_extends_expiry(
-    tenant, owner_client, django_capture_on_commit_callbacks
-) -> None:
+def test_resend_rotates_the_link_and_extends_expiry(tenant, owner_client, django_capture_on_commit_callbacks) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         _invite(owner_client, tenant)
     old_link = _link(mail.outbox[0])

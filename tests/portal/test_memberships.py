@@ -32,9 +32,7 @@ def test_owner_changes_a_role_and_it_is_audited(tenant, owner_client) -> None:
 
 def test_the_last_owner_cannot_be_demoted(tenant, owner_client) -> None:
     own = _membership(tenant, tenant.owner)
-    response = owner_client.post(
-        f"/o/{tenant.organisation.slug}/members/{own.pk}/role/", {"role": Role.MANAGER}
-    )
+    response = owner_client.post(f"/o/{tenant.organisation.slug}/members/{own.pk}/role/", {"role": Role.MANAGER})
     assert response.status_code == 200
     assert "is the only owner" in response.content.decode()
     own.refresh_from_db()

@@ -32,8 +32,7 @@ def test_create_organisation_makes_the_creator_owner_and_records_it() -> None:
     assert organisation.company_number == "SC123456"
     # A random suffix keeps slugs unguessable even for a well-known company name.
     assert (
-        organisation.slug.startswith("brampton-plastics-")
-        and len(organisation.slug) == len("brampton-plastics-") + 6
+        organisation.slug.startswith("brampton-plastics-") and len(organisation.slug) == len("brampton-plastics-") + 6
     )
     with scope(organisation=organisation):
         assert Membership.objects.get(organisation=organisation).role == Role.OWNER

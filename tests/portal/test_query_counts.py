@@ -44,7 +44,8 @@ def _count(django_assert_num_queries, client: Client, url: str, expected: int) -
 # transaction's savepoint pair (2); the header's organisation switcher and invitation badge (2);
 # then the page's own reads.
 PAGES = {
-    "dashboard": ("", 12),  # members, member count, invitations, recent activity
+    # members, member count, invitations, recent activity; the commitment and assessment panels
+    "dashboard": ("", 15),
     "members": ("members/", 10),  # members, invitations
     "audit_trail": ("audit/", 10),  # count and one page of events
     "invite": ("invitations/new/", 8),

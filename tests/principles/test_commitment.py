@@ -51,9 +51,7 @@ def test_owner_signs_after_checking_exactly_what_is_signed(tenant, framework, ow
 
 
 def test_sign_step_errors_keep_input(tenant, framework, owner_client) -> None:
-    response = owner_client.post(
-        f"/o/{tenant.organisation.slug}/commitment/sign/", {"typed_name": "Olivia Owen"}
-    )
+    response = owner_client.post(f"/o/{tenant.organisation.slug}/commitment/sign/", {"typed_name": "Olivia Owen"})
     html = response.content.decode()
     assert "<title>Error:" in html and "Enter your job title" in html and 'value="Olivia Owen"' in html
 
@@ -64,9 +62,7 @@ def test_content_changed_between_check_and_sign_is_refused(tenant, framework, ow
     check = owner_client.get(f"/o/{slug}/commitment/sign/check/")
     with scopes_disabled():
         Organisation.objects.filter(pk=tenant.organisation.pk).update(name="Renamed Ltd")
-    response = owner_client.post(
-        f"/o/{slug}/commitment/sign/check/", {"content_hash": check.context["content_hash"]}
-    )
+    response = owner_client.post(f"/o/{slug}/commitment/sign/check/", {"content_hash": check.context["content_hash"]})
     assert response.status_code == 400 and "has changed since" in response.content.decode()
     with scope(organisation=tenant.organisation):
         assert not Commitment.objects.exists()
@@ -81,9 +77,7 @@ def test_only_owners_sign_the_commitment(tenant, framework, role) -> None:
     assert client.post(f"/o/{slug}/commitment/sign/check/", {"content_hash": "x"}).status_code == 403
 
 
-def test_withdrawal_needs_a_reason_then_a_new_commitment_can_be_signed(
-    tenant, framework, owner_client
-) -> None:
+def test_withdrawal_needs_a_reason_then_a_new_commitment_can_be_signed(tenant, framework, owner_client) -> None:
     slug = tenant.organisation.slug
     _sign(owner_client, slug)
     url = f"/o/{slug}/commitment/withdraw/"

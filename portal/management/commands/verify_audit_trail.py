@@ -27,8 +27,7 @@ class Command(BaseCommand):
                 broken += 1
                 self.stdout.write(
                     self.style.ERROR(
-                        f"BROKEN  {organisation.slug}: first broken link at event "
-                        f"#{result.broken_at}: {result.reason}"
+                        f"BROKEN  {organisation.slug}: first broken link at event #{result.broken_at}: {result.reason}"
                     )
                 )
         if broken:

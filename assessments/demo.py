@@ -1,0 +1,111 @@
+"""Demo data: a half-filled self-assessment with evidence and action items, so a newcomer sees a living portal."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+from django.utils import timezone
+from django_scopes import scope
+
+from assessments import services
+from assessments.models import Assessment, Evidence, Response
+from portal.models import Organisation, User
+from principles.framework import ensure_framework
+
+# A minimal valid PDF: enough for the type check, the download and the fingerprint.
+_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+# maturity and narrative for the first criteria of principles 1 to 3 (the rest stay unanswered)
+_ANSWERS = {
+    "1.1": (
+        3,
+        "Plans for the new vision inspection cells were presented to the joint consultation committee "
+        "in March, six weeks before the purchase decision.",
+    ),
+    "1.2": (2, "Unite representatives were consulted on the cell layout; their written response is on file."),
+    "1.3": (2, "Agreement is reached for major projects; smaller software changes are not yet discussed."),
+    "1.4": (1, "An issues log is planned for the next project."),
+    "1.5": (3, "The joint technology forum meets quarterly with two union and two management members."),
+    "1.6": (2, "New roles created by the cells were graded with the union before recruitment."),
+    "2.1": (
+        3,
+        "Risk assessments for the cobots were done with the safety representative before installation.",
+    ),
+    "2.2": (1, "An energy baseline is planned."),
+    "3.1": (2, "A skills plan exists for the machining cell only."),
+}
+
+
+def demo_assessment(organisation: Organisation, users: dict[str, User]) -> None:
+    framework = ensure_framework()
+    owner, manager = users["owner@acme.example"], users["manager@acme.example"]
+    with scope(organisation=organisation):
+        if Assessment.objects.filter(organisation=organisation).exists():
+            return
+        today = timezone.localdate()
+        assessment = services.assessment_create(
+            organisation=organisation,
+            actor=manager,
+            framework=framework,
+            title=f"Self-assessment {today.year}",
+            period_start=date(today.year, 1, 1),
+            period_end=date(today.year, 12, 31),
+        )
+        minutes = services.evidence_upload(
+            organisation=organisation,
+            actor=manager,
+            file=io.BytesIO(_PDF),
+            name="JCC minutes March.pdf",
+            description="Minutes of the joint consultation committee where the inspection cells were presented",
+            effective_date=today - timedelta(days=240),
+            expiry_date=None,
+        )
+        forum = services.evidence_upload(
+            organisation=organisation,
+            actor=manager,
+            file=io.BytesIO(b"Joint technology forum\nTerms of reference\n"),
+            name="Technology forum terms of reference.txt",
+            description="Terms of reference of the joint technology forum",
+            effective_date=today - timedelta(days=400),
+            expiry_date=None,
+        )
+        risk = services.evidence_upload(
+            organisation=organisation,
+            actor=manager,
+            file=io.BytesIO(_PDF),
+            name="Cobot risk assessment.pdf",
+            description="Risk assessment for the collaborative robots, signed by the safety representative",
+            effective_date=today - timedelta(days=380),
+            expiry_date=today - timedelta(days=15),
+        )
+        cited = {"1.1": [minutes], "1.5": [forum], "2.1": [risk]}
+        responses = {
+            r.criterion.code: r
+            for r in Response.objects.filter(assessment=assessment).select_related("criterion", "assessment")
+        }
+        for code, (maturity, narrative) in _ANSWERS.items():
+            services.response_save(
+                response=responses[code],
+                actor=manager,
+                maturity=maturity,
+                narrative=narrative,
+                evidence_ids=[e.pk for e in cited.get(code, [])],
+            )
+        services.action_item_create(
+            response=responses["1.4"],
+            actor=manager,
+            title="Set up an issues log for digital projects",
+            owner=manager,
+            due_date=today - timedelta(days=10),
+        )
+        services.action_item_create(
+            response=responses["2.2"],
+            actor=owner,
+            title="Measure the energy baseline of the machine shop",
+            owner=manager,
+            due_date=today + timedelta(days=45),
+        )
+        assert Evidence.objects.filter(organisation=organisation).count() == 3

@@ -1,0 +1,157 @@
+"""Reads for assessments: visibility per role, progress, maturity per principle. Fixed query counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q
+from django.http import Http404
+from django.utils import timezone
+
+from assessments.models import (
+    ActionItem,
+    ActionStatus,
+    Assessment,
+    AssessmentStatus,
+    Citation,
+    Evidence,
+    Response,
+)
+from portal.models import Membership, Organisation
+from portal.roles import Role
+from principles.models import Principle
+
+
+def visible_assessments(membership: Membership):
+    """Auditors see finished work only; everyone else in the organisation sees every cycle."""
+    qs = Assessment.objects.filter(organisation=membership.organisation_id)
+    if membership.role == Role.AUDITOR:
+        qs = qs.filter(status=AssessmentStatus.FINAL)
+    return qs
+
+
+def get_assessment_for(membership: Membership, assessment_id: Any) -> Assessment:
+    assessment = visible_assessments(membership).select_related("framework").filter(pk=assessment_id).first()
+    if assessment is None:
+        raise Http404
+    return assessment
+
+
+@dataclass
+class PrincipleProgress:
+    principle: Principle
+    total: int = 0
+    answered: int = 0
+    evidence_missing: int = 0
+    overdue_actions: int = 0
+    maturity_sum: int = 0
+    expired_evidence: int = 0
+
+    @property
+    def status(self) -> str:
+        if self.answered == 0:
+            return "not_started"
+        if self.answered < self.total or self.evidence_missing:
+            return "in_progress"
+        return "completed"
+
+    @property
+    def average_maturity(self) -> float | None:
+        return round(self.maturity_sum / self.answered, 1) if self.answered else None
+
+
+@dataclass
+class AssessmentProgress:
+    principles: list[PrincipleProgress] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(p.total for p in self.principles)
+
+    @property
+    def answered(self) -> int:
+        return sum(p.answered for p in self.principles)
+
+    @property
+    def evidence_missing(self) -> int:
+        return sum(p.evidence_missing for p in self.principles)
+
+    @property
+    def overdue_actions(self) -> int:
+        return sum(p.overdue_actions for p in self.principles)
+
+    @property
+    def completed(self) -> int:
+        return sum(1 for p in self.principles if p.status == "completed")
+
+
+def assessment_progress(assessment: Assessment) -> AssessmentProgress:
+    """Answered, evidence missing and overdue actions per principle, in four queries."""
+    today = timezone.localdate()
+    principles = list(Principle.objects.filter(framework=assessment.framework_id).order_by("number"))
+    by_id = {p.pk: PrincipleProgress(principle=p) for p in principles}
+    rows = (
+        Response.objects.filter(assessment=assessment)
+        # "id" keeps one row per response (values() + annotate() would otherwise group equal rows)
+        .values("id", "criterion__principle_id", "criterion__evidence_expected", "maturity")
+        .annotate(
+            cited=Count("citations"),
+            expired=Count("citations", filter=Q(citations__evidence__expiry_date__lt=today)),
+        )
+    )
+    for row in rows:
+        progress = by_id[row["criterion__principle_id"]]
+        progress.total += 1
+        progress.expired_evidence += row["expired"]
+        if row["maturity"] is not None:
+            progress.answered += 1
+            progress.maturity_sum += row["maturity"]
+            if row["maturity"] >= 3 and row["criterion__evidence_expected"] and not row["cited"]:
+                progress.evidence_missing += 1
+    overdue = (
+        ActionItem.objects.filter(assessment=assessment, due_date__lt=today)
+        .exclude(status=ActionStatus.DONE)
+        .values("response__criterion__principle_id")
+        .annotate(n=Count("id"))
+    )
+    for row in overdue:
+        by_id[row["response__criterion__principle_id"]].overdue_actions = row["n"]
+    return AssessmentProgress(principles=[by_id[p.pk] for p in principles])
+
+
+def principle_responses(assessment: Assessment, principle: Principle) -> list[Response]:
+    """The principle's responses with criterion, cited evidence and action items, in three queries."""
+    return list(
+        Response.objects.filter(assessment=assessment, criterion__principle=principle)
+        .select_related("criterion")
+        .prefetch_related(
+            Prefetch(
+                "citations",
+                queryset=Citation.objects.select_related("evidence").order_by("evidence__original_name"),
+            ),
+            Prefetch("action_items", queryset=ActionItem.objects.select_related("owner").order_by("due_date")),
+        )
+        .order_by("criterion__position")
+    )
+
+
+def evidence_library(organisation: Organisation, *, search: str = ""):
+    qs = Evidence.objects.filter(organisation=organisation).select_related("uploaded_by")
+    if search:
+        qs = qs.filter(Q(original_name__icontains=search) | Q(description__icontains=search))
+    return qs.annotate(citation_count=Count("citations")).order_by("-uploaded_at")
+
+
+def overdue_action_items(organisation: Organisation, *, limit: int = 5) -> list[ActionItem]:
+    return list(
+        ActionItem.objects.filter(organisation=organisation, due_date__lt=timezone.localdate())
+        .exclude(status=ActionStatus.DONE)
+        .select_related("owner", "response__criterion__principle", "assessment")
+        .order_by("due_date")[:limit]
+    )
+
+
+def current_assessment(organisation: Organisation, membership: Membership) -> Assessment | None:
+    """The newest cycle this member may see (for the dashboard)."""
+    return visible_assessments(membership).select_related("framework").order_by("-created_at").first()

@@ -1,0 +1,401 @@
+"""Writes for self-assessments, evidence and action items. Each records its audit event."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django_scopes import scope
+
+from assessments.models import (
+    ActionItem,
+    ActionStatus,
+    Assessment,
+    AssessmentStatus,
+    Citation,
+    Evidence,
+    Response,
+)
+from assessments.uploads import UploadRejected, safe_display_name, sniff_upload
+from portal.audit import audit_record
+from portal.models import Membership, Organisation, User
+from portal.outbox import outbox_queue
+from portal.roles import Role
+from principles.models import Criterion, Framework
+
+
+def _require_editable(assessment: Assessment) -> None:
+    if not assessment.is_editable:
+        raise ValidationError(
+            _("This assessment is %(status)s and cannot be edited until changes are requested.")
+            % {"status": assessment.get_status_display().lower()}
+        )
+
+
+def assessment_create(
+    *,
+    organisation: Organisation,
+    actor: User,
+    framework: Framework,
+    title: str,
+    period_start: date,
+    period_end: date,
+) -> Assessment:
+    """Start a cycle with an empty response for every criterion of the framework version."""
+    if period_end < period_start:
+        raise ValidationError({"period_end": _("The end of the period must be on or after its start")})
+    with scope(organisation=organisation), transaction.atomic():
+        assessment = Assessment.objects.create(
+            organisation=organisation,
+            framework=framework,
+            title=title.strip(),
+            period_start=period_start,
+            period_end=period_end,
+            created_by=actor,
+        )
+        Response.objects.bulk_create(
+            Response(organisation=organisation, assessment=assessment, criterion=criterion)
+            for criterion in Criterion.objects.filter(framework=framework)
+        )
+        audit_record(
+            organisation=organisation,
+            actor=actor,
+            verb="assessment.created",
+            target=assessment,
+            after={
+                "title": assessment.title,
+                "period_start": period_start,
+                "period_end": period_end,
+                "framework_version": framework.version,
+            },
+        )
+    return assessment
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    response: Response
+    changed: bool
+
+
+def response_save(
+    *, response: Response, actor: User, maturity: int | None, narrative: str, evidence_ids: list[Any]
+) -> SaveResult:
+    """Save one criterion's answer (used by autosave and the full-page form alike)."""
+    assessment = response.assessment
+    _require_editable(assessment)
+    if maturity is not None and not 0 <= maturity <= 4:
+        raise ValidationError({"maturity": _("Choose a maturity level from 0 to 4")})
+    organisation = assessment.organisation
+    with scope(organisation=organisation), transaction.atomic():
+        wanted = set(
+            Evidence.objects.filter(organisation=organisation, pk__in=evidence_ids).values_list("pk", flat=True)
+        )
+        if len(wanted) != len({str(e) for e in evidence_ids}):
+            raise ValidationError({"evidence": _("Choose evidence from your organisation's library")})
+        current = set(Citation.objects.filter(response=response).values_list("evidence_id", flat=True))
+        changed_fields = maturity != response.maturity or narrative != response.narrative or wanted != current
+        if not changed_fields:
+            return SaveResult(response, False)
+        before = {"maturity": response.maturity, "evidence": sorted(str(e) for e in current)}
+        response.maturity = maturity
+        response.narrative = narrative
+        response.updated_at = timezone.now()
+        response.updated_by = actor
+        response.save(update_fields=["maturity", "narrative", "updated_at", "updated_by"])
+        Citation.objects.filter(response=response, evidence_id__in=current - wanted).delete()
+        Citation.objects.bulk_create(
+            Citation(organisation=organisation, response=response, evidence_id=e) for e in wanted - current
+        )
+        after = {"maturity": maturity, "evidence": sorted(str(e) for e in wanted)}
+        # Narrative edits are drafts until submission (the submitted snapshot holds them);
+        # a change of maturity or of cited evidence is a state change worth its own event.
+        if before != after:
+            audit_record(
+                organisation=organisation,
+                actor=actor,
+                verb="response.updated",
+                target=response,
+                target_label=f"{response.criterion.code} {response.criterion.title}"[:300],
+                before=before,
+                after=after,
+            )
+    return SaveResult(response, True)
+
+
+@dataclass(frozen=True)
+class SubmissionProblem:
+    response: Response
+    message: str
+
+
+def submission_problems(assessment: Assessment) -> list[SubmissionProblem]:
+    """What stops an assessment from going to workforce review, one line per criterion."""
+    problems: list[SubmissionProblem] = []
+    responses = (
+        Response.objects.filter(assessment=assessment)
+        .select_related("criterion", "criterion__principle")
+        .prefetch_related("citations")
+        .order_by("criterion__principle__number", "criterion__position")
+    )
+    for response in responses:
+        criterion = response.criterion
+        if response.maturity is None:
+            problems.append(
+                SubmissionProblem(
+                    response,
+                    _("%(code)s %(title)s: choose a maturity level")
+                    % {"code": criterion.code, "title": criterion.title},
+                )
+            )
+        elif response.maturity >= 3 and criterion.evidence_expected and not response.citations.all():
+            problems.append(
+                SubmissionProblem(
+                    response,
+                    _("%(code)s %(title)s: cite evidence for maturity %(level)s, or lower the level")
+                    % {"code": criterion.code, "title": criterion.title, "level": response.maturity},
+                )
+            )
+    return problems
+
+
+def assessment_submit(*, assessment: Assessment, actor: User) -> list[str]:
+    """Send the assessment to workforce review; returns the reps notified. Raises with problems."""
+    organisation = assessment.organisation
+    with scope(organisation=organisation), transaction.atomic():
+        locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
+        _require_editable(locked)
+        problems = submission_problems(locked)
+        if problems:
+            raise ValidationError([p.message for p in problems])
+        before = locked.status
+        locked.status = AssessmentStatus.IN_REVIEW
+        locked.submitted_at = timezone.now()
+        locked.submitted_by = actor
+        locked.save(update_fields=["status", "submitted_at", "submitted_by"])
+        reps = list(
+            Membership.objects.filter(organisation=organisation, role=Role.WORKFORCE_REP)
+            .select_related("user")
+            .order_by("user__email")
+        )
+        reps = [r for r in reps if r.is_active()]
+        url = settings.SITE_URL + reverse(
+            "assessments:overview", kwargs={"org_slug": organisation.slug, "assessment_id": locked.pk}
+        )
+        submitted_key = f"assessment-submitted:{locked.pk}:{locked.submitted_at.isoformat()}"
+        for rep in reps:
+            outbox_queue(
+                organisation=organisation,
+                to=rep.user.email,
+                subject=_("%(org)s: %(title)s is ready for your review")
+                % {"org": organisation.name, "title": locked.title},
+                template="assessment_submitted",
+                context={
+                    "title": locked.title,
+                    "submitted_by": actor.display_name,
+                    "url": url,
+                    "rep_name": rep.user.display_name,
+                    "period_start": date_format(locked.period_start, "j F Y"),
+                    "period_end": date_format(locked.period_end, "j F Y"),
+                },
+                dedupe_key=submitted_key,
+            )
+        audit_record(
+            organisation=organisation,
+            actor=actor,
+            verb="assessment.submitted",
+            target=locked,
+            before={"status": before},
+            after={"status": locked.status, "notified": [r.user.email for r in reps]},
+        )
+    assessment.refresh_from_db()
+    return [r.user.email for r in reps]
+
+
+# --- Evidence -------------------------------------------------------------------------------
+
+
+def evidence_upload(
+    *,
+    organisation: Organisation,
+    actor: User,
+    file: IO[bytes],
+    name: str,
+    description: str,
+    effective_date: date,
+    expiry_date: date | None,
+) -> Evidence:
+    """Check the file by its content, store it privately under a random name, record its hash."""
+    if expiry_date is not None and expiry_date < effective_date:
+        raise ValidationError({"expiry_date": _("The expiry date must be on or after the effective date")})
+    try:
+        sniffed = sniff_upload(file=file, name=name, max_bytes=settings.EVIDENCE_MAX_BYTES)
+    except UploadRejected as exc:
+        raise ValidationError({"file": str(exc)}, code=exc.code) from exc
+    display_name = safe_display_name(name)
+    stored_name = f"evidence/{organisation.pk}/{uuid.uuid4().hex}.{sniffed.extension}"
+    saved = default_storage.save(stored_name, File(file))
+    try:
+        with scope(organisation=organisation), transaction.atomic():
+            evidence = Evidence.objects.create(
+                organisation=organisation,
+                file=saved,
+                original_name=display_name,
+                kind=sniffed.kind,
+                content_type=sniffed.content_type,
+                size=sniffed.size,
+                sha256=sniffed.sha256,
+                description=description.strip(),
+                effective_date=effective_date,
+                expiry_date=expiry_date,
+                uploaded_by=actor,
+            )
+            audit_record(
+                organisation=organisation,
+                actor=actor,
+                verb="evidence.uploaded",
+                target=evidence,
+                target_label=display_name,
+                after={
+                    "sha256": sniffed.sha256,
+                    "size": sniffed.size,
+                    "type": sniffed.content_type,
+                    "effective_date": effective_date,
+                    "expiry_date": expiry_date,
+                },
+            )
+    except Exception:
+        default_storage.delete(saved)  # nothing stored half-way
+        raise
+    return evidence
+
+
+def evidence_locked_by(evidence: Evidence) -> list[Assessment]:
+    """Submitted or signed assessments citing this file: while they exist it cannot be deleted."""
+    return list(
+        Assessment.objects.filter(responses__citations__evidence=evidence)
+        .exclude(status__in=[AssessmentStatus.DRAFT, AssessmentStatus.CHANGES_REQUESTED])
+        .distinct()
+    )
+
+
+def evidence_delete(*, evidence: Evidence, actor: User) -> None:
+    organisation = evidence.organisation
+    with scope(organisation=organisation), transaction.atomic():
+        locked = evidence_locked_by(evidence)
+        if locked:
+            raise ValidationError(
+                _("This file is cited by %(titles)s, which has been submitted or signed, so it cannot be deleted.")
+                % {"titles": ", ".join(a.title for a in locked)}
+            )
+        audit_record(
+            organisation=organisation,
+            actor=actor,
+            verb="evidence.deleted",
+            target=evidence,
+            target_label=evidence.original_name,
+            before={"sha256": evidence.sha256, "description": evidence.description},
+        )
+        name = evidence.file.name
+        evidence.delete()
+        transaction.on_commit(lambda: default_storage.delete(name))
+
+
+# --- Action items ---------------------------------------------------------------------------
+
+
+def _check_owner(organisation: Organisation, owner: User | None) -> None:
+    if owner is not None and not Membership.objects.filter(organisation=organisation, user=owner).exists():
+        raise ValidationError({"owner": _("Choose an owner from the organisation's members")})
+
+
+def action_item_create(
+    *, response: Response, actor: User, title: str, owner: User | None, due_date: date
+) -> ActionItem:
+    organisation = response.organisation
+    with scope(organisation=organisation), transaction.atomic():
+        _check_owner(organisation, owner)
+        item = ActionItem.objects.create(
+            organisation=organisation,
+            assessment=response.assessment,
+            response=response,
+            title=title.strip(),
+            owner=owner,
+            due_date=due_date,
+            created_by=actor,
+        )
+        audit_record(
+            organisation=organisation,
+            actor=actor,
+            verb="action.created",
+            target=item,
+            target_label=item.title,
+            after={
+                "criterion": response.criterion.code,
+                "owner": owner.email if owner else None,
+                "due_date": due_date,
+            },
+        )
+    return item
+
+
+def action_item_update(
+    *, item: ActionItem, actor: User, title: str, owner: User | None, due_date: date, status: str
+) -> ActionItem:
+    organisation = item.organisation
+    if status not in ActionStatus.values:
+        raise ValidationError({"status": _("Choose a status from the list")})
+    with scope(organisation=organisation), transaction.atomic():
+        _check_owner(organisation, owner)
+        before = {
+            "title": item.title,
+            "owner": item.owner.email if item.owner else None,
+            "due_date": item.due_date,
+            "status": item.status,
+        }
+        item.title, item.owner, item.due_date = title.strip(), owner, due_date
+        if status != item.status:
+            item.completed_at = timezone.now() if status == ActionStatus.DONE else None
+        item.status = status
+        item.save()
+        after = {
+            "title": item.title,
+            "owner": owner.email if owner else None,
+            "due_date": due_date,
+            "status": status,
+        }
+        audit_record(
+            organisation=organisation,
+            actor=actor,
+            verb="action.updated",
+            target=item,
+            target_label=item.title,
+            before=before,
+            after=after,
+        )
+    return item
+
+
+def action_item_delete(*, item: ActionItem, actor: User) -> None:
+    organisation = item.organisation
+    with scope(organisation=organisation), transaction.atomic():
+        audit_record(
+            organisation=organisation,
+            actor=actor,
+            verb="action.deleted",
+            target=item,
+            target_label=item.title,
+            before={"title": item.title, "status": item.status},
+        )
+        item.delete()

@@ -1,0 +1,478 @@
+"""Pages for self-assessments, the evidence library and action items. Thin: services do the work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from assessments import selectors, services
+from assessments.forms import ActionItemForm, AssessmentForm, EvidenceForm
+from assessments.models import ActionItem, Evidence, Response
+from portal.models import Membership
+from portal.tenancy import TenantRequest, require
+from principles.framework import current_framework
+from principles.models import Principle
+
+EVIDENCE_PER_PAGE = 25
+
+
+def _members(request: TenantRequest) -> list[Any]:
+    return [m.user for m in Membership.objects.filter(organisation=request.organisation).select_related("user")]
+
+
+def _apply_errors(form: Any, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+# --- Cycles ---------------------------------------------------------------------------------
+
+
+@require_GET
+def assessment_list(request: TenantRequest, org_slug: str) -> HttpResponse:
+    membership = require(request, "view_dashboard")
+    assessments = list(selectors.visible_assessments(membership).select_related("framework"))
+    return render(
+        request,
+        "assessments/list.html",
+        {"assessments": assessments, "can_edit": membership.can("edit_content")},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def assessment_create(request: TenantRequest, org_slug: str) -> HttpResponse:
+    require(request, "edit_content")
+    framework = current_framework()
+    if framework is None:
+        raise Http404
+    today = timezone.localdate()
+    form = AssessmentForm(
+        request.POST or None,
+        initial={
+            "title": _("Self-assessment %(year)s") % {"year": today.year},
+            "period_start": today.replace(month=1, day=1),
+            "period_end": today.replace(month=12, day=31),
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            assessment = services.assessment_create(
+                organisation=request.organisation,
+                actor=request.user,
+                framework=framework,
+                **form.cleaned_data,
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("%(title)s has been started. Work through the six principles in any order.")
+                % {"title": assessment.title},
+            )
+            return redirect("assessments:overview", org_slug=org_slug, assessment_id=assessment.pk)
+    return render(request, "assessments/create.html", {"form": form, "framework": framework})
+
+
+@require_GET
+def assessment_overview(request: TenantRequest, org_slug: str, assessment_id: Any) -> HttpResponse:
+    """The task list: the six principles with a status each, and the way to submit."""
+    membership = require(request, "view_dashboard")
+    assessment = selectors.get_assessment_for(membership, assessment_id)
+    progress = selectors.assessment_progress(assessment)
+    return render(
+        request,
+        "assessments/overview.html",
+        {
+            "assessment": assessment,
+            "progress": progress,
+            "can_edit": membership.can("edit_content") and assessment.is_editable,
+        },
+    )
+
+
+def _principle(assessment: Any, number: int) -> Principle:
+    return get_object_or_404(Principle, framework=assessment.framework_id, number=number)
+
+
+def _response_values(request: TenantRequest, response: Response) -> tuple[int | None, str, list[str]]:
+    """One criterion's fields from a POST (named r-<response id>-...)."""
+    prefix = f"r-{response.pk}-"
+    raw = request.POST.get(prefix + "maturity", "")
+    try:
+        maturity = int(raw) if raw != "" else None
+    except ValueError:
+        raise ValidationError({"maturity": _("Choose a maturity level from 0 to 4")}) from None
+    return (
+        maturity,
+        request.POST.get(prefix + "narrative", "").strip(),
+        request.POST.getlist(prefix + "evidence"),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def principle_page(request: TenantRequest, org_slug: str, assessment_id: Any, number: int) -> HttpResponse:
+    membership = require(request, "view_dashboard")
+    assessment = selectors.get_assessment_for(membership, assessment_id)
+    principle = _principle(assessment, number)
+    responses = selectors.principle_responses(assessment, principle)
+    can_edit = membership.can("edit_content") and assessment.is_editable
+    errors: dict[Any, str] = {}
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied
+        saved = 0
+        for response in responses:
+            try:
+                maturity, narrative, evidence = _response_values(request, response)
+                result = services.response_save(
+                    response=response,
+                    actor=request.user,
+                    maturity=maturity,
+                    narrative=narrative,
+                    evidence_ids=evidence,
+                )
+                saved += result.changed
+            except ValidationError as exc:
+                errors[response.pk] = " ".join(exc.messages)
+        if not errors:
+            messages.success(request, _("Your answers for %(title)s have been saved.") % {"title": principle.title})
+            if "next" in request.POST and number < 6:
+                return redirect(
+                    "assessments:principle", org_slug=org_slug, assessment_id=assessment.pk, number=number + 1
+                )
+            if "next" in request.POST:
+                return redirect("assessments:overview", org_slug=org_slug, assessment_id=assessment.pk)
+            return redirect(request.path)
+        responses = selectors.principle_responses(assessment, principle)
+    evidence = list(selectors.evidence_library(request.organisation)) if can_edit else []
+    principles = list(
+        Principle.objects.filter(framework=assessment.framework_id).order_by("number").values("number", "title")
+    )
+    return render(
+        request,
+        "assessments/principle.html",
+        {
+            "assessment": assessment,
+            "principle": principle,
+            "responses": responses,
+            "can_edit": can_edit,
+            "evidence_library": evidence,
+            "levels": assessment.framework.maturity_levels,
+            "errors": errors,
+            "principles": principles,
+            "today": timezone.localdate(),
+        },
+        status=400 if errors else 200,
+    )
+
+
+@require_POST
+def response_autosave(request: TenantRequest, org_slug: str, assessment_id: Any, response_id: Any) -> HttpResponse:
+    """htmx: save one criterion and answer with its status line."""
+    membership = require(request, "edit_content")
+    assessment = selectors.get_assessment_for(membership, assessment_id)
+    response = get_object_or_404(
+        Response.objects.select_related("criterion", "assessment"), assessment=assessment, pk=response_id
+    )
+    try:
+        maturity, narrative, evidence = _response_values(request, response)
+        services.response_save(
+            response=response,
+            actor=request.user,
+            maturity=maturity,
+            narrative=narrative,
+            evidence_ids=evidence,
+        )
+    except ValidationError as exc:
+        return render(request, "assessments/_autosave_status.html", {"error": " ".join(exc.messages)}, status=422)
+    return render(request, "assessments/_autosave_status.html", {"saved_at": timezone.localtime()})
+
+
+@require_http_methods(["GET", "POST"])
+def assessment_submit(request: TenantRequest, org_slug: str, assessment_id: Any) -> HttpResponse:
+    """Check your answers, then send to workforce review."""
+    membership = require(request, "edit_content")
+    assessment = selectors.get_assessment_for(membership, assessment_id)
+    if not assessment.is_editable:
+        messages.info(request, _("This assessment has already been submitted."))
+        return redirect("assessments:overview", org_slug=org_slug, assessment_id=assessment.pk)
+    problems = services.submission_problems(assessment)
+    reps = [
+        m
+        for m in Membership.objects.filter(organisation=request.organisation, role="workforce_rep").select_related(
+            "user"
+        )
+        if m.is_active()
+    ]
+    if request.method == "POST" and not problems:
+        try:
+            notified = services.assessment_submit(assessment=assessment, actor=request.user)
+        except ValidationError:
+            problems = services.submission_problems(assessment)
+        else:
+            if notified:
+                messages.success(
+                    request,
+                    ngettext(
+                        "%(title)s has been sent for workforce review. %(n)s representative has been emailed.",
+                        "%(title)s has been sent for workforce review. %(n)s representatives have been emailed.",
+                        len(notified),
+                    )
+                    % {"title": assessment.title, "n": len(notified)},
+                )
+            else:
+                messages.warning(
+                    request,
+                    _(
+                        "%(title)s is in workforce review, but the organisation has no workforce representative "
+                        "to email. Invite one from the Members page."
+                    )
+                    % {"title": assessment.title},
+                )
+            return redirect("assessments:overview", org_slug=org_slug, assessment_id=assessment.pk)
+    progress = selectors.assessment_progress(assessment)
+    return render(
+        request,
+        "assessments/submit.html",
+        {
+            "assessment": assessment,
+            "problems": problems,
+            "reps": reps,
+            "progress": progress,
+            "tried": request.method == "POST",
+        },
+        status=400 if request.method == "POST" and problems else 200,
+    )
+
+
+# --- Action items ---------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def action_create(request: TenantRequest, org_slug: str, assessment_id: Any, response_id: Any) -> HttpResponse:
+    membership = require(request, "edit_content")
+    assessment = selectors.get_assessment_for(membership, assessment_id)
+    response = get_object_or_404(
+        Response.objects.select_related("criterion__principle"), assessment=assessment, pk=response_id
+    )
+    form = ActionItemForm(request.POST or None, members=_members(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.action_item_create(response=response, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Action added to %(code)s.") % {"code": response.criterion.code})
+            return redirect(_criterion_url(org_slug, assessment, response))
+    return render(
+        request,
+        "assessments/action_form.html",
+        {"form": form, "assessment": assessment, "response": response},
+    )
+
+
+def _criterion_url(org_slug: str, assessment: Any, response: Response) -> str:
+    return (
+        reverse(
+            "assessments:principle",
+            kwargs={
+                "org_slug": org_slug,
+                "assessment_id": assessment.pk,
+                "number": response.criterion.principle.number,
+            },
+        )
+        + "#"
+        + response.criterion.anchor
+    )
+
+
+def _action(request: TenantRequest, assessment: Any, action_id: Any) -> ActionItem:
+    return get_object_or_404(
+        ActionItem.objects.select_related("response__criterion__principle", "owner"),
+        assessment=assessment,
+        pk=action_id,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def action_edit(request: TenantRequest, org_slug: str, assessment_id: Any, action_id: Any) -> HttpResponse:
+    membership = require(request, "edit_content")
+    assessment = selectors.get_assessment_for(membership, assessment_id)
+    item = _action(request, assessment, action_id)
+    form = ActionItemForm(request.POST or None, instance=item, members=_members(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.action_item_update(
+                item=ActionItem.objects.get(pk=item.pk), actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("The action has been updated."))
+            return redirect(_criterion_url(org_slug, assessment, item.response))
+    return render(
+        request,
+        "assessments/action_form.html",
+        {"form": form, "assessment": assessment, "response": item.response, "item": item},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def action_delete(request: TenantRequest, org_slug: str, assessment_id: Any, action_id: Any) -> HttpResponse:
+    membership = require(request, "edit_content")
+    assessment = selectors.get_assessment_for(membership, assessment_id)
+    item = _action(request, assessment, action_id)
+    if request.method == "POST":
+        services.action_item_delete(item=item, actor=request.user)
+        messages.success(request, _("The action “%(title)s” has been deleted.") % {"title": item.title})
+        return redirect(_criterion_url(org_slug, assessment, item.response))
+    return render(request, "assessments/action_delete.html", {"assessment": assessment, "item": item})
+
+
+# --- Evidence library -----------------------------------------------------------------------
+
+
+@require_GET
+def evidence_list(request: TenantRequest, org_slug: str) -> HttpResponse:
+    membership = require(request, "view_dashboard")
+    if membership.role == "auditor":
+        raise PermissionDenied  # auditors reach evidence through finalised work only (auditor issue)
+    search = request.GET.get("q", "").strip()[:200]
+    page = Paginator(selectors.evidence_library(request.organisation, search=search), EVIDENCE_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "assessments/evidence_list.html",
+        {
+            "page": page,
+            "search": search,
+            "query": f"q={search}" if search else "",
+            "can_edit": membership.can("edit_content"),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def evidence_upload(request: TenantRequest, org_slug: str) -> HttpResponse:
+    require(request, "edit_content")
+    form = EvidenceForm(request.POST or None, request.FILES or None)
+    next_url = request.GET.get("next", "")
+    if not next_url.startswith(f"/o/{org_slug}/"):
+        next_url = ""  # only ever back into this organisation: no open redirects
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            evidence = services.evidence_upload(
+                organisation=request.organisation,
+                actor=request.user,
+                file=upload,
+                name=upload.name,
+                description=form.cleaned_data["description"],
+                effective_date=form.cleaned_data["effective_date"],
+                expiry_date=form.cleaned_data["expiry_date"],
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("%(name)s has been added to the evidence library.") % {"name": evidence.original_name},
+            )
+            return redirect(next_url or reverse("assessments:evidence_list", kwargs={"org_slug": org_slug}))
+    return render(
+        request,
+        "assessments/evidence_upload.html",
+        {"form": form, "next": next_url, "max_mb": settings.EVIDENCE_MAX_BYTES // (1024 * 1024)},
+    )
+
+
+def _evidence(request: TenantRequest, evidence_id: Any) -> Evidence:
+    return get_object_or_404(
+        Evidence.objects.select_related("uploaded_by"), organisation=request.organisation, pk=evidence_id
+    )
+
+
+@require_GET
+def evidence_detail(request: TenantRequest, org_slug: str, evidence_id: Any) -> HttpResponse:
+    membership = require(request, "view_dashboard")
+    if membership.role == "auditor":
+        raise PermissionDenied
+    evidence = _evidence(request, evidence_id)
+    citations = list(
+        Response.objects.filter(citations__evidence=evidence)
+        .select_related("criterion__principle", "assessment")
+        .order_by("assessment__created_at", "criterion__principle__number", "criterion__position")
+    )
+    return render(
+        request,
+        "assessments/evidence_detail.html",
+        {
+            "evidence": evidence,
+            "citations": citations,
+            "locked_by": services.evidence_locked_by(evidence),
+            "can_edit": membership.can("edit_content"),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@require_GET
+def evidence_download(request: TenantRequest, org_slug: str, evidence_id: Any) -> FileResponse:
+    membership = require(request, "view_dashboard")
+    if membership.role == "auditor":
+        raise PermissionDenied
+    evidence = _evidence(request, evidence_id)
+    response = FileResponse(
+        evidence.file.open("rb"),
+        as_attachment=True,
+        filename=evidence.original_name,
+        content_type=evidence.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def evidence_delete(request: TenantRequest, org_slug: str, evidence_id: Any) -> HttpResponse:
+    require(request, "edit_content")
+    evidence = _evidence(request, evidence_id)
+    error = None
+    if request.method == "POST":
+        try:
+            services.evidence_delete(evidence=evidence, actor=request.user)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(request, _("%(name)s has been deleted.") % {"name": evidence.original_name})
+            return redirect("assessments:evidence_list", org_slug=org_slug)
+    citation_count = evidence.citations.count()
+    return render(
+        request,
+        "assessments/evidence_delete.html",
+        {
+            "evidence": evidence,
+            "error": error,
+            "citation_count": citation_count,
+            "locked_by": services.evidence_locked_by(evidence),
+        },
+        status=400 if error else 200,
+    )

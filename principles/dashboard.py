@@ -1,0 +1,19 @@
+"""The commitment panel on the organisation dashboard."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from portal.dashboard import Panel
+from principles.services import active_commitment
+
+
+def commitment_panel(request: HttpRequest) -> Panel:
+    membership = request.membership  # type: ignore[attr-defined]
+    return Panel(
+        "principles/_dashboard_panel.html",
+        {
+            "commitment": active_commitment(request.organisation),  # type: ignore[attr-defined]
+            "can_sign": membership.can("sign_commitment"),
+        },
+    )
