@@ -17,7 +17,7 @@ def assessment_panel(request: HttpRequest) -> Panel:
     assessment = selectors.current_assessment(organisation, membership)
     progress = selectors.assessment_progress(assessment) if assessment else None
     chart = None
-    if progress is not None:
+    if assessment is not None and progress is not None:
         chart = maturity_chart_svg(
             [Bar(f"{p.principle.number}. {p.principle.title}", p.average_maturity) for p in progress.principles],
             title=_("Maturity per principle: %(title)s") % {"title": assessment.title},

@@ -106,9 +106,9 @@ class ActionItemForm(PortalFormMixin, forms.ModelForm):
         assert isinstance(owner, forms.ModelChoiceField)
         owner.queryset = User.objects.filter(pk__in=[m.pk for m in members]).order_by("full_name", "email")
         owner.empty_label = str(_("No owner yet"))
-        owner.label_from_instance = lambda user: user.display_name  # type: ignore[method-assign]
+        owner.label_from_instance = lambda user: user.display_name  # type: ignore[method-assign,assignment]
         status = self.fields["status"]
         assert isinstance(status, forms.ChoiceField)
         status.choices = ActionStatus.choices
-        if self.instance.pk is None:
+        if self.instance._state.adding:  # a new action starts "not started"
             del self.fields["status"]

@@ -307,7 +307,7 @@ def evidence_delete(*, evidence: Evidence, actor: User) -> None:
             target_label=evidence.original_name,
             before={"sha256": evidence.sha256, "description": evidence.description},
         )
-        name = evidence.file.name
+        name = evidence.file.name or ""
         evidence.delete()
         transaction.on_commit(lambda: default_storage.delete(name))
 

@@ -22,11 +22,19 @@ ON_REDIS = bool(settings.REDIS_URL)
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_isolated(settings, request) -> None:
+def _fast_and_isolated(settings, tmp_path) -> None:
     from django.core.cache import cache
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()  # rate limits and sessions from one test must not leak into the next
+    # Uploaded files go to a folder of this test's own.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "private")},
+        },
+    }
 
 
 @pytest.fixture(autouse=True)
