@@ -25,6 +25,35 @@
     if (button.dataset.submitted) { event.preventDefault(); return; }
     button.dataset.submitted = "1";
   });
+  // Forms that autosave warn before the page is left with changes not yet saved.
+  var unsaved = new Set();
+  document.addEventListener("input", function (event) {
+    var form = event.target.closest("form[data-warn-unsaved]");
+    var section = event.target.closest("[hx-post]");
+    if (form && section) { unsaved.add(section); }
+  });
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest("form[data-warn-unsaved]");
+    var section = event.target.closest("[hx-post]");
+    if (form && section) { unsaved.add(section); }
+  });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    event.detail.elt.dataset.saving = "1";
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var section = event.detail.elt;
+    delete section.dataset.saving;
+    if (event.detail.successful) { unsaved.delete(section); }
+  });
+  document.addEventListener("submit", function (event) {
+    if (event.target.matches("form[data-warn-unsaved]")) { unsaved.clear(); }
+  });
+  window.addEventListener("beforeunload", function (event) {
+    if (unsaved.size) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", focusErrorSummary);
   } else {
