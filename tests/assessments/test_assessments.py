@@ -191,11 +191,11 @@ def test_submission_lists_what_to_fix_and_links_each_criterion(tenant, assessmen
     html = response.content.decode()
     assert response.status_code == 400
     assert (
-        "1.1 Plans for introducing digital technology are shared with the workforce before decisions are made: cite evidence for maturity 4"
-        in html
+        "1.1 Plans for introducing digital technology are shared with the workforce before decisions are made: "
+        "cite evidence for maturity 4" in html
     )
     assert "1.2" in html and "choose a maturity level" in html
-    assert f"/principles/1/#criterion-1-1" in html
+    assert "/principles/1/#criterion-1-1" in html
     assessment.refresh_from_db()
     assert assessment.status == AssessmentStatus.DRAFT
 
