@@ -13,7 +13,12 @@ from portal.models import User
 
 
 class DateInput(forms.DateInput):
+    """A native date picker. Browsers only accept yyyy-mm-dd as its value, whatever the locale."""
+
     input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None, format: str | None = None) -> None:
+        super().__init__(attrs=attrs, format=format or "%Y-%m-%d")
 
 
 class AssessmentForm(PortalFormMixin, forms.ModelForm):

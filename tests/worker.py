@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
+from email.policy import default
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,8 @@ class Mailbox:
             for path in sorted(self.folder.glob("*.log"), key=lambda p: p.stat().st_mtime):
                 for chunk in path.read_text().split("-" * 79):
                     if chunk.strip():
-                        found.append(_from_file(email.message_from_string(chunk.strip() + "\n")))
+                        # The default policy unfolds long headers (a Subject over 78 characters).
+                        found.append(_from_file(email.message_from_string(chunk.strip() + "\n", policy=default)))
         return found
 
     def wait_for(self, to: str, *, containing: str = "", timeout: float = 30.0) -> SentEmail:

@@ -295,3 +295,9 @@ def test_dashboard_shows_commitment_chart_and_overdue_actions(tenant, assessment
     assert "Finish Self-assessment 2026: 35 criteria left to answer" in html
     rep_html = client_for(tenant.rep).get(f"/o/{tenant.organisation.slug}/").content.decode()
     assert "Finish Self-assessment" not in rep_html
+
+
+def test_start_page_offers_the_calendar_year_in_a_format_date_pickers_keep(tenant, framework) -> None:
+    year = timezone.localdate().year
+    html = client_for(tenant.manager).get(f"/o/{tenant.organisation.slug}/assessments/new/").content.decode()
+    assert f'value="{year}-01-01"' in html and f'value="{year}-12-31"' in html

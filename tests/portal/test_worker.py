@@ -64,3 +64,34 @@ def test_sweep_recovers_an_invitation_whose_message_was_lost_from_redis(tenant, 
     assert sweep_invitation_emails.apply().get() == 1  # as beat would run it; the send goes to the worker
     _wait_for_status("lost.in.redis@example.org", EmailStatus.SENT)
     mailbox.wait_for("lost.in.redis@example.org")
+
+
+def test_review_request_emails_go_through_the_outbox_and_the_worker(tenant, framework, worker, mailbox) -> None:
+    from datetime import date
+
+    from assessments import services
+    from tests.assessments.conftest import responses_by_code
+
+    assessment = services.assessment_create(
+        organisation=tenant.organisation,
+        actor=tenant.manager,
+        framework=framework,
+        title="Worker review",
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 12, 31),
+    )
+    for response in responses_by_code(assessment).values():
+        services.response_save(response=response, actor=tenant.manager, maturity=1, narrative="", evidence_ids=[])
+    assert services.assessment_submit(assessment=assessment, actor=tenant.manager) == [tenant.rep.email]
+    message = mailbox.wait_for(tenant.rep.email, containing="ready for your review")
+    assert "Worker review" in message.subject and f"/assessments/{assessment.pk}/" in message.text
+    from portal.models import Outbox
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with scopes_disabled():
+            if Outbox.objects.get().status == EmailStatus.SENT:
+                break
+        time.sleep(0.2)
+    with scopes_disabled():
+        assert Outbox.objects.get().status == EmailStatus.SENT
