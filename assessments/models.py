@@ -45,6 +45,7 @@ class Assessment(models.Model):
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    finalised_at = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
 
@@ -144,12 +145,17 @@ class ActionStatus(models.TextChoices):
 
 
 class ActionItem(models.Model):
-    """Something to do to raise the maturity of a criterion."""
+    """Something to do: to raise a criterion's maturity, or a mitigation from a plan's EqIA."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
-    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="action_items")
-    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="action_items")
+    assessment = models.ForeignKey(
+        Assessment, null=True, blank=True, on_delete=models.CASCADE, related_name="action_items"
+    )
+    response = models.ForeignKey(Response, null=True, blank=True, on_delete=models.CASCADE, related_name="action_items")
+    plan = models.ForeignKey("Plan", null=True, blank=True, on_delete=models.CASCADE, related_name="action_items")
+    # Where an action was generated from (e.g. "eqia:age"), so regenerating does not duplicate it.
+    source = models.CharField(max_length=64, blank=True)
     title = models.CharField(_("what needs doing"), max_length=300)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -176,3 +182,238 @@ class ActionItem(models.Model):
 
     def is_overdue(self, today: date | None = None) -> bool:
         return self.status != ActionStatus.DONE and self.due_date < (today or timezone.localdate())
+
+
+# --- Plans and equality impact assessments -------------------------------------------------
+
+
+class PlanKind(models.TextChoices):
+    DIGITALISATION = "digitalisation", _("Digitalisation plan")
+    RETRAINING = "retraining", _("Retraining and skills plan")
+    DATA_USE = "data_use", _("Data-use code of conduct")
+
+
+class ConsultationOutcome(models.TextChoices):
+    AGREED = "agreed", _("Agreed")
+    AGREED_WITH_CONDITIONS = "agreed_with_conditions", _("Agreed with conditions")
+    NOT_AGREED = "not_agreed", _("Not agreed")
+
+
+class Plan(models.Model):
+    """A plan agreed with the workforce. Amending a final plan makes a new version in the same family."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="plans")
+    family_id = models.UUIDField(default=uuid.uuid4, db_index=True)
+    version = models.PositiveIntegerField(default=1)
+    kind = models.CharField(_("kind of plan"), max_length=20, choices=PlanKind.choices)
+    title = models.CharField(_("title"), max_length=200)
+    status = models.CharField(max_length=20, choices=AssessmentStatus.choices, default=AssessmentStatus.DRAFT)
+    # 1: the technology and why
+    technology = models.TextField(_("the technology and what it will do"), blank=True)
+    rationale = models.TextField(_("why it is being introduced"), blank=True)
+    # 1: consultation record
+    shared_on = models.DateField(_("date the plan was shared with the workforce"), null=True, blank=True)
+    information_disclosed = models.TextField(_("information disclosed"), blank=True)
+    reps_response = models.TextField(_("the representatives' response"), blank=True)
+    consultation_outcome = models.CharField(
+        _("outcome of the consultation"), max_length=24, choices=ConsultationOutcome.choices, blank=True
+    )
+    consultation_conditions = models.TextField(_("conditions attached to the agreement"), blank=True)
+    # 2: health, safety, welfare and environment
+    hse_impact = models.TextField(_("health, safety, welfare and environmental impact"), blank=True)
+    hse_mitigations = models.TextField(_("mitigations"), blank=True)
+    # 3: skills and retraining
+    retraining_who = models.TextField(_("who will be retrained"), blank=True)
+    retraining_when = models.TextField(_("when"), blank=True)
+    retraining_how = models.TextField(_("how"), blank=True)
+    # 4: employee data use
+    data_collected = models.TextField(_("what employee data is collected"), blank=True)
+    data_purpose = models.TextField(_("what it is used for"), blank=True)
+    data_access = models.TextField(_("who can see it"), blank=True)
+    data_retention = models.TextField(_("how long it is kept"), blank=True)
+    data_monitoring_limits = models.TextField(_("limits on monitoring"), blank=True)
+    # 5: jobs
+    jobs_affected = models.TextField(_("jobs affected"), blank=True)
+    redeployment = models.TextField(_("redeployment and retraining instead of redundancy"), blank=True)
+    growth_reinvestment = models.TextField(_("how growth will be reinvested"), blank=True)
+    evidence = models.ManyToManyField(Evidence, through="PlanCitation", related_name="plans")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    finalised_at = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "family_id", "version"], name="plan_version_unique"),
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.title} (version {self.version})"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in EDITABLE_STATUSES
+
+
+class PlanCitation(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="citations")
+    evidence = models.ForeignKey(Evidence, on_delete=models.CASCADE, related_name="plan_citations")
+
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "plan", "evidence"], name="plan_cite_once")]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id} cites {self.evidence_id}"
+
+
+class ConsultationMeeting(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="meetings")
+    held_on = models.DateField(_("date of the meeting"))
+    participants = models.TextField(_("who took part"))
+    notes = models.TextField(_("what was discussed"), blank=True)
+
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
+
+    class Meta:
+        ordering = ["held_on"]
+
+    def __str__(self) -> str:
+        return f"Meeting on {self.held_on}"
+
+
+class Characteristic(models.TextChoices):
+    AGE = "age", _("Age")
+    DISABILITY = "disability", _("Disability")
+    GENDER_REASSIGNMENT = "gender_reassignment", _("Gender reassignment")
+    MARRIAGE = "marriage_civil_partnership", _("Marriage and civil partnership")
+    PREGNANCY = "pregnancy_maternity", _("Pregnancy and maternity")
+    RACE = "race", _("Race")
+    RELIGION = "religion_belief", _("Religion or belief")
+    SEX = "sex", _("Sex")
+    SEXUAL_ORIENTATION = "sexual_orientation", _("Sexual orientation")
+    WORKING_PATTERNS = "working_patterns", _("Working patterns (part-time, shifts)")
+    CARING = "caring_responsibilities", _("Caring responsibilities")
+
+
+class Impact(models.TextChoices):
+    POSITIVE = "positive", _("Positive")
+    NEUTRAL = "neutral", _("Neutral")
+    NEGATIVE = "negative", _("Negative")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class EqiaOutcome(models.TextChoices):
+    NO_MAJOR_CHANGE = "no_major_change", _("No major change needed")
+    ADJUST = "adjust", _("Adjust the plan")
+    CONTINUE = "continue", _("Continue despite adverse impact")
+    STOP = "stop", _("Stop and remove the plan")
+
+
+class EqualityImpactAssessment(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    plan = models.OneToOneField(Plan, on_delete=models.CASCADE, related_name="eqia")
+    outcome = models.CharField(_("outcome"), max_length=20, choices=EqiaOutcome.choices, blank=True)
+    justification = models.TextField(_("justification"), blank=True)
+
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
+
+    def __str__(self) -> str:
+        return f"EqIA for {self.plan_id}"
+
+
+class EqiaRow(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    eqia = models.ForeignKey(EqualityImpactAssessment, on_delete=models.CASCADE, related_name="rows")
+    characteristic = models.CharField(max_length=32, choices=Characteristic.choices)
+    impact = models.CharField(_("impact"), max_length=10, choices=Impact.choices, blank=True)
+    evidence = models.TextField(_("evidence"), blank=True)
+    mitigation = models.TextField(_("mitigation"), blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("owner"),
+    )
+
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "eqia", "characteristic"], name="eqia_row_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.characteristic}: {self.impact}"
+
+
+# --- Review: comments and change requests on assessments and plans -------------------------
+
+
+class ReviewComment(models.Model):
+    """A comment on a criterion of an assessment or a section of a plan; replies thread under it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    subject_type = models.CharField(max_length=20)  # "assessment" or "plan"
+    subject_id = models.UUIDField()
+    anchor = models.CharField(max_length=40)  # criterion code or plan section key
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["organisation", "subject_type", "subject_id"])]
+
+    def __str__(self) -> str:
+        return f"Comment on {self.subject_type} {self.anchor}"
+
+
+class ChangeRequest(models.Model):
+    """Representatives asking for changes, with reasons; management's answer is kept beside it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    subject_type = models.CharField(max_length=20)
+    subject_id = models.UUIDField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    reasons = models.TextField(_("what needs to change, and why"))
+    created_at = models.DateTimeField(default=timezone.now)
+    answer = models.TextField(_("your answer"), blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organisation", "subject_type", "subject_id"])]
+
+    def __str__(self) -> str:
+        return f"Change request on {self.subject_type} {self.subject_id}"

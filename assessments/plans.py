@@ -1,0 +1,377 @@
+"""Writes for plans and their equality impact assessments (EqIA), and comparing plan versions."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_scopes import scope
+
+from assessments.models import (
+    ActionItem,
+    AssessmentStatus,
+    Characteristic,
+    ConsultationMeeting,
+    ConsultationOutcome,
+    EqiaOutcome,
+    EqiaRow,
+    EqualityImpactAssessment,
+    Evidence,
+    Impact,
+    Plan,
+    PlanCitation,
+)
+from assessments.workflow import PLAN_SECTIONS, WORKFORCE, _members_with, _notify, plan_snapshot
+from portal.audit import audit_record
+from portal.models import Membership, Organisation, User
+
+SECTION_FIELDS = {key: fields for key, _title, fields in PLAN_SECTIONS}
+SECTION_TITLES = {key: title for key, title, _fields in PLAN_SECTIONS}
+
+
+def _require_editable(plan: Plan) -> None:
+    if not plan.is_editable:
+        raise ValidationError(
+            _("This plan is %(status)s and cannot be edited.") % {"status": plan.get_status_display().lower()}
+        )
+
+
+def plan_create(*, organisation: Organisation, actor: User, kind: str, title: str) -> Plan:
+    """A new plan with an empty EqIA listing every characteristic."""
+    with scope(organisation=organisation), transaction.atomic():
+        plan = Plan.objects.create(organisation=organisation, kind=kind, title=title.strip(), created_by=actor)
+        eqia = EqualityImpactAssessment.objects.create(organisation=organisation, plan=plan)
+        EqiaRow.objects.bulk_create(
+            EqiaRow(organisation=organisation, eqia=eqia, characteristic=c) for c in Characteristic.values
+        )
+        audit_record(
+            organisation=organisation,
+            actor=actor,
+            verb="plan.created",
+            target=plan,
+            target_label=plan.title,
+            after={"kind": kind, "title": plan.title, "version": 1},
+        )
+    return plan
+
+
+def plan_update_section(
+    *, plan: Plan, actor: User, section: str, values: dict[str, Any], evidence_ids: list[Any] | None = None
+) -> Plan:
+    """Save one section's fields (and, for any section, the evidence the plan cites)."""
+    if section not in SECTION_FIELDS or section == "equality":
+        raise ValidationError(_("Unknown section"))
+    _require_editable(plan)
+    organisation = plan.organisation
+    with scope(organisation=organisation), transaction.atomic():
+        before = {name: getattr(plan, name) for name in SECTION_FIELDS[section]}
+        for name in SECTION_FIELDS[section]:
+            if name in values:
+                setattr(plan, name, values[name])
+        if (
+            plan.consultation_outcome == ConsultationOutcome.AGREED_WITH_CONDITIONS
+            and section == "consultation"
+            and not plan.consultation_conditions.strip()
+        ):
+            raise ValidationError({"consultation_conditions": _("Write down the conditions attached to the agreement")})
+        plan.save()
+        if evidence_ids is not None:
+            wanted = set(
+                Evidence.objects.filter(organisation=organisation, pk__in=evidence_ids).values_list("pk", flat=True)
+            )
+            if len(wanted) != len({str(e) for e in evidence_ids}):
+                raise ValidationError({"evidence": _("Choose evidence from your organisation's library")})
+            current = set(PlanCitation.objects.filter(plan=plan).values_list("evidence_id", flat=True))
+            PlanCitation.objects.filter(plan=plan, evidence_id__in=current - wanted).delete()
+            PlanCitation.objects.bulk_create(
+                PlanCitation(organisation=organisation, plan=plan, evidence_id=e) for e in wanted - current
+            )
+        after = {name: getattr(plan, name) for name in SECTION_FIELDS[section]}
+        if before != after:
+            audit_record(
+                organisation=organisation,
+                actor=actor,
+                verb="plan.updated",
+                target=plan,
+                target_label=f"{plan.title}: {SECTION_TITLES[section]}",
+                before={k: v for k, v in before.items() if before[k] != after[k]},
+                after={k: v for k, v in after.items() if before[k] != after[k]},
+            )
+    return plan
+
+
+def meeting_add(*, plan: Plan, actor: User, held_on: date, participants: str, notes: str) -> ConsultationMeeting:
+    _require_editable(plan)
+    if not participants.strip():
+        raise ValidationError({"participants": _("Say who took part")})
+    with scope(organisation=plan.organisation), transaction.atomic():
+        meeting = ConsultationMeeting.objects.create(
+            organisation=plan.organisation,
+            plan=plan,
+            held_on=held_on,
+            participants=participants.strip(),
+            notes=notes.strip(),
+        )
+        audit_record(
+            organisation=plan.organisation,
+            actor=actor,
+            verb="plan.meeting_added",
+            target=plan,
+            target_label=plan.title,
+            after={"held_on": held_on, "participants": meeting.participants},
+        )
+    return meeting
+
+
+def meeting_delete(*, meeting: ConsultationMeeting, actor: User) -> None:
+    _require_editable(meeting.plan)
+    with scope(organisation=meeting.organisation), transaction.atomic():
+        audit_record(
+            organisation=meeting.organisation,
+            actor=actor,
+            verb="plan.meeting_removed",
+            target=meeting.plan,
+            target_label=meeting.plan.title,
+            before={"held_on": meeting.held_on, "participants": meeting.participants},
+        )
+        meeting.delete()
+
+
+@dataclass(frozen=True)
+class EqiaRowInput:
+    characteristic: str
+    impact: str
+    evidence: str
+    mitigation: str
+    owner: User | None
+
+
+def eqia_save(
+    *, plan: Plan, actor: User, rows: list[EqiaRowInput], outcome: str, justification: str
+) -> EqualityImpactAssessment:
+    """Save the EqIA. "Adjust the plan" turns each mitigation into an action item on the plan's owner's list."""
+    _require_editable(plan)
+    errors: dict[str, str] = {}
+    if outcome and outcome not in EqiaOutcome.values:
+        errors["outcome"] = _("Choose one of the four outcomes")
+    if outcome == EqiaOutcome.CONTINUE and not justification.strip():
+        errors["justification"] = _("Explain why the plan continues despite the adverse impact")
+    for row in rows:
+        if row.impact and row.impact not in Impact.values:
+            errors[f"{row.characteristic}-impact"] = _("Choose positive, neutral, negative or unknown")
+        if row.impact == Impact.NEGATIVE and not row.mitigation.strip() and outcome != EqiaOutcome.STOP:
+            errors[f"{row.characteristic}-mitigation"] = _("Say how the negative impact on %(c)s will be reduced") % {
+                "c": Characteristic(row.characteristic).label.lower()
+            }
+    if errors:
+        raise ValidationError(errors)
+    organisation = plan.organisation
+    with scope(organisation=organisation), transaction.atomic():
+        members = set(Membership.objects.filter(organisation=organisation).values_list("user_id", flat=True))
+        eqia = EqualityImpactAssessment.objects.select_for_update().get(plan=plan)
+        existing = {r.characteristic: r for r in eqia.rows.all()}
+        for row in rows:
+            if row.owner is not None and row.owner.pk not in members:
+                raise ValidationError(
+                    {f"{row.characteristic}-owner": _("Choose an owner from the organisation's members")}
+                )
+            target = existing[row.characteristic]
+            target.impact, target.evidence, target.mitigation, target.owner = (
+                row.impact,
+                row.evidence.strip(),
+                row.mitigation.strip(),
+                row.owner,
+            )
+            target.save()
+        before_outcome = eqia.outcome
+        eqia.outcome, eqia.justification = outcome, justification.strip()
+        eqia.save()
+        created = []
+        if outcome == EqiaOutcome.ADJUST:
+            for row in rows:
+                if not row.mitigation.strip():
+                    continue
+                label = Characteristic(row.characteristic).label
+                item, was_created = ActionItem.objects.get_or_create(
+                    organisation=organisation,
+                    plan=plan,
+                    source=f"eqia:{row.characteristic}",
+                    defaults={
+                        "title": (f"{label}: {row.mitigation.strip()}")[:300],
+                        "owner": row.owner,
+                        "due_date": timezone.localdate() + timedelta(days=30),
+                        "created_by": actor,
+                    },
+                )
+                if was_created:
+                    created.append(item.title)
+        audit_record(
+            organisation=organisation,
+            actor=actor,
+            verb="eqia.updated",
+            target=plan,
+            target_label=plan.title,
+            before={"outcome": before_outcome},
+            after={
+                "outcome": outcome,
+                "negative": sorted(r.characteristic for r in rows if r.impact == Impact.NEGATIVE),
+                "actions_created": created,
+            },
+        )
+    return eqia
+
+
+def plan_problems(plan: Plan) -> list[tuple[str, str]]:
+    """(section, message) pairs that stop a plan going to workforce review."""
+    problems: list[tuple[str, str]] = []
+    if not plan.technology.strip() or not plan.rationale.strip():
+        problems.append(("technology", _("Describe the technology and why it is being introduced")))
+    if plan.shared_on is None or not plan.information_disclosed.strip():
+        problems.append(
+            ("consultation", _("Record when the plan was shared with the workforce and what was disclosed"))
+        )
+    if not plan.hse_impact.strip():
+        problems.append(("health_safety", _("Assess the health, safety, welfare and environmental impact")))
+    if not (plan.retraining_who.strip() and plan.retraining_how.strip()):
+        problems.append(("skills", _("Say who will be retrained and how")))
+    if not (plan.data_collected.strip() and plan.data_purpose.strip()):
+        problems.append(("data", _("Say what employee data is used and for what")))
+    if not plan.jobs_affected.strip():
+        problems.append(("jobs", _("Say which jobs are affected")))
+    eqia = getattr(plan, "eqia", None)
+    if eqia is None or any(not r.impact for r in eqia.rows.all()):
+        problems.append(("equality", _("Assess the impact on every characteristic in the equality impact assessment")))
+    elif not eqia.outcome:
+        problems.append(("equality", _("Choose the outcome of the equality impact assessment")))
+    return problems
+
+
+def plan_submit(*, plan: Plan, actor: User) -> list[str]:
+    """Send the plan to workforce review; returns the representatives emailed."""
+    organisation = plan.organisation
+    with scope(organisation=organisation), transaction.atomic():
+        locked = Plan.objects.select_for_update().get(pk=plan.pk)
+        _require_editable(locked)
+        problems = plan_problems(locked)
+        if problems:
+            raise ValidationError([message for _section, message in problems])
+        before = locked.status
+        locked.status, locked.submitted_at, locked.submitted_by = AssessmentStatus.IN_REVIEW, timezone.now(), actor
+        locked.save(update_fields=["status", "submitted_at", "submitted_by"])
+        reps = _members_with(organisation, WORKFORCE)
+        audit_record(
+            organisation=organisation,
+            actor=actor,
+            verb="plan.submitted",
+            target=locked,
+            target_label=locked.title,
+            before={"status": before},
+            after={"status": locked.status, "notified": [r.email for r in reps]},
+        )
+        _notify(
+            subject=locked,
+            recipients=reps,
+            key=f"plan-submitted:{locked.pk}:{locked.submitted_at.isoformat()}",
+            actor=actor,
+            subject_line=_("%(org)s: %(title)s is ready for your review")
+            % {"org": organisation.name, "title": locked.title},
+            message=_(
+                "%(who)s has sent the plan “%(title)s” for workforce review. You can comment on any section, "
+                "request changes, and countersign once it is agreed."
+            )
+            % {"who": actor.display_name, "title": locked.title},
+        )
+    plan.refresh_from_db()
+    return [r.email for r in reps]
+
+
+def plan_amend(*, plan: Plan, actor: User) -> Plan:
+    """Start a new version of a final plan, copying every section; the final one stays as it was."""
+    if plan.status != AssessmentStatus.FINAL:
+        raise ValidationError(_("Only a final plan can be amended; edit this one directly."))
+    organisation = plan.organisation
+    with scope(organisation=organisation), transaction.atomic():
+        if Plan.objects.filter(organisation=organisation, family_id=plan.family_id, version__gt=plan.version).exists():
+            raise ValidationError(_("A newer version of this plan already exists."))
+        fields = [f for _k, _t, names in PLAN_SECTIONS for f in names]
+        new = Plan.objects.create(
+            organisation=organisation,
+            family_id=plan.family_id,
+            version=plan.version + 1,
+            kind=plan.kind,
+            title=plan.title,
+            created_by=actor,
+            **{name: getattr(plan, name) for name in fields},
+        )
+        for meeting in plan.meetings.all():
+            ConsultationMeeting.objects.create(
+                organisation=organisation,
+                plan=new,
+                held_on=meeting.held_on,
+                participants=meeting.participants,
+                notes=meeting.notes,
+            )
+        PlanCitation.objects.bulk_create(
+            PlanCitation(organisation=organisation, plan=new, evidence_id=c.evidence_id) for c in plan.citations.all()
+        )
+        old_eqia = plan.eqia
+        eqia = EqualityImpactAssessment.objects.create(
+            organisation=organisation, plan=new, outcome=old_eqia.outcome, justification=old_eqia.justification
+        )
+        EqiaRow.objects.bulk_create(
+            EqiaRow(
+                organisation=organisation,
+                eqia=eqia,
+                characteristic=r.characteristic,
+                impact=r.impact,
+                evidence=r.evidence,
+                mitigation=r.mitigation,
+                owner_id=r.owner_id,
+            )
+            for r in old_eqia.rows.all()
+        )
+        audit_record(
+            organisation=organisation,
+            actor=actor,
+            verb="plan.amended",
+            target=new,
+            target_label=new.title,
+            after={"from_version": plan.version, "version": new.version},
+        )
+    return new
+
+
+@dataclass(frozen=True)
+class SectionDiff:
+    key: str
+    title: str
+    changed: bool
+    lines: list[tuple[str, str]]  # (kind, text): kind is " ", "-" or "+"
+
+
+def _lines(value: Any) -> list[str]:
+    import json
+
+    if isinstance(value, str):
+        return value.splitlines() or [""]
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str).splitlines()
+
+
+def plan_diff(old: Plan, new: Plan) -> list[SectionDiff]:
+    """Section by section, what changed between two versions of a plan."""
+    with scope(organisation=new.organisation):
+        before, after = plan_snapshot(old)["sections"], plan_snapshot(new)["sections"]
+    diffs = []
+    for key, title, _fields in PLAN_SECTIONS:
+        a, b = before.get(key), after.get(key)
+        a_lines = [line for field, value in sorted((a or {}).items()) for line in [f"{field}:", *_lines(value)]]
+        b_lines = [line for field, value in sorted((b or {}).items()) for line in [f"{field}:", *_lines(value)]]
+        lines = [(d[0], d[2:]) for d in difflib.ndiff(a_lines, b_lines) if d[0] in " -+"]
+        diffs.append(SectionDiff(key, title, a != b, lines))
+    return diffs

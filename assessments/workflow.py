@@ -1,0 +1,540 @@
+"""The review and signing workflow shared by assessments and plans (DESIGN.md section 6).
+
+draft -> in_review -> (changes_requested -> in_review)* -> agreed -> final
+
+An item is agreed when it holds at least one valid management signature and at least one valid
+workforce-representative countersignature; it is then final and read-only. A signature is valid
+while the item's canonical snapshot still hashes to what was signed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Prefetch
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_scopes import scope
+
+from assessments.models import (
+    Assessment,
+    AssessmentStatus,
+    ChangeRequest,
+    Citation,
+    ConsultationOutcome,
+    EqiaOutcome,
+    Plan,
+    Response,
+    ReviewComment,
+)
+from portal.audit import audit_record
+from portal.models import Membership, Organisation, Signature, SignatureCapacity, SignatureDecision, User
+from portal.outbox import outbox_queue
+from portal.roles import Role, role_can
+from portal.signing import SigningContext, signature_record, snapshot_hash
+
+Subject = Assessment | Plan
+AGREEING_DECISIONS = (SignatureDecision.SIGN, SignatureDecision.SIGN_WITH_RESERVATIONS)
+
+
+def subject_type_of(subject: Subject) -> str:
+    return "plan" if isinstance(subject, Plan) else "assessment"
+
+
+def subject_url(subject: Subject) -> str:
+    slug = subject.organisation.slug
+    if isinstance(subject, Plan):
+        return reverse("assessments:plan", kwargs={"org_slug": slug, "plan_id": subject.pk})
+    return reverse("assessments:overview", kwargs={"org_slug": slug, "assessment_id": subject.pk})
+
+
+def _evidence_entry(evidence: Any) -> dict[str, Any]:
+    return {
+        "name": evidence.original_name,
+        "sha256": evidence.sha256,
+        "effective_date": evidence.effective_date,
+        "expiry_date": evidence.expiry_date,
+    }
+
+
+def assessment_snapshot(assessment: Assessment) -> dict[str, Any]:
+    """Everything a signature on an assessment covers, in a stable order."""
+    responses = (
+        Response.objects.filter(assessment=assessment)
+        .select_related("criterion")
+        .prefetch_related(Prefetch("citations", queryset=Citation.objects.select_related("evidence")))
+        .order_by("criterion__principle__number", "criterion__position")
+    )
+    framework = assessment.framework
+    return {
+        "type": "assessment",
+        "id": str(assessment.pk),
+        "version": assessment.version,
+        "organisation": str(assessment.organisation_id),
+        "title": assessment.title,
+        "period": [assessment.period_start, assessment.period_end],
+        "framework": {"code": framework.code, "version": framework.version, "content_hash": framework.content_hash},
+        "responses": [
+            {
+                "criterion": r.criterion.code,
+                "title": r.criterion.title,
+                "maturity": r.maturity,
+                "narrative": r.narrative,
+                "evidence": sorted(
+                    (_evidence_entry(c.evidence) for c in r.citations.all()), key=lambda e: (e["name"], e["sha256"])
+                ),
+            }
+            for r in responses
+        ],
+    }
+
+
+PLAN_SECTIONS: list[tuple[str, str, list[str]]] = [
+    ("technology", "The technology and why", ["technology", "rationale"]),
+    (
+        "consultation",
+        "Consultation with the workforce",
+        ["shared_on", "information_disclosed", "reps_response", "consultation_outcome", "consultation_conditions"],
+    ),
+    ("health_safety", "Health, safety, welfare and environment", ["hse_impact", "hse_mitigations"]),
+    ("skills", "Skills and retraining", ["retraining_who", "retraining_when", "retraining_how"]),
+    (
+        "data",
+        "Employee data use",
+        ["data_collected", "data_purpose", "data_access", "data_retention", "data_monitoring_limits"],
+    ),
+    ("jobs", "Jobs, redeployment and reinvestment", ["jobs_affected", "redeployment", "growth_reinvestment"]),
+    ("equality", "Equality impact assessment", []),
+]
+
+
+def plan_snapshot(plan: Plan) -> dict[str, Any]:
+    """Everything a signature on a plan covers: every section, meetings, the EqIA, cited evidence."""
+    snapshot: dict[str, Any] = {
+        "type": "plan",
+        "id": str(plan.pk),
+        "family": str(plan.family_id),
+        "version": plan.version,
+        "organisation": str(plan.organisation_id),
+        "kind": plan.kind,
+        "title": plan.title,
+        "sections": {},
+    }
+    for key, _title, fields in PLAN_SECTIONS:
+        snapshot["sections"][key] = {name: getattr(plan, name) for name in fields}
+    snapshot["sections"]["consultation"]["meetings"] = [
+        {"held_on": m.held_on, "participants": m.participants, "notes": m.notes}
+        for m in plan.meetings.order_by("held_on", "participants")
+    ]
+    eqia = getattr(plan, "eqia", None)
+    snapshot["sections"]["equality"] = {
+        "outcome": eqia.outcome if eqia else "",
+        "justification": eqia.justification if eqia else "",
+        "rows": [
+            {
+                "characteristic": r.characteristic,
+                "impact": r.impact,
+                "evidence": r.evidence,
+                "mitigation": r.mitigation,
+                "owner": r.owner.email if r.owner else None,
+            }
+            for r in (eqia.rows.select_related("owner").order_by("characteristic") if eqia else [])
+        ],
+    }
+    snapshot["evidence"] = sorted(
+        (_evidence_entry(c.evidence) for c in plan.citations.select_related("evidence")),
+        key=lambda e: (e["name"], e["sha256"]),
+    )
+    return snapshot
+
+
+def subject_snapshot(subject: Subject) -> dict[str, Any]:
+    with scope(organisation=subject.organisation):
+        return plan_snapshot(subject) if isinstance(subject, Plan) else assessment_snapshot(subject)
+
+
+def subject_hash(subject: Subject) -> str:
+    return snapshot_hash(subject_snapshot(subject))
+
+
+@dataclass(frozen=True)
+class SignatureView:
+    signature: Signature
+    valid: bool
+
+
+def signatures_for(subject: Subject, *, current_hash: str | None = None) -> list[SignatureView]:
+    """The item's signatures, each marked void when the content no longer matches what was signed."""
+    current = current_hash or subject_hash(subject)
+    with scope(organisation=subject.organisation):
+        signatures = Signature.objects.filter(
+            organisation=subject.organisation, subject_type=subject_type_of(subject), subject_id=subject.pk
+        ).order_by("signed_at")
+        return [SignatureView(s, s.is_valid_for(current)) for s in signatures]
+
+
+def agreement_blockers(subject: Subject) -> list[str]:
+    """Why the item cannot be agreed as it stands (plans only: consultation and EqIA outcomes)."""
+    if not isinstance(subject, Plan):
+        return []
+    blockers = []
+    if subject.consultation_outcome == ConsultationOutcome.NOT_AGREED:
+        blockers.append(_("The consultation outcome is “not agreed”: the workforce has not agreed this plan."))
+    eqia = getattr(subject, "eqia", None)
+    if eqia is not None and eqia.outcome == EqiaOutcome.STOP:
+        blockers.append(_("The equality impact assessment concludes the plan should be stopped and removed."))
+    return blockers
+
+
+# --- Notifications --------------------------------------------------------------------------
+
+
+def _members_with(organisation: Organisation, roles: tuple[str, ...], *, exclude: User | None = None) -> list[User]:
+    members = Membership.objects.filter(organisation=organisation, role__in=roles).select_related("user")
+    return [m.user for m in members if m.is_active() and (exclude is None or m.user_id != exclude.pk)]
+
+
+def _notify(
+    *, subject: Subject, recipients: list[User], key: str, subject_line: str, message: str, actor: User
+) -> None:
+    url = settings.SITE_URL + subject_url(subject)
+    for user in recipients:
+        outbox_queue(
+            organisation=subject.organisation,
+            to=user.email,
+            subject=subject_line,
+            template="review_notification",
+            context={
+                "recipient": user.display_name,
+                "message": message,
+                "url": url,
+                "title": subject.title,
+                "actor": actor.display_name,
+            },
+            dedupe_key=key,
+        )
+
+
+MANAGEMENT = (Role.OWNER, Role.MANAGER)
+WORKFORCE = (Role.WORKFORCE_REP,)
+
+
+# --- Comments and change requests -----------------------------------------------------------
+
+
+def _membership(organisation: Organisation, user: User) -> Membership:
+    membership = Membership.objects.filter(organisation=organisation, user=user).first()
+    if membership is None or not membership.is_active():
+        raise ValidationError(_("Only members of the organisation can do this."))
+    return membership
+
+
+def comment_add(
+    *, subject: Subject, author: User, anchor: str, body: str, parent: ReviewComment | None = None
+) -> ReviewComment:
+    """Comment on a criterion or section (or reply to a comment); the other side is told by email."""
+    if not body.strip():
+        raise ValidationError({"body": _("Write your comment")})
+    organisation = subject.organisation
+    with scope(organisation=organisation), transaction.atomic():
+        membership = _membership(organisation, author)
+        if not role_can(membership.role, "comment"):
+            raise ValidationError(_("Your role cannot comment here."))
+        if parent is not None:
+            anchor = parent.anchor
+            parent = parent.parent or parent  # one level of threading: replies join the thread
+        comment = ReviewComment.objects.create(
+            organisation=organisation,
+            subject_type=subject_type_of(subject),
+            subject_id=subject.pk,
+            anchor=anchor,
+            parent=parent,
+            author=author,
+            body=body.strip(),
+        )
+        audit_record(
+            organisation=organisation,
+            actor=author,
+            verb="comment.added",
+            target=comment,
+            target_label=f"{subject.title}: {anchor}",
+            after={"anchor": anchor, "body": comment.body, "reply_to": str(parent.pk) if parent else None},
+        )
+        if membership.role in WORKFORCE:
+            recipients = _members_with(organisation, MANAGEMENT, exclude=author)
+        else:
+            recipients = _members_with(organisation, WORKFORCE, exclude=author)
+        if parent is not None and parent.author and parent.author != author and parent.author not in recipients:
+            recipients.append(parent.author)
+        _notify(
+            subject=subject,
+            recipients=recipients,
+            key=f"comment:{comment.pk}",
+            actor=author,
+            subject_line=_("%(org)s: new comment on %(title)s") % {"org": organisation.name, "title": subject.title},
+            message=_("%(who)s commented on %(anchor)s: “%(body)s”")
+            % {"who": author.display_name, "anchor": anchor, "body": comment.body[:500]},
+        )
+    return comment
+
+
+def comment_resolve(*, comment: ReviewComment, actor: User) -> ReviewComment:
+    with scope(organisation=comment.organisation), transaction.atomic():
+        membership = _membership(comment.organisation, actor)
+        if not role_can(membership.role, "comment"):
+            raise ValidationError(_("Your role cannot resolve comments."))
+        if comment.resolved_at is None:
+            comment.resolved_at, comment.resolved_by = timezone.now(), actor
+            comment.save(update_fields=["resolved_at", "resolved_by"])
+            audit_record(
+                organisation=comment.organisation,
+                actor=actor,
+                verb="comment.resolved",
+                target=comment,
+                target_label=comment.anchor,
+            )
+    return comment
+
+
+def _set_status(subject: Subject, status: str, actor: User, verb: str, extra: dict[str, Any] | None = None) -> None:
+    before = subject.status
+    subject.status = status
+    fields = ["status"]
+    if status == AssessmentStatus.FINAL:
+        subject.finalised_at = timezone.now()
+        fields.append("finalised_at")
+    subject.save(update_fields=fields)
+    audit_record(
+        organisation=subject.organisation,
+        actor=actor,
+        verb=verb,
+        target=subject,
+        target_label=subject.title,
+        before={"status": before},
+        after={"status": status, **(extra or {})},
+    )
+
+
+def changes_request(*, subject: Subject, actor: User, reasons: str) -> ChangeRequest:
+    """A workforce representative sends the item back to management with reasons."""
+    if not reasons.strip():
+        raise ValidationError({"reasons": _("Say what needs to change, and why")})
+    organisation = subject.organisation
+    with scope(organisation=organisation), transaction.atomic():
+        membership = _membership(organisation, actor)
+        if membership.role not in WORKFORCE:
+            raise ValidationError(_("Only workforce representatives request changes."))
+        locked = type(subject).objects.select_for_update().get(pk=subject.pk)
+        if locked.status != AssessmentStatus.IN_REVIEW:
+            raise ValidationError(_("Changes can only be requested while the item is in workforce review."))
+        request = ChangeRequest.objects.create(
+            organisation=organisation,
+            subject_type=subject_type_of(subject),
+            subject_id=subject.pk,
+            requested_by=actor,
+            reasons=reasons.strip(),
+        )
+        _set_status(
+            locked,
+            AssessmentStatus.CHANGES_REQUESTED,
+            actor,
+            f"{subject_type_of(subject)}.changes_requested",
+            {"reasons": request.reasons},
+        )
+        _notify(
+            subject=locked,
+            recipients=_members_with(organisation, MANAGEMENT),
+            key=f"changes:{request.pk}",
+            actor=actor,
+            subject_line=_("%(org)s: changes requested to %(title)s")
+            % {"org": organisation.name, "title": subject.title},
+            message=_("%(who)s asked for changes: “%(reasons)s”")
+            % {"who": actor.display_name, "reasons": request.reasons[:1000]},
+        )
+    subject.refresh_from_db()
+    return request
+
+
+def change_request_answer(*, change_request: ChangeRequest, actor: User, answer: str) -> ChangeRequest:
+    """Management answers what was asked; the representative who asked is told."""
+    if not answer.strip():
+        raise ValidationError({"answer": _("Write your answer")})
+    organisation = change_request.organisation
+    with scope(organisation=organisation), transaction.atomic():
+        membership = _membership(organisation, actor)
+        if membership.role not in MANAGEMENT:
+            raise ValidationError(_("Only owners and managers answer change requests."))
+        change_request.answer, change_request.answered_by, change_request.answered_at = (
+            answer.strip(),
+            actor,
+            timezone.now(),
+        )
+        change_request.save(update_fields=["answer", "answered_by", "answered_at"])
+        audit_record(
+            organisation=organisation,
+            actor=actor,
+            verb="changes.answered",
+            target=change_request,
+            after={"answer": change_request.answer},
+        )
+        subject = subject_for(change_request.subject_type, change_request.subject_id)
+        if change_request.requested_by:
+            _notify(
+                subject=subject,
+                recipients=[change_request.requested_by],
+                key=f"answer:{change_request.pk}",
+                actor=actor,
+                subject_line=_("%(org)s: your change request was answered") % {"org": organisation.name},
+                message=_("%(who)s answered your request on %(title)s: “%(answer)s”")
+                % {"who": actor.display_name, "title": subject.title, "answer": change_request.answer[:1000]},
+            )
+    return change_request
+
+
+def subject_for(subject_type: str, subject_id: Any) -> Subject:
+    model = Plan if subject_type == "plan" else Assessment
+    return model.objects.select_related("organisation").get(pk=subject_id)
+
+
+# --- Signing --------------------------------------------------------------------------------
+
+
+def signing_statement(subject: Subject, capacity: str) -> str:
+    kind = _("plan") if isinstance(subject, Plan) else _("self-assessment")
+    if capacity == SignatureCapacity.WORKFORCE:
+        return _(
+            "As a workforce representative of %(org)s, I have read this %(kind)s, “%(title)s”, exactly as shown, "
+            "and record the workforce's decision on it."
+        ) % {"org": subject.organisation.name, "kind": kind, "title": subject.title}
+    return _(
+        "For the management of %(org)s, I confirm this %(kind)s, “%(title)s”, exactly as shown, and that it "
+        "was shared with the workforce and their representatives before being agreed."
+    ) % {"org": subject.organisation.name, "kind": kind, "title": subject.title}
+
+
+def capacity_for(membership: Membership) -> str | None:
+    if role_can(membership.role, "countersign_workforce"):
+        return SignatureCapacity.WORKFORCE
+    if role_can(membership.role, "sign_management"):
+        return SignatureCapacity.MANAGEMENT
+    return None
+
+
+def subject_sign(
+    *,
+    subject: Subject,
+    signer: User,
+    decision: str,
+    typed_name: str,
+    job_title: str = "",
+    reservations: str = "",
+    reasons: str = "",
+    expected_hash: str,
+    context: SigningContext,
+) -> Signature:
+    """Sign, sign with reservations, or decline. Reaching agreement makes the item final."""
+    organisation = subject.organisation
+    subject_type = subject_type_of(subject)
+    with scope(organisation=organisation), transaction.atomic():
+        membership = _membership(organisation, signer)
+        capacity = capacity_for(membership)
+        if capacity is None:
+            raise ValidationError(_("Your role cannot sign this."))
+        locked = type(subject).objects.select_for_update().select_related("organisation").get(pk=subject.pk)
+        if locked.status != AssessmentStatus.IN_REVIEW:
+            raise ValidationError(_("Only an item in workforce review can be signed."))
+        snapshot = subject_snapshot(locked)
+        current_hash = snapshot_hash(snapshot)
+        if expected_hash != current_hash:
+            raise ValidationError(_("The content changed while you were reading it. Read it again, then sign."))
+        previous = Signature.objects.filter(
+            organisation=organisation, subject_type=subject_type, subject_id=subject.pk, signer=signer
+        )
+        if previous.exclude(capacity=capacity).exists():
+            raise ValidationError(_("You have already signed this for the other side. Nobody signs one item for both."))
+        if any(s.is_valid_for(current_hash) and s.decision in AGREEING_DECISIONS for s in previous):
+            raise ValidationError(_("You have already signed this."))
+        if decision in AGREEING_DECISIONS:
+            blockers = agreement_blockers(locked)
+            if blockers:
+                raise ValidationError(blockers)
+        signature = signature_record(
+            organisation=organisation,
+            subject_type=subject_type,
+            subject_id=subject.pk,
+            subject_version=locked.version,
+            snapshot=snapshot,
+            signer=signer,
+            capacity=capacity,
+            decision=decision,
+            statement=signing_statement(locked, capacity),
+            typed_name=typed_name,
+            job_title=job_title,
+            reservations=reservations,
+            reasons=reasons,
+            context=context,
+        )
+        other = WORKFORCE if capacity == SignatureCapacity.MANAGEMENT else MANAGEMENT
+        label = {
+            SignatureDecision.SIGN: _("signed"),
+            SignatureDecision.SIGN_WITH_RESERVATIONS: _("signed with reservations"),
+            SignatureDecision.DECLINE: _("declined to sign"),
+        }[SignatureDecision(decision)]
+        if decision == SignatureDecision.DECLINE:
+            ChangeRequest.objects.create(
+                organisation=organisation,
+                subject_type=subject_type,
+                subject_id=subject.pk,
+                requested_by=signer,
+                reasons=signature.reasons,
+            )
+            _set_status(
+                locked,
+                AssessmentStatus.CHANGES_REQUESTED,
+                signer,
+                f"{subject_type}.changes_requested",
+                {"reasons": signature.reasons, "declined": True},
+            )
+        else:
+            _agree_if_complete(locked, signer, current_hash)
+        message = _("%(who)s %(label)s “%(title)s”.") % {
+            "who": signature.typed_name,
+            "label": label,
+            "title": locked.title,
+        }
+        if signature.reservations:
+            message += " " + _("Reservations: “%(text)s”") % {"text": signature.reservations[:1000]}
+        if signature.reasons:
+            message += " " + _("Reasons: “%(text)s”") % {"text": signature.reasons[:1000]}
+        _notify(
+            subject=locked,
+            recipients=_members_with(organisation, other),
+            key=f"signature:{signature.pk}",
+            actor=signer,
+            subject_line=_("%(org)s: %(title)s was %(label)s")
+            % {"org": organisation.name, "title": locked.title, "label": label},
+            message=message,
+        )
+    subject.refresh_from_db()
+    return signature
+
+
+def _agree_if_complete(subject: Subject, actor: User, current_hash: str) -> bool:
+    signatures = Signature.objects.filter(
+        organisation=subject.organisation,
+        subject_type=subject_type_of(subject),
+        subject_id=subject.pk,
+        decision__in=AGREEING_DECISIONS,
+    )
+    valid = [s for s in signatures if s.is_valid_for(current_hash)]
+    if not ({s.capacity for s in valid} >= {SignatureCapacity.MANAGEMENT, SignatureCapacity.WORKFORCE}):
+        return False
+    kind = subject_type_of(subject)
+    _set_status(subject, AssessmentStatus.AGREED, actor, f"{kind}.agreed", {"content_hash": current_hash})
+    _set_status(subject, AssessmentStatus.FINAL, actor, f"{kind}.finalised", {"content_hash": current_hash})
+    return True
