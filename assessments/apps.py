@@ -28,4 +28,9 @@ class AssessmentsConfig(AppConfig):
         from portal.demo import register_demo_step
 
         register_panel(order=20, name="assessment", provider=assessment_panel)
+
+        from assessments.selectors import awaiting_user
+        from portal.dashboard import register_awaiting
+
+        register_awaiting(name="reviews", provider=awaiting_user)
         register_demo_step(order=20, name="assessment", step=demo_assessment)

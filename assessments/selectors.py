@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.http import Http404
 from django.utils import timezone
 
@@ -14,9 +14,12 @@ from assessments.models import (
     ActionStatus,
     Assessment,
     AssessmentStatus,
+    ChangeRequest,
     Citation,
     Evidence,
+    Plan,
     Response,
+    ReviewComment,
 )
 from portal.models import Membership, Organisation
 from portal.roles import Role
@@ -32,7 +35,9 @@ def visible_assessments(membership: Membership):
 
 
 def get_assessment_for(membership: Membership, assessment_id: Any) -> Assessment:
-    assessment = visible_assessments(membership).select_related("framework").filter(pk=assessment_id).first()
+    assessment = (
+        visible_assessments(membership).select_related("framework", "organisation").filter(pk=assessment_id).first()
+    )
     if assessment is None:
         raise Http404
     return assessment
@@ -155,3 +160,87 @@ def overdue_action_items(organisation: Organisation, *, limit: int = 5) -> list[
 def current_assessment(organisation: Organisation, membership: Membership) -> Assessment | None:
     """The newest cycle this member may see (for the dashboard)."""
     return visible_assessments(membership).select_related("framework").order_by("-created_at").first()
+
+
+def visible_plans(membership: Membership):
+    qs = Plan.objects.filter(organisation=membership.organisation_id)
+    if membership.role == Role.AUDITOR:
+        qs = qs.filter(status=AssessmentStatus.FINAL)
+    return qs
+
+
+def get_plan_for(membership: Membership, plan_id: Any) -> Plan:
+    plan = (
+        visible_plans(membership)
+        .select_related("organisation", "eqia", "created_by", "submitted_by")
+        .filter(pk=plan_id)
+        .first()
+    )
+    if plan is None:
+        raise Http404
+    return plan
+
+
+def comments_by_anchor(subject: Any, subject_type: str) -> dict[str, list[ReviewComment]]:
+    """Top-level comments per criterion or section, each with its replies, in two queries."""
+    comments = list(
+        ReviewComment.objects.filter(subject_type=subject_type, subject_id=subject.pk, parent__isnull=True)
+        .select_related("author", "resolved_by")
+        .prefetch_related(
+            Prefetch("replies", queryset=ReviewComment.objects.select_related("author").order_by("created_at"))
+        )
+        .order_by("created_at")
+    )
+    grouped: dict[str, list[ReviewComment]] = {}
+    for comment in comments:
+        grouped.setdefault(comment.anchor, []).append(comment)
+    return grouped
+
+
+def change_requests_for(subject: Any, subject_type: str) -> list[ChangeRequest]:
+    return list(
+        ChangeRequest.objects.filter(subject_type=subject_type, subject_id=subject.pk)
+        .select_related("requested_by", "answered_by")
+        .order_by("-created_at")
+    )
+
+
+@dataclass
+class AwaitingItem:
+    organisation: Organisation
+    kind: str  # "assessment" or "plan"
+    item: Any
+    action: str  # what the user is asked to do
+
+
+def awaiting_user(user: Any, memberships: list[Membership]) -> list[AwaitingItem]:
+    """Items in workforce review that wait for this person's countersignature or signature,
+    across every organisation they belong to (two queries, however many items)."""
+    from django_scopes import scopes_disabled
+
+    from portal.models import Signature
+
+    signing = {m.organisation_id: m for m in memberships if m.role in (Role.WORKFORCE_REP, Role.OWNER, Role.MANAGER)}
+    if not signing:
+        return []
+    with scopes_disabled():
+        mine = Signature.objects.filter(subject_id=OuterRef("pk"), signer=user)
+        assessments = list(
+            Assessment.objects.filter(organisation_id__in=signing, status=AssessmentStatus.IN_REVIEW)
+            .annotate(signed_by_me=Exists(mine))
+            .select_related("organisation")
+        )
+        plans = list(
+            Plan.objects.filter(organisation_id__in=signing, status=AssessmentStatus.IN_REVIEW)
+            .annotate(signed_by_me=Exists(mine))
+            .select_related("organisation")
+        )
+    items = []
+    for kind, objects in (("assessment", assessments), ("plan", plans)):
+        for obj in objects:
+            if obj.signed_by_me:
+                continue
+            role = signing[obj.organisation_id].role
+            action = "countersign" if role == Role.WORKFORCE_REP else "sign"
+            items.append(AwaitingItem(obj.organisation, kind, obj, action))
+    return sorted(items, key=lambda i: (i.organisation.name, i.item.title))

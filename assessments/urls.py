@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from assessments import views
+from assessments import plan_views, review_views, views
 
 app_name = "assessments"
 
@@ -33,4 +33,31 @@ urlpatterns = [
     path("evidence/<uuid:evidence_id>/", views.evidence_detail, name="evidence_detail"),
     path("evidence/<uuid:evidence_id>/download/", views.evidence_download, name="evidence_download"),
     path("evidence/<uuid:evidence_id>/delete/", views.evidence_delete, name="evidence_delete"),
+    # Plans
+    path("plans/", plan_views.plan_list, name="plans"),
+    path("plans/new/", plan_views.plan_create, name="plan_create"),
+    path("plans/<uuid:plan_id>/", plan_views.plan_detail, name="plan"),
+    path("plans/<uuid:plan_id>/sections/<slug:section>/", plan_views.plan_section, name="plan_section"),
+    path("plans/<uuid:plan_id>/equality/", plan_views.plan_eqia, name="plan_eqia"),
+    path("plans/<uuid:plan_id>/meetings/new/", plan_views.meeting_add, name="plan_meeting_add"),
+    path(
+        "plans/<uuid:plan_id>/meetings/<uuid:meeting_id>/delete/", plan_views.meeting_delete, name="plan_meeting_delete"
+    ),
+    path("plans/<uuid:plan_id>/submit/", plan_views.plan_submit, name="plan_submit"),
+    path("plans/<uuid:plan_id>/amend/", plan_views.plan_amend, name="plan_amend"),
+    path("plans/<uuid:plan_id>/changes/", plan_views.plan_diff, name="plan_diff"),
+    # Review of assessments and plans (kind is "assessment" or "plan")
+    path("review/<slug:kind>/<uuid:subject_id>/comments/", review_views.comment_add, name="comment_add"),
+    path(
+        "review/<slug:kind>/<uuid:subject_id>/comments/<uuid:comment_id>/resolve/",
+        review_views.comment_resolve,
+        name="comment_resolve",
+    ),
+    path("review/<slug:kind>/<uuid:subject_id>/request-changes/", review_views.changes_request, name="changes_request"),
+    path(
+        "review/<slug:kind>/<uuid:subject_id>/requests/<uuid:request_id>/answer/",
+        review_views.change_request_answer,
+        name="change_request_answer",
+    ),
+    path("review/<slug:kind>/<uuid:subject_id>/sign/", review_views.sign, name="sign"),
 ]

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from assessments import selectors, services
+from assessments import selectors, services, workflow
 from assessments.forms import ActionItemForm, AssessmentForm, EvidenceForm
 from assessments.models import ActionItem, Evidence, Response
 from portal.models import Membership
@@ -94,6 +94,8 @@ def assessment_overview(request: TenantRequest, org_slug: str, assessment_id: An
     membership = require(request, "view_dashboard")
     assessment = selectors.get_assessment_for(membership, assessment_id)
     progress = selectors.assessment_progress(assessment)
+    signatures = workflow.signatures_for(assessment)
+    capacity = workflow.capacity_for(membership)
     return render(
         request,
         "assessments/overview.html",
@@ -101,6 +103,16 @@ def assessment_overview(request: TenantRequest, org_slug: str, assessment_id: An
             "assessment": assessment,
             "progress": progress,
             "can_edit": membership.can("edit_content") and assessment.is_editable,
+            "signatures": signatures,
+            "change_requests": selectors.change_requests_for(assessment, "assessment"),
+            "can_sign": capacity is not None
+            and assessment.status == "in_review"
+            and not any(v.signature.signer_id == request.user.pk and v.valid for v in signatures),
+            "can_request_changes": membership.can("countersign_workforce") and assessment.status == "in_review",
+            "can_answer": membership.can("sign_management"),
+            "is_workforce": membership.can("countersign_workforce"),
+            "blockers": [],
+            "kind": "assessment",
         },
     )
 
@@ -160,6 +172,9 @@ def principle_page(request: TenantRequest, org_slug: str, assessment_id: Any, nu
             return redirect(request.path)
         responses = selectors.principle_responses(assessment, principle)
     evidence = list(selectors.evidence_library(request.organisation)) if can_edit else []
+    comments = selectors.comments_by_anchor(assessment, "assessment")
+    for response in responses:
+        response.comments = comments.get(response.criterion.code, [])  # type: ignore[attr-defined]
     principles = list(
         Principle.objects.filter(framework=assessment.framework_id).order_by("number").values("number", "title")
     )
@@ -176,6 +191,8 @@ def principle_page(request: TenantRequest, org_slug: str, assessment_id: Any, nu
             "errors": errors,
             "principles": principles,
             "today": timezone.localdate(),
+            "can_comment": membership.can("comment") and assessment.status != "final",
+            "kind": "assessment",
         },
         status=400 if errors else 200,
     )

@@ -37,3 +37,19 @@ def dashboard_panels(request: HttpRequest) -> list[Panel]:
         if panel is not None:
             panels.append(panel)
     return panels
+
+
+# What waits for a person across organisations (review, signatures): counted in the navigation.
+AwaitingProvider = Callable[[Any, list[Any]], list[Any]]
+_awaiting: dict[str, AwaitingProvider] = {}
+
+
+def register_awaiting(*, name: str, provider: AwaitingProvider) -> None:
+    _awaiting[name] = provider
+
+
+def awaiting_for(user: Any, memberships: list[Any]) -> list[Any]:
+    items: list[Any] = []
+    for provider in _awaiting.values():
+        items.extend(provider(user, memberships))
+    return items

@@ -26,6 +26,7 @@ urlpatterns = [
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     # Other apps' pages are included by module path, so portal imports none of them.
     path("", include("principles.public_urls")),
+    path("", include("assessments.account_urls")),
     # Every tenant page lives under /o/<slug>/; portal.tenancy.TenantMiddleware guards them all.
     path("o/<slug:org_slug>/", include((tenant_patterns, "portal"))),
     path("o/<slug:org_slug>/", include("principles.urls")),

@@ -27,16 +27,13 @@
   });
   // Forms that autosave warn before the page is left with changes not yet saved.
   var unsaved = new Set();
-  document.addEventListener("input", function (event) {
-    var form = event.target.closest("form[data-warn-unsaved]");
+  function markUnsaved(event) {
+    var area = event.target.closest("[data-warn-unsaved]");
     var section = event.target.closest("[hx-post]");
-    if (form && section) { unsaved.add(section); }
-  });
-  document.addEventListener("change", function (event) {
-    var form = event.target.closest("form[data-warn-unsaved]");
-    var section = event.target.closest("[hx-post]");
-    if (form && section) { unsaved.add(section); }
-  });
+    if (area && section && event.target.closest(".criterion-fields")) { unsaved.add(section); }
+  }
+  document.addEventListener("input", markUnsaved);
+  document.addEventListener("change", markUnsaved);
   document.addEventListener("htmx:beforeRequest", function (event) {
     event.detail.elt.dataset.saving = "1";
   });
@@ -45,9 +42,7 @@
     delete section.dataset.saving;
     if (event.detail.successful) { unsaved.delete(section); }
   });
-  document.addEventListener("submit", function (event) {
-    if (event.target.matches("form[data-warn-unsaved]")) { unsaved.clear(); }
-  });
+  document.addEventListener("submit", function () { unsaved.clear(); });
   window.addEventListener("beforeunload", function (event) {
     if (unsaved.size) {
       event.preventDefault();

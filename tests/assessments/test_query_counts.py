@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from assessments import services
+from assessments import services, workflow
 from tests.assessments.conftest import PDF, responses_by_code
 from tests.conftest import client_for
 
@@ -38,6 +38,10 @@ def _grow(tenant, assessment, n: int) -> None:
                 owner=tenant.rep,
                 due_date=timezone.localdate() - timedelta(days=i % 3),
             )
+            top = workflow.comment_add(
+                subject=assessment, author=tenant.rep, anchor=response.criterion.code, body="Why?"
+            )
+            workflow.comment_add(subject=assessment, author=tenant.manager, anchor="", body="Because.", parent=top)
 
 
 def _count(django_assert_num_queries, client, url: str, expected: int) -> None:
@@ -46,19 +50,21 @@ def _count(django_assert_num_queries, client, url: str, expected: int) -> None:
         assert client.get(url).status_code == 200
 
 
-# base of a tenant page: organisation, session, user, membership, savepoint pair, header (2) = 8
+# base of a tenant page: organisation, session, user, membership, savepoint pair, header (switcher,
+# invitations, reviews waiting: 4) = 10
 PAGES = {
-    # + assessment, principle, responses, citations+evidence, action items, evidence library, principle list
-    "principle": ("assessments/{a}/principles/1/", 15),
+    # + assessment, principle, responses, citations+evidence, action items, evidence library, principle list,
+    # comments and their replies
+    "principle": ("assessments/{a}/principles/1/", 19),
     # + assessment, principles, response rows, overdue actions
-    "overview": ("assessments/{a}/", 12),
+    "overview": ("assessments/{a}/", 18),
     # + members, member count, activity, commitment, assessment, progress (3), overdue actions
     # (a manager: no pending-invitations query, that is for owners)
-    "dashboard": ("", 17),
+    "dashboard": ("", 19),
     # + count and page of files
-    "evidence": ("evidence/", 10),
+    "evidence": ("evidence/", 12),
     # + assessment, problems (responses, citations), reps, progress (3)
-    "submit": ("assessments/{a}/submit/", 15),
+    "submit": ("assessments/{a}/submit/", 17),
 }
 
 

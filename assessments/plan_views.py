@@ -1,0 +1,362 @@
+"""Plan pages: list, create, the task list of sections, section forms, meetings, the EqIA, versions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from assessments import plans, selectors, workflow
+from assessments.models import (
+    Characteristic,
+    ConsultationMeeting,
+    EqiaOutcome,
+    Impact,
+    Plan,
+)
+from assessments.review_forms import EQIA_OUTCOME_HINTS, MeetingForm, PlanCreateForm, section_form
+from portal.models import Membership
+from portal.tenancy import TenantRequest, require
+
+
+def _apply_errors(form: Any, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+@require_GET
+def plan_list(request: TenantRequest, org_slug: str) -> HttpResponse:
+    membership = require(request, "view_dashboard")
+    items = list(selectors.visible_plans(membership).order_by("title", "-version"))
+    return render(request, "plans/list.html", {"plans": items, "can_edit": membership.can("edit_content")})
+
+
+@require_http_methods(["GET", "POST"])
+def plan_create(request: TenantRequest, org_slug: str) -> HttpResponse:
+    require(request, "edit_content")
+    form = PlanCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        plan = plans.plan_create(organisation=request.organisation, actor=request.user, **form.cleaned_data)
+        messages.success(
+            request,
+            _("%(title)s has been started. Fill in each section, then send it for workforce review.")
+            % {"title": plan.title},
+        )
+        return redirect("assessments:plan", org_slug=org_slug, plan_id=plan.pk)
+    return render(request, "plans/create.html", {"form": form})
+
+
+def _section_status(plan: Plan, key: str, problems: dict[str, str]) -> str:
+    if key in problems:
+        fields = plans.SECTION_FIELDS.get(key, [])
+        started = any(getattr(plan, f) for f in fields) if fields else any(r.impact for r in plan.eqia.rows.all())
+        return "in_progress" if started else "not_started"
+    return "completed"
+
+
+@require_GET
+def plan_detail(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpResponse:
+    """The plan's task list, review state, signatures and change requests."""
+    membership = require(request, "view_dashboard")
+    plan = selectors.get_plan_for(membership, plan_id)
+    problems = dict(reversed(plans.plan_problems(plan)))
+    sections = [
+        {"key": key, "title": title, "status": _section_status(plan, key, problems), "problem": problems.get(key)}
+        for key, title, _fields in workflow.PLAN_SECTIONS
+    ]
+    current_hash = workflow.subject_hash(plan)
+    versions = list(
+        Plan.objects.filter(organisation=request.organisation, family_id=plan.family_id)
+        .order_by("version")
+        .values("pk", "version", "status")
+    )
+    capacity = workflow.capacity_for(membership)
+    signatures = workflow.signatures_for(plan, current_hash=current_hash)
+    comments = selectors.comments_by_anchor(plan, "plan")
+    return render(
+        request,
+        "plans/detail.html",
+        {
+            "plan": plan,
+            "sections": sections,
+            "signatures": signatures,
+            "current_hash": current_hash,
+            "change_requests": selectors.change_requests_for(plan, "plan"),
+            "versions": versions,
+            "open_comments": sum(1 for thread in comments.values() for c in thread if not c.resolved_at),
+            "can_edit": membership.can("edit_content") and plan.is_editable,
+            "can_sign": capacity is not None
+            and plan.status == "in_review"
+            and not any(s.signature.signer_id == request.user.pk and s.valid for s in signatures),
+            "can_request_changes": membership.can("countersign_workforce") and plan.status == "in_review",
+            "can_answer": membership.can("sign_management"),
+            "can_amend": membership.can("edit_content")
+            and plan.status == "final"
+            and plan.version == versions[-1]["version"],
+            "blockers": workflow.agreement_blockers(plan),
+            "is_workforce": membership.can("countersign_workforce"),
+            "actions": list(plan.action_items.select_related("owner").order_by("due_date")),
+        },
+    )
+
+
+def _plan(request: TenantRequest, plan_id: Any) -> Plan:
+    return selectors.get_plan_for(require(request, "view_dashboard"), plan_id)
+
+
+@require_http_methods(["GET", "POST"])
+def plan_section(request: TenantRequest, org_slug: str, plan_id: Any, section: str) -> HttpResponse:
+    membership = require(request, "view_dashboard")
+    plan = selectors.get_plan_for(membership, plan_id)
+    if section == "equality":
+        return redirect("assessments:plan_eqia", org_slug=org_slug, plan_id=plan.pk)
+    if section not in plans.SECTION_FIELDS:
+        raise Http404
+    can_edit = membership.can("edit_content") and plan.is_editable
+    form_class = section_form(plans.SECTION_FIELDS[section])
+    form = form_class(request.POST or None, instance=plan)
+    evidence = list(selectors.evidence_library(request.organisation)) if can_edit else []
+    cited = set(plan.citations.values_list("evidence_id", flat=True))
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                plans.plan_update_section(
+                    plan=Plan.objects.get(pk=plan.pk),
+                    actor=request.user,
+                    section=section,
+                    values=form.cleaned_data,
+                    evidence_ids=request.POST.getlist("evidence") if "evidence-shown" in request.POST else None,
+                )
+            except ValidationError as exc:
+                _apply_errors(form, exc)
+            else:
+                messages.success(request, _("%(section)s has been saved.") % {"section": plans.SECTION_TITLES[section]})
+                return redirect("assessments:plan", org_slug=org_slug, plan_id=plan.pk)
+    comments = selectors.comments_by_anchor(plan, "plan").get(section, [])
+    return render(
+        request,
+        "plans/section.html",
+        {
+            "plan": plan,
+            "section": section,
+            "section_title": plans.SECTION_TITLES[section],
+            "form": form,
+            "can_edit": can_edit,
+            "evidence_library": evidence,
+            "cited": cited,
+            "comments": comments,
+            "meetings": list(plan.meetings.all()) if section == "consultation" else [],
+            "can_comment": membership.can("comment") and plan.status in ("in_review", "changes_requested", "draft"),
+            "values": [
+                (
+                    plan._meta.get_field(n).verbose_name,
+                    getattr(plan, f"get_{n}_display")() if n == "consultation_outcome" else getattr(plan, n),
+                )
+                for n in plans.SECTION_FIELDS[section]
+            ],
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def meeting_add(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpResponse:
+    require(request, "edit_content")
+    plan = _plan(request, plan_id)
+    form = MeetingForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            plans.meeting_add(plan=plan, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("The meeting has been added to the consultation record."))
+            return redirect("assessments:plan_section", org_slug=org_slug, plan_id=plan.pk, section="consultation")
+    return render(request, "plans/meeting_form.html", {"form": form, "plan": plan})
+
+
+@require_http_methods(["GET", "POST"])
+def meeting_delete(request: TenantRequest, org_slug: str, plan_id: Any, meeting_id: Any) -> HttpResponse:
+    require(request, "edit_content")
+    plan = _plan(request, plan_id)
+    meeting = get_object_or_404(ConsultationMeeting.objects.select_related("plan"), plan=plan, pk=meeting_id)
+    if request.method == "POST":
+        try:
+            plans.meeting_delete(meeting=meeting, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("The meeting has been removed."))
+        return redirect("assessments:plan_section", org_slug=org_slug, plan_id=plan.pk, section="consultation")
+    return render(request, "plans/meeting_delete.html", {"plan": plan, "meeting": meeting})
+
+
+@require_http_methods(["GET", "POST"])
+def plan_eqia(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpResponse:
+    membership = require(request, "view_dashboard")
+    plan = selectors.get_plan_for(membership, plan_id)
+    can_edit = membership.can("edit_content") and plan.is_editable
+    members = [m.user for m in Membership.objects.filter(organisation=request.organisation).select_related("user")]
+    eqia = plan.eqia
+    rows = {r.characteristic: r for r in eqia.rows.select_related("owner")}
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied
+        by_pk = {str(u.pk): u for u in members}
+        inputs = []
+        for characteristic in Characteristic.values:
+            owner_id = request.POST.get(f"{characteristic}-owner", "")
+            if owner_id and owner_id not in by_pk:
+                errors[f"{characteristic}-owner"] = _("Choose an owner from the organisation's members")
+            inputs.append(
+                plans.EqiaRowInput(
+                    characteristic=characteristic,
+                    impact=request.POST.get(f"{characteristic}-impact", ""),
+                    evidence=request.POST.get(f"{characteristic}-evidence", ""),
+                    mitigation=request.POST.get(f"{characteristic}-mitigation", ""),
+                    owner=by_pk.get(owner_id),
+                )
+            )
+        outcome, justification = request.POST.get("outcome", ""), request.POST.get("justification", "")
+        if not errors:
+            try:
+                plans.eqia_save(
+                    plan=Plan.objects.get(pk=plan.pk),
+                    actor=request.user,
+                    rows=inputs,
+                    outcome=outcome,
+                    justification=justification,
+                )
+            except ValidationError as exc:
+                errors = {k: " ".join(v) for k, v in exc.message_dict.items()}
+            else:
+                messages.success(request, _("The equality impact assessment has been saved."))
+                return redirect("assessments:plan", org_slug=org_slug, plan_id=plan.pk)
+        values = {"rows": {i.characteristic: i for i in inputs}, "outcome": outcome, "justification": justification}
+    table = []
+    for characteristic, label in Characteristic.choices:
+        posted = values.get("rows", {}).get(characteristic)
+        saved = rows[characteristic]
+        table.append(
+            {
+                "key": characteristic,
+                "label": label,
+                "impact": posted.impact if posted else saved.impact,
+                "evidence": posted.evidence if posted else saved.evidence,
+                "mitigation": posted.mitigation if posted else saved.mitigation,
+                "owner_id": str(posted.owner.pk)
+                if posted and posted.owner
+                else (str(saved.owner_id) if saved.owner_id and not posted else ""),
+                "owner": saved.owner,
+                "errors": {f: errors.get(f"{characteristic}-{f}") for f in ("impact", "mitigation", "owner")},
+            }
+        )
+    return render(
+        request,
+        "plans/eqia.html",
+        {
+            "plan": plan,
+            "eqia": eqia,
+            "table": table,
+            "can_edit": can_edit,
+            "errors": errors,
+            "members": members,
+            "impacts": Impact.choices,
+            "outcomes": [(v, label, EQIA_OUTCOME_HINTS[EqiaOutcome(v)]) for v, label in EqiaOutcome.choices],
+            "outcome": values.get("outcome", eqia.outcome),
+            "justification": values.get("justification", eqia.justification),
+            "comments": selectors.comments_by_anchor(plan, "plan").get("equality", []),
+            "can_comment": membership.can("comment"),
+        },
+        status=400 if errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def plan_submit(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpResponse:
+    require(request, "edit_content")
+    plan = _plan(request, plan_id)
+    if not plan.is_editable:
+        messages.info(request, _("This plan has already been sent for review."))
+        return redirect("assessments:plan", org_slug=org_slug, plan_id=plan.pk)
+    problems = plans.plan_problems(plan)
+    if request.method == "POST" and not problems:
+        notified = plans.plan_submit(plan=plan, actor=request.user)
+        if notified:
+            messages.success(
+                request,
+                _("%(title)s has been sent for workforce review and %(n)s representative(s) emailed.")
+                % {"title": plan.title, "n": len(notified)},
+            )
+        else:
+            messages.warning(
+                request,
+                _(
+                    "%(title)s is in workforce review, but there is no workforce representative to "
+                    "email. Invite one from the Members page."
+                )
+                % {"title": plan.title},
+            )
+        return redirect("assessments:plan", org_slug=org_slug, plan_id=plan.pk)
+    reps = [
+        m
+        for m in Membership.objects.filter(organisation=request.organisation, role="workforce_rep").select_related(
+            "user"
+        )
+        if m.is_active()
+    ]
+    return render(
+        request,
+        "plans/submit.html",
+        {"plan": plan, "problems": problems, "reps": reps, "tried": request.method == "POST"},
+        status=400 if request.method == "POST" and problems else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def plan_amend(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpResponse:
+    require(request, "edit_content")
+    plan = _plan(request, plan_id)
+    if request.method == "POST":
+        try:
+            new = plans.plan_amend(plan=plan, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("assessments:plan", org_slug=org_slug, plan_id=plan.pk)
+        messages.success(
+            request,
+            _("Version %(n)s has been started from the final plan. Version %(old)s stays as signed.")
+            % {"n": new.version, "old": plan.version},
+        )
+        return redirect("assessments:plan", org_slug=org_slug, plan_id=new.pk)
+    return render(request, "plans/amend.html", {"plan": plan})
+
+
+@require_GET
+def plan_diff(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpResponse:
+    membership = require(request, "view_dashboard")
+    plan = selectors.get_plan_for(membership, plan_id)
+    family = {p.version: p for p in selectors.visible_plans(membership).filter(family_id=plan.family_id)}
+    try:
+        against = int(request.GET.get("against", plan.version - 1))
+    except ValueError:
+        raise Http404 from None
+    if against not in family or against == plan.version:
+        raise Http404
+    old, new = sorted([family[against], plan], key=lambda p: p.version)
+    return render(
+        request,
+        "plans/diff.html",
+        {"plan": plan, "old": old, "new": new, "diffs": plans.plan_diff(old, new), "versions": sorted(family)},
+    )
