@@ -23,7 +23,7 @@ class AssessmentsConfig(AppConfig):
             }
         )
         from assessments.dashboard import assessment_panel
-        from assessments.demo import demo_assessment
+        from assessments.demo import demo_assessment, demo_plans
         from portal.dashboard import register_panel
         from portal.demo import register_demo_step
 
@@ -34,3 +34,4 @@ class AssessmentsConfig(AppConfig):
 
         register_awaiting(name="reviews", provider=awaiting_user)
         register_demo_step(order=20, name="assessment", step=demo_assessment)
+        register_demo_step(order=30, name="plans", step=demo_plans)

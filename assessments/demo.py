@@ -109,3 +109,115 @@ def demo_assessment(organisation: Organisation, users: dict[str, User]) -> None:
             due_date=today + timedelta(days=45),
         )
         assert Evidence.objects.filter(organisation=organisation).count() == 3
+
+
+def demo_plans(organisation: Organisation, users: dict[str, User]) -> None:
+    """A plan in consultation with the reps, and a final plan the reps signed with reservations."""
+    from assessments import plans, workflow
+    from assessments.models import Characteristic, ConsultationOutcome, EqiaOutcome, Impact, Plan
+    from portal.models import SignatureDecision
+    from portal.signing import SigningContext
+
+    owner, manager, rep = users["owner@acme.example"], users["manager@acme.example"], users["rep@acme.example"]
+    context = SigningContext(user_agent="demo data")
+    today = timezone.localdate()
+    with scope(organisation=organisation):
+        if Plan.objects.filter(organisation=organisation).exists():
+            return
+        sections = {
+            "technology": {
+                "technology": "Two collaborative robots to load the CNC lathes on line 3.",
+                "rationale": "Loading is repetitive and causes strain injuries; the robots free operators "
+                "for setting and inspection work.",
+            },
+            "consultation": {
+                "shared_on": today - timedelta(days=60),
+                "information_disclosed": "Business case, layout drawings, supplier risk assessment, "
+                "the effect on each role on line 3.",
+                "reps_response": "Support, provided no operator loses pay and training happens in working hours.",
+                "consultation_outcome": ConsultationOutcome.AGREED_WITH_CONDITIONS,
+                "consultation_conditions": "No loss of pay; training in working hours.",
+            },
+            "health_safety": {
+                "hse_impact": "Less manual handling; new risk of contact with moving robot arms.",
+                "hse_mitigations": "Light curtains, speed limits in shared zones, safety rep sign-off.",
+            },
+            "skills": {
+                "retraining_who": "The eight line 3 operators.",
+                "retraining_when": "Before installation.",
+                "retraining_how": "Supplier course plus two weeks of paired working.",
+            },
+            "data": {
+                "data_collected": "Robot cycle logs naming the operator on shift.",
+                "data_purpose": "Maintenance and throughput only.",
+                "data_access": "Maintenance team.",
+                "data_retention": "90 days.",
+                "data_monitoring_limits": "Never used for individual performance.",
+            },
+            "jobs": {
+                "jobs_affected": "Eight operator roles change; none lost.",
+                "redeployment": "Operators move to setting and inspection.",
+                "growth_reinvestment": "Savings fund two apprenticeships.",
+            },
+        }
+        rows = [
+            plans.EqiaRowInput(c, Impact.NEUTRAL, "No differential effect found in the line 3 workforce.", "", None)
+            for c in Characteristic.values
+        ]
+        rows[Characteristic.values.index(Characteristic.AGE)] = plans.EqiaRowInput(
+            Characteristic.AGE,
+            Impact.NEGATIVE,
+            "Older operators were less confident with the new interface.",
+            "Extra paired-working time on request.",
+            manager,
+        )
+
+        signed = plans.plan_create(
+            organisation=organisation, actor=manager, kind="digitalisation", title="Cobots on line 3"
+        )
+        for key, values in sections.items():
+            plans.plan_update_section(plan=signed, actor=manager, section=key, values=values)
+        plans.eqia_save(plan=signed, actor=manager, rows=rows, outcome=EqiaOutcome.ADJUST, justification="")
+        plans.plan_submit(plan=signed, actor=manager)
+        workflow.subject_sign(
+            subject=signed,
+            signer=rep,
+            decision=SignatureDecision.SIGN_WITH_RESERVATIONS,
+            typed_name="Rachel Reid",
+            job_title="Unite workplace representative",
+            reservations="We agree on condition that no operator's pay falls. We will review "
+            "the monitoring limits in six months.",
+            expected_hash=workflow.subject_hash(signed),
+            context=context,
+        )
+        workflow.subject_sign(
+            subject=signed,
+            signer=owner,
+            decision=SignatureDecision.SIGN,
+            typed_name="Olivia Owen",
+            job_title="Managing Director",
+            expected_hash=workflow.subject_hash(signed),
+            context=context,
+        )
+
+        draft = plans.plan_create(
+            organisation=organisation, actor=manager, kind="retraining", title="Digital skills for the maintenance team"
+        )
+        for key, values in sections.items():
+            plans.plan_update_section(
+                plan=draft,
+                actor=manager,
+                section=key,
+                values={
+                    **values,
+                    **({"consultation_outcome": "", "consultation_conditions": ""} if key == "consultation" else {}),
+                },
+            )
+        plans.eqia_save(plan=draft, actor=manager, rows=rows, outcome=EqiaOutcome.ADJUST, justification="")
+        plans.plan_submit(plan=draft, actor=manager)
+        workflow.comment_add(
+            subject=draft,
+            author=rep,
+            anchor="skills",
+            body="Will night-shift fitters get the same course in working hours?",
+        )
