@@ -1,0 +1,171 @@
+"""The review pages through HTTP: who may sign, countersign, comment and request changes; what the
+signing page shows; query counts on plan and review pages."""
+
+from __future__ import annotations
+
+import pytest
+from django_scopes import scope
+
+from assessments import services, workflow
+from assessments.models import AssessmentStatus, ReviewComment
+from portal.models import Signature
+from portal.roles import Role
+from portal.signing import SigningContext
+from tests.assessments.conftest import responses_by_code
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def in_review(tenant, assessment):
+    for response in responses_by_code(assessment).values():
+        services.response_save(response=response, actor=tenant.manager, maturity=1, narrative="Some", evidence_ids=[])
+    services.assessment_submit(assessment=assessment, actor=tenant.manager)
+    return assessment
+
+
+def _url(tenant, assessment, tail: str) -> str:
+    return f"/o/{tenant.organisation.slug}/review/assessment/{assessment.pk}/{tail}"
+
+
+def test_sign_page_shows_exactly_what_is_signed_and_its_fingerprint(tenant, in_review) -> None:
+    page = client_for(tenant.rep).get(_url(tenant, in_review, "sign/"))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert workflow.subject_hash(in_review) in html
+    assert "Countersign" in html and "Every answer being signed" in html
+    assert "1.1" in html and "Plans for introducing digital technology" in html
+
+
+def test_rep_countersigns_with_reservations_then_manager_signs_and_it_is_final(tenant, in_review) -> None:
+    content_hash = workflow.subject_hash(in_review)
+    rep = client_for(tenant.rep)
+    response = rep.post(
+        _url(tenant, in_review, "sign/"),
+        {
+            "decision": "sign_with_reservations",
+            "reservations": "Training budget must be ring-fenced.",
+            "typed_name": "Rachel Reid",
+            "job_title": "Unite rep",
+            "content_hash": content_hash,
+        },
+    )
+    assert response.status_code == 302
+    overview = rep.get(f"/o/{tenant.organisation.slug}/assessments/{in_review.pk}/").content.decode()
+    assert "Training budget must be ring-fenced." in overview and "Signed with reservations" in overview
+    manager = client_for(tenant.manager)
+    manager.post(
+        _url(tenant, in_review, "sign/"),
+        {"decision": "sign", "typed_name": "Mark Mensah", "content_hash": content_hash},
+    )
+    in_review.refresh_from_db()
+    assert in_review.status == AssessmentStatus.FINAL
+    final_page = manager.get(f"/o/{tenant.organisation.slug}/assessments/{in_review.pk}/principles/1/").content.decode()
+    assert 'type="radio"' not in final_page
+    assert (
+        client_for(tenant.auditor).get(f"/o/{tenant.organisation.slug}/assessments/{in_review.pk}/").status_code == 200
+    )
+
+
+def test_sign_form_errors_are_shown_and_input_kept(tenant, in_review) -> None:
+    response = client_for(tenant.rep).post(
+        _url(tenant, in_review, "sign/"),
+        {
+            "decision": "sign_with_reservations",
+            "reservations": "",
+            "typed_name": "Rachel Reid",
+            "content_hash": workflow.subject_hash(in_review),
+        },
+    )
+    html = response.content.decode()
+    assert response.status_code == 400 and "<title>Error:" in html
+    assert "Write down your reservations" in html and 'value="Rachel Reid"' in html
+    with scope(organisation=tenant.organisation):
+        assert not Signature.objects.exists()
+
+
+@pytest.mark.parametrize(("role", "status"), [(Role.AUDITOR, 404), (Role.MEMBER, 403)])
+def test_auditors_and_members_cannot_reach_signing(tenant, in_review, role, status) -> None:
+    assert client_for(tenant.user(role)).get(_url(tenant, in_review, "sign/")).status_code == status
+
+
+def test_only_reps_request_changes_and_managers_answer(tenant, in_review) -> None:
+    assert client_for(tenant.manager).get(_url(tenant, in_review, "request-changes/")).status_code == 403
+    rep = client_for(tenant.rep)
+    bad = rep.post(_url(tenant, in_review, "request-changes/"), {"reasons": ""})
+    assert "Say what needs to change, and why" in bad.content.decode()
+    rep.post(_url(tenant, in_review, "request-changes/"), {"reasons": "Principle 4 ignores the camera system."})
+    in_review.refresh_from_db()
+    assert in_review.status == AssessmentStatus.CHANGES_REQUESTED
+    overview = client_for(tenant.manager).get(f"/o/{tenant.organisation.slug}/assessments/{in_review.pk}/")
+    html = overview.content.decode()
+    assert "Principle 4 ignores the camera system." in html and "Answer this request" in html
+    change_request = overview.context["change_requests"][0]
+    answer_url = _url(tenant, in_review, f"requests/{change_request.pk}/answer/")
+    assert rep.get(answer_url).status_code == 403
+    client_for(tenant.manager).post(answer_url, {"answer": "Added the cameras to 4.2."})
+    change_request.refresh_from_db()
+    assert change_request.answer == "Added the cameras to 4.2."
+
+
+def test_comments_thread_on_the_principle_page(tenant, in_review) -> None:
+    rep = client_for(tenant.rep)
+    back = f"/o/{tenant.organisation.slug}/assessments/{in_review.pk}/principles/1/"
+    response = rep.post(
+        _url(tenant, in_review, "comments/"), {"anchor": "1.1", "body": "Which committee?", "next": back}
+    )
+    assert response["Location"] == back + "#comments-1.1"
+    with scope(organisation=tenant.organisation):
+        comment = ReviewComment.objects.get()
+    client_for(tenant.manager).post(
+        _url(tenant, in_review, "comments/"), {"parent": str(comment.pk), "body": "The JCC.", "next": back}
+    )
+    html = rep.get(back).content.decode()
+    assert "Which committee?" in html and "The JCC." in html
+    rep.post(_url(tenant, in_review, f"comments/{comment.pk}/resolve/"), {"next": back})
+    assert "Resolved" in rep.get(back).content.decode()
+    assert client_for(tenant.member).post(_url(tenant, in_review, "comments/"), {"body": "x"}).status_code == 403
+
+
+def test_next_cannot_leave_the_organisation(tenant, in_review) -> None:
+    response = client_for(tenant.rep).post(
+        _url(tenant, in_review, "comments/"), {"anchor": "1.1", "body": "x", "next": "https://evil.example/"}
+    )
+    assert response["Location"].startswith(f"/o/{tenant.organisation.slug}/assessments/")
+
+
+def test_reviews_home_lists_what_waits_across_organisations(tenant, in_review) -> None:
+    rep = client_for(tenant.rep)
+    html = rep.get("/reviews/").content.decode()
+    assert "Self-assessment 2026" in html and "Review and countersign" in html
+    assert 'class="header__badge">1' in html
+    workflow.subject_sign(
+        subject=in_review,
+        signer=tenant.rep,
+        decision="sign",
+        typed_name="R",
+        expected_hash=workflow.subject_hash(in_review),
+        context=SigningContext(),
+    )
+    assert "Nothing is waiting for you" in rep.get("/reviews/").content.decode()
+
+
+@pytest.mark.parametrize("url", ["", "sign/", "request-changes/"])
+def test_review_page_query_counts_do_not_grow(tenant, in_review, django_assert_num_queries, url) -> None:
+    rep = client_for(tenant.rep)
+    target = _url(tenant, in_review, url) if url else f"/o/{tenant.organisation.slug}/assessments/{in_review.pk}/"
+    rep.get(target)
+    with django_assert_num_queries(_expected(url)) as ctx:
+        rep.get(target)
+    for i in range(5):
+        workflow.comment_add(subject=in_review, author=tenant.rep, anchor="1.1", body=f"c{i}")
+    with django_assert_num_queries(len(ctx.captured_queries)):
+        rep.get(target)
+
+
+def _expected(url: str) -> int:
+    # base 10 (see tests/portal/test_query_counts.py) + the page's reads: the overview adds the assessment,
+    # progress (3), the snapshot (2), signatures, change requests; signing adds the assessment, the
+    # snapshot (2); requesting changes adds the assessment
+    return {"": 19, "sign/": 13, "request-changes/": 11}[url]
