@@ -95,7 +95,7 @@ def plan_detail(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpResp
             "can_edit": membership.can("edit_content") and plan.is_editable,
             "can_sign": capacity is not None
             and plan.status == "in_review"
-            and not any(s.signature.signer_id == request.user.pk and s.valid for s in signatures),
+            and not any(s.signature.signer_id == request.user.pk and s.counts for s in signatures),
             "can_request_changes": membership.can("countersign_workforce") and plan.status == "in_review",
             "can_answer": membership.can("sign_management"),
             "can_amend": membership.can("edit_content")

@@ -35,6 +35,13 @@ SECTION_FIELDS = {key: fields for key, _title, fields in PLAN_SECTIONS}
 SECTION_TITLES = {key: title for key, title, _fields in PLAN_SECTIONS}
 
 
+def _lock_editable(plan: Plan) -> Plan:
+    """The plan's row, locked for this transaction, refusing if it is no longer editable."""
+    locked = Plan.objects.select_for_update().get(pk=plan.pk)
+    _require_editable(locked)
+    return locked
+
+
 def _require_editable(plan: Plan) -> None:
     if not plan.is_editable:
         raise ValidationError(
@@ -70,6 +77,8 @@ def plan_update_section(
     _require_editable(plan)
     organisation = plan.organisation
     with scope(organisation=organisation), transaction.atomic():
+        # Re-read under a lock: a copy loaded before the plan was submitted or signed must not write.
+        _lock_editable(plan)
         before = {name: getattr(plan, name) for name in SECTION_FIELDS[section]}
         for name in SECTION_FIELDS[section]:
             if name in values:
@@ -80,7 +89,7 @@ def plan_update_section(
             and not plan.consultation_conditions.strip()
         ):
             raise ValidationError({"consultation_conditions": _("Write down the conditions attached to the agreement")})
-        plan.save()
+        plan.save(update_fields=SECTION_FIELDS[section])
         if evidence_ids is not None:
             wanted = set(
                 Evidence.objects.filter(organisation=organisation, pk__in=evidence_ids).values_list("pk", flat=True)
@@ -111,6 +120,7 @@ def meeting_add(*, plan: Plan, actor: User, held_on: date, participants: str, no
     if not participants.strip():
         raise ValidationError({"participants": _("Say who took part")})
     with scope(organisation=plan.organisation), transaction.atomic():
+        _lock_editable(plan)
         meeting = ConsultationMeeting.objects.create(
             organisation=plan.organisation,
             plan=plan,
@@ -132,6 +142,7 @@ def meeting_add(*, plan: Plan, actor: User, held_on: date, participants: str, no
 def meeting_delete(*, meeting: ConsultationMeeting, actor: User) -> None:
     _require_editable(meeting.plan)
     with scope(organisation=meeting.organisation), transaction.atomic():
+        _lock_editable(meeting.plan)
         audit_record(
             organisation=meeting.organisation,
             actor=actor,
@@ -173,6 +184,7 @@ def eqia_save(
         raise ValidationError(errors)
     organisation = plan.organisation
     with scope(organisation=organisation), transaction.atomic():
+        _lock_editable(plan)
         members = set(Membership.objects.filter(organisation=organisation).values_list("user_id", flat=True))
         eqia = EqualityImpactAssessment.objects.select_for_update().get(plan=plan)
         existing = {r.characteristic: r for r in eqia.rows.all()}
@@ -229,6 +241,11 @@ def eqia_save(
 
 def plan_problems(plan: Plan) -> list[tuple[str, str]]:
     """(section, message) pairs that stop a plan going to workforce review."""
+    with scope(organisation=plan.organisation):
+        return _plan_problems(plan)
+
+
+def _plan_problems(plan: Plan) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     if not plan.technology.strip() or not plan.rationale.strip():
         problems.append(("technology", _("Describe the technology and why it is being introduced")))

@@ -224,7 +224,7 @@ def awaiting_user(user: Any, memberships: list[Membership]) -> list[AwaitingItem
     if not signing:
         return []
     with scopes_disabled():
-        mine = Signature.objects.filter(subject_id=OuterRef("pk"), signer=user)
+        mine = Signature.objects.filter(subject_id=OuterRef("pk"), signer=user, signed_at__gte=OuterRef("submitted_at"))
         assessments = list(
             Assessment.objects.filter(organisation_id__in=signing, status=AssessmentStatus.IN_REVIEW)
             .annotate(signed_by_me=Exists(mine))

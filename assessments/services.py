@@ -99,6 +99,8 @@ def response_save(
         raise ValidationError({"maturity": _("Choose a maturity level from 0 to 4")})
     organisation = assessment.organisation
     with scope(organisation=organisation), transaction.atomic():
+        # Re-read under a lock: an autosave started before submission or signing must not write.
+        _require_editable(Assessment.objects.select_for_update().get(pk=assessment.pk))
         wanted = set(
             Evidence.objects.filter(organisation=organisation, pk__in=evidence_ids).values_list("pk", flat=True)
         )

@@ -107,7 +107,7 @@ def assessment_overview(request: TenantRequest, org_slug: str, assessment_id: An
             "change_requests": selectors.change_requests_for(assessment, "assessment"),
             "can_sign": capacity is not None
             and assessment.status == "in_review"
-            and not any(v.signature.signer_id == request.user.pk and v.valid for v in signatures),
+            and not any(v.signature.signer_id == request.user.pk and v.counts for v in signatures),
             "can_request_changes": membership.can("countersign_workforce") and assessment.status == "in_review",
             "can_answer": membership.can("sign_management"),
             "is_workforce": membership.can("countersign_workforce"),

@@ -165,7 +165,12 @@ def subject_hash(subject: Subject) -> str:
 @dataclass(frozen=True)
 class SignatureView:
     signature: Signature
-    valid: bool
+    valid: bool  # the content still hashes to what was signed
+    current_round: bool = True  # signed since the item was last sent for review
+
+    @property
+    def counts(self) -> bool:
+        return self.valid and self.current_round
 
 
 def signatures_for(subject: Subject, *, current_hash: str | None = None) -> list[SignatureView]:
@@ -175,7 +180,8 @@ def signatures_for(subject: Subject, *, current_hash: str | None = None) -> list
         signatures = Signature.objects.filter(
             organisation=subject.organisation, subject_type=subject_type_of(subject), subject_id=subject.pk
         ).order_by("signed_at")
-        return [SignatureView(s, s.is_valid_for(current)) for s in signatures]
+        since = subject.submitted_at
+        return [SignatureView(s, s.is_valid_for(current), since is None or s.signed_at >= since) for s in signatures]
 
 
 def agreement_blockers(subject: Subject) -> list[str]:
@@ -192,6 +198,12 @@ def agreement_blockers(subject: Subject) -> list[str]:
 
 
 # --- Notifications --------------------------------------------------------------------------
+
+
+def _quote(text: str, limit: int = 4000) -> str:
+    """Text for an email, cut only when very long and then visibly so."""
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit].rstrip() + " […]"
 
 
 def _members_with(organisation: Organisation, roles: tuple[str, ...], *, exclude: User | None = None) -> list[User]:
@@ -278,7 +290,7 @@ def comment_add(
             actor=author,
             subject_line=_("%(org)s: new comment on %(title)s") % {"org": organisation.name, "title": subject.title},
             message=_("%(who)s commented on %(anchor)s: “%(body)s”")
-            % {"who": author.display_name, "anchor": anchor, "body": comment.body[:500]},
+            % {"who": author.display_name, "anchor": anchor, "body": _quote(comment.body)},
         )
     return comment
 
@@ -354,7 +366,7 @@ def changes_request(*, subject: Subject, actor: User, reasons: str) -> ChangeReq
             subject_line=_("%(org)s: changes requested to %(title)s")
             % {"org": organisation.name, "title": subject.title},
             message=_("%(who)s asked for changes: “%(reasons)s”")
-            % {"who": actor.display_name, "reasons": request.reasons[:1000]},
+            % {"who": actor.display_name, "reasons": _quote(request.reasons)},
         )
     subject.refresh_from_db()
     return request
@@ -391,7 +403,7 @@ def change_request_answer(*, change_request: ChangeRequest, actor: User, answer:
                 actor=actor,
                 subject_line=_("%(org)s: your change request was answered") % {"org": organisation.name},
                 message=_("%(who)s answered your request on %(title)s: “%(answer)s”")
-                % {"who": actor.display_name, "title": subject.title, "answer": change_request.answer[:1000]},
+                % {"who": actor.display_name, "title": subject.title, "answer": _quote(change_request.answer)},
             )
     return change_request
 
@@ -457,7 +469,8 @@ def subject_sign(
         )
         if previous.exclude(capacity=capacity).exists():
             raise ValidationError(_("You have already signed this for the other side. Nobody signs one item for both."))
-        if any(s.is_valid_for(current_hash) and s.decision in AGREEING_DECISIONS for s in previous):
+        this_round = [s for s in previous if locked.submitted_at is None or s.signed_at >= locked.submitted_at]
+        if any(s.is_valid_for(current_hash) and s.decision in AGREEING_DECISIONS for s in this_round):
             raise ValidationError(_("You have already signed this."))
         if decision in AGREEING_DECISIONS:
             blockers = agreement_blockers(locked)
@@ -508,9 +521,9 @@ def subject_sign(
             "title": locked.title,
         }
         if signature.reservations:
-            message += " " + _("Reservations: “%(text)s”") % {"text": signature.reservations[:1000]}
+            message += " " + _("Reservations: “%(text)s”") % {"text": _quote(signature.reservations)}
         if signature.reasons:
-            message += " " + _("Reasons: “%(text)s”") % {"text": signature.reasons[:1000]}
+            message += " " + _("Reasons: “%(text)s”") % {"text": _quote(signature.reasons)}
         _notify(
             subject=locked,
             recipients=_members_with(organisation, other),
@@ -525,11 +538,14 @@ def subject_sign(
 
 
 def _agree_if_complete(subject: Subject, actor: User, current_hash: str) -> bool:
+    # Only signatures given since the item was last sent for review count: a representative who
+    # signed, then asked for changes, signs again on what comes back.
     signatures = Signature.objects.filter(
         organisation=subject.organisation,
         subject_type=subject_type_of(subject),
         subject_id=subject.pk,
         decision__in=AGREEING_DECISIONS,
+        signed_at__gte=subject.submitted_at,
     )
     valid = [s for s in signatures if s.is_valid_for(current_hash)]
     if not ({s.capacity for s in valid} >= {SignatureCapacity.MANAGEMENT, SignatureCapacity.WORKFORCE}):
