@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, timedelta
+from typing import Any
 
 from django.utils import timezone
 from django_scopes import scope
@@ -124,7 +125,7 @@ def demo_plans(organisation: Organisation, users: dict[str, User]) -> None:
     with scope(organisation=organisation):
         if Plan.objects.filter(organisation=organisation).exists():
             return
-        sections = {
+        sections: dict[str, dict[str, Any]] = {
             "technology": {
                 "technology": "Two collaborative robots to load the CNC lathes on line 3.",
                 "rationale": "Loading is repetitive and causes strain injuries; the robots free operators "

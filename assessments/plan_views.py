@@ -74,7 +74,8 @@ def plan_detail(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpResp
     ]
     current_hash = workflow.subject_hash(plan)
     versions = list(
-        Plan.objects.filter(organisation=request.organisation, family_id=plan.family_id)
+        selectors.visible_plans(membership)
+        .filter(family_id=plan.family_id)
         .order_by("version")
         .values("pk", "version", "status")
     )
@@ -124,7 +125,8 @@ def plan_section(request: TenantRequest, org_slug: str, plan_id: Any, section: s
     form_class = section_form(plans.SECTION_FIELDS[section])
     form = form_class(request.POST or None, instance=plan)
     evidence = list(selectors.evidence_library(request.organisation)) if can_edit else []
-    cited = set(plan.citations.values_list("evidence_id", flat=True))
+    cited_evidence = [c.evidence for c in plan.citations.select_related("evidence").order_by("evidence__original_name")]
+    cited = {e.pk for e in cited_evidence}
     if request.method == "POST":
         if not can_edit:
             raise PermissionDenied
@@ -154,12 +156,13 @@ def plan_section(request: TenantRequest, org_slug: str, plan_id: Any, section: s
             "can_edit": can_edit,
             "evidence_library": evidence,
             "cited": cited,
+            "cited_evidence": cited_evidence,
             "comments": comments,
             "meetings": list(plan.meetings.all()) if section == "consultation" else [],
             "can_comment": membership.can("comment") and plan.status in ("in_review", "changes_requested", "draft"),
             "values": [
                 (
-                    plan._meta.get_field(n).verbose_name,
+                    plan._meta.get_field(n).verbose_name,  # type: ignore[union-attr]
                     getattr(plan, f"get_{n}_display")() if n == "consultation_outcome" else getattr(plan, n),
                 )
                 for n in plans.SECTION_FIELDS[section]
@@ -205,7 +208,13 @@ def plan_eqia(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpRespon
     membership = require(request, "view_dashboard")
     plan = selectors.get_plan_for(membership, plan_id)
     can_edit = membership.can("edit_content") and plan.is_editable
-    members = [m.user for m in Membership.objects.filter(organisation=request.organisation).select_related("user")]
+    members = [
+        m.user
+        for m in Membership.objects.filter(organisation=request.organisation)
+        .exclude(role="auditor")
+        .select_related("user")
+        if m.is_active()
+    ]
     eqia = plan.eqia
     rows = {r.characteristic: r for r in eqia.rows.select_related("owner")}
     errors: dict[str, str] = {}
@@ -239,7 +248,10 @@ def plan_eqia(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpRespon
                     justification=justification,
                 )
             except ValidationError as exc:
-                errors = {k: " ".join(v) for k, v in exc.message_dict.items()}
+                if hasattr(exc, "error_dict"):
+                    errors = {k: " ".join(v) for k, v in exc.message_dict.items()}
+                else:
+                    errors = {"outcome": " ".join(exc.messages)}
             else:
                 messages.success(request, _("The equality impact assessment has been saved."))
                 return redirect("assessments:plan", org_slug=org_slug, plan_id=plan.pk)
@@ -277,7 +289,7 @@ def plan_eqia(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpRespon
             "outcome": values.get("outcome", eqia.outcome),
             "justification": values.get("justification", eqia.justification),
             "comments": selectors.comments_by_anchor(plan, "plan").get("equality", []),
-            "can_comment": membership.can("comment"),
+            "can_comment": membership.can("comment") and plan.status != "final",
         },
         status=400 if errors else 200,
     )

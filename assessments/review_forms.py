@@ -133,7 +133,7 @@ def section_form(fields: list[str]) -> type[forms.ModelForm]:
             outcome.choices = [("", _("Not decided yet")), *ConsultationOutcome.choices]
             outcome.hints = {ConsultationOutcome.NOT_AGREED: _("The plan cannot be agreed while this is the outcome.")}
 
-    form_class.__init__ = init  # type: ignore[attr-defined]
+    form_class.__init__ = init  # type: ignore[attr-defined,misc]
     return form_class
 
 

@@ -19,7 +19,7 @@ from assessments.review_forms import AnswerForm, ChangeRequestForm, CommentForm,
 from portal.models import SignatureCapacity, SignatureDecision
 from portal.selectors import memberships_of_user
 from portal.signing import signing_context
-from portal.tenancy import TenantRequest, require
+from portal.tenancy import AuthenticatedRequest, TenantRequest, require
 
 KINDS = ("assessment", "plan")
 
@@ -204,7 +204,7 @@ def sign(request: TenantRequest, org_slug: str, kind: str, subject_id: Any) -> H
 
 @login_required
 @require_GET
-def reviews_home(request: HttpRequest) -> HttpResponse:
+def reviews_home(request: AuthenticatedRequest) -> HttpResponse:
     """What awaits this person's review or signature, in every organisation they belong to."""
     items = selectors.awaiting_user(request.user, memberships_of_user(request.user))
     return render(request, "review/home.html", {"items": items})

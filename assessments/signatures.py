@@ -23,7 +23,7 @@ class VoidSignature:
 
 def _file_sha256(evidence: Evidence) -> str | None:
     try:
-        with default_storage.open(evidence.file.name, "rb") as handle:
+        with default_storage.open(evidence.file.name or "", "rb") as handle:
             digest = hashlib.sha256()
             for chunk in iter(lambda: handle.read(64 * 1024), b""):
                 digest.update(chunk)

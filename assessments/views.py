@@ -303,7 +303,7 @@ def action_create(request: TenantRequest, org_slug: str, assessment_id: Any, res
     )
 
 
-def _criterion_url(org_slug: str, assessment: Any, response: Response) -> str:
+def _criterion_url(org_slug: str, assessment: Any, response: Any) -> str:
     return (
         reverse(
             "assessments:principle",
