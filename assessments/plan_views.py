@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from assessments import plans, selectors, workflow
@@ -308,7 +309,11 @@ def plan_submit(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpResp
         if notified:
             messages.success(
                 request,
-                _("%(title)s has been sent for workforce review and %(n)s representative(s) emailed.")
+                ngettext(
+                    "%(title)s has been sent for workforce review. %(n)s representative has been emailed.",
+                    "%(title)s has been sent for workforce review. %(n)s representatives have been emailed.",
+                    len(notified),
+                )
                 % {"title": plan.title, "n": len(notified)},
             )
         else:
