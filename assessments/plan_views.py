@@ -99,7 +99,7 @@ def plan_detail(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpResp
             and plan.status == "in_review"
             and not any(s.signature.signer_id == request.user.pk and s.counts for s in signatures),
             "can_request_changes": membership.can("countersign_workforce") and plan.status == "in_review",
-            "can_answer": membership.can("sign_management"),
+            "can_answer": membership.can("sign_management") and plan.status != "final",
             "can_amend": membership.can("edit_content")
             and plan.status == "final"
             and plan.version == versions[-1]["version"],
@@ -161,6 +161,7 @@ def plan_section(request: TenantRequest, org_slug: str, plan_id: Any, section: s
             "comments": comments,
             "meetings": list(plan.meetings.all()) if section == "consultation" else [],
             "can_comment": membership.can("comment") and plan.status in ("in_review", "changes_requested", "draft"),
+            "can_resolve": membership.can("comment"),
             "values": [
                 (
                     plan._meta.get_field(n).verbose_name,  # type: ignore[union-attr]
@@ -291,6 +292,7 @@ def plan_eqia(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpRespon
             "justification": values.get("justification", eqia.justification),
             "comments": selectors.comments_by_anchor(plan, "plan").get("equality", []),
             "can_comment": membership.can("comment") and plan.status != "final",
+            "can_resolve": membership.can("comment"),
         },
         status=400 if errors else 200,
     )

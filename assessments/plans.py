@@ -10,6 +10,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django_scopes import scope
 
@@ -392,3 +393,58 @@ def plan_diff(old: Plan, new: Plan) -> list[SectionDiff]:
         lines = [(d[0], d[2:]) for d in difflib.ndiff(a_lines, b_lines) if d[0] in " -+"]
         diffs.append(SectionDiff(key, title, a != b, lines))
     return diffs
+
+
+@dataclass(frozen=True)
+class ReadableSection:
+    key: str
+    title: str
+    fields: list[tuple[str, Any]]
+
+
+def readable_plan_snapshot(snapshot: dict[str, Any]) -> list[ReadableSection]:
+    """The signed snapshot with the labels and display values people read on the section pages."""
+    from assessments.models import Plan
+
+    sections = []
+    for key, title, fields in PLAN_SECTIONS:
+        data = snapshot["sections"].get(key, {})
+        rows: list[tuple[str, Any]] = []
+        for name in fields:
+            value = data.get(name)
+            if name == "consultation_outcome":
+                value = ConsultationOutcome(value).label if value else ""
+            elif name == "shared_on" and value:
+                value = date.fromisoformat(str(value))
+            rows.append((str(Plan._meta.get_field(name).verbose_name).capitalize(), value))  # type: ignore[union-attr]
+        if key == "consultation":
+            for meeting in data.get("meetings", []):
+                rows.append(
+                    (
+                        _("Meeting on %(date)s")
+                        % {"date": date_format(date.fromisoformat(str(meeting["held_on"])), "j F Y")},
+                        f"{meeting['participants']}\n{meeting['notes']}".strip(),
+                    )
+                )
+        if key == "equality":
+            for row in data.get("rows", []):
+                label = Characteristic(row["characteristic"]).label
+                impact = Impact(row["impact"]).label if row["impact"] else _("Not assessed")
+                detail = "\n".join(
+                    filter(
+                        None,
+                        [
+                            _("Impact: %(impact)s") % {"impact": impact},
+                            _("Evidence: %(text)s") % {"text": row["evidence"]} if row["evidence"] else "",
+                            _("Mitigation: %(text)s") % {"text": row["mitigation"]} if row["mitigation"] else "",
+                            _("Owner: %(email)s") % {"email": row["owner"]} if row["owner"] else "",
+                        ],
+                    )
+                )
+                rows.append((str(label), detail))
+            outcome = data.get("outcome")
+            rows.append((_("Outcome"), EqiaOutcome(outcome).label if outcome else _("Not chosen")))
+            if data.get("justification"):
+                rows.append((_("Justification"), data["justification"]))
+        sections.append(ReadableSection(key, title, rows))
+    return sections

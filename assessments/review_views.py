@@ -13,7 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from assessments import selectors, workflow
+from assessments import plans, selectors, workflow
 from assessments.models import ChangeRequest, ReviewComment
 from assessments.review_forms import AnswerForm, ChangeRequestForm, CommentForm, SignForm
 from portal.models import SignatureCapacity, SignatureDecision
@@ -197,6 +197,7 @@ def sign(request: TenantRequest, org_slug: str, kind: str, subject_id: Any) -> H
             "is_workforce": capacity == SignatureCapacity.WORKFORCE,
             "blockers": blockers,
             "statement": workflow.signing_statement(subject, capacity),
+            "readable": plans.readable_plan_snapshot(snapshot) if kind == "plan" else None,
         },
         status=400 if request.method == "POST" else 200,
     )

@@ -109,7 +109,7 @@ def assessment_overview(request: TenantRequest, org_slug: str, assessment_id: An
             and assessment.status == "in_review"
             and not any(v.signature.signer_id == request.user.pk and v.counts for v in signatures),
             "can_request_changes": membership.can("countersign_workforce") and assessment.status == "in_review",
-            "can_answer": membership.can("sign_management"),
+            "can_answer": membership.can("sign_management") and assessment.status != "final",
             "is_workforce": membership.can("countersign_workforce"),
             "blockers": [],
             "kind": "assessment",
@@ -192,6 +192,7 @@ def principle_page(request: TenantRequest, org_slug: str, assessment_id: Any, nu
             "principles": principles,
             "today": timezone.localdate(),
             "can_comment": membership.can("comment") and assessment.status != "final",
+            "can_resolve": membership.can("comment"),
             "kind": "assessment",
         },
         status=400 if errors else 200,
