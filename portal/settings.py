@@ -164,6 +164,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.tasks.sweep_outbox",
         "schedule": timedelta(minutes=2),
     },
+    "sweep-stuck-supplier-invitations": {
+        "task": "supplychain.tasks.sweep_supplier_invitations",
+        "schedule": timedelta(minutes=2),
+    },
+    "supplier-invitation-reminders-and-expiry": {
+        "task": "supplychain.tasks.supplier_invitation_reminders",
+        "schedule": timedelta(hours=1),
+    },
 }
 
 # --- Accounts (django-allauth) --------------------------------------------------------------

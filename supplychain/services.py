@@ -1,0 +1,530 @@
+"""Supplier registers, campaigns and the cascade. Every write records its audit event.
+
+Cross-tenant work is explicit here: a supplier invitation belongs to the campaign's organisation,
+is sent by an inviter organisation (the campaign's owner at tier 1, a supplier below) and answered
+by the supplier's organisation; each of them gets its own audit event.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from datetime import date, timedelta
+from typing import Any
+
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_scopes import scope, scopes_disabled
+
+from portal.audit import audit_record
+from portal.models import Membership, Organisation, User
+from portal.roles import role_can
+from portal.signing import SigningContext
+from supplychain.csv_io import ImportPreview, match_key, parse_supplier_csv
+from supplychain.models import (
+    Campaign,
+    CampaignEdge,
+    InvitationState,
+    Supplier,
+    SupplierImport,
+    SupplierInvitation,
+    SupplierLink,
+)
+
+_SALT = "supplychain.invitation"
+BATCH_SIZE = 200
+DEFAULT_REMINDER_DAYS = [3, 8, 15]
+
+
+# --- Register -------------------------------------------------------------------------------
+
+
+def supplier_save(
+    *,
+    organisation: Organisation,
+    actor: User,
+    supplier: Supplier | None = None,
+    name: str,
+    contact_name: str,
+    contact_email: str,
+    company_number: str = "",
+    country: str = "GB",
+) -> Supplier:
+    """Add a supplier, or change one; the register never holds the same company twice."""
+    contact_email = contact_email.strip().lower()
+    company_number = company_number.strip().upper().replace(" ", "")
+    key = match_key(name=name, email=contact_email, company_number=company_number)
+    with scope(organisation=organisation), transaction.atomic():
+        clash = Supplier.objects.filter(organisation=organisation, match_key=key)
+        if supplier is not None:
+            clash = clash.exclude(pk=supplier.pk)
+        if clash.exists():
+            field = "company_number" if company_number else "name"
+            raise ValidationError({field: _("%(name)s is already in your register") % {"name": clash[0].name}})
+        before = None
+        if supplier is None:
+            supplier = Supplier(organisation=organisation, created_by=actor)
+        else:
+            before = {"name": supplier.name, "contact_email": supplier.contact_email}
+        supplier.name, supplier.contact_name, supplier.contact_email = name.strip(), contact_name.strip(), contact_email
+        supplier.company_number, supplier.country, supplier.match_key = company_number, country, key
+        supplier.save()
+        audit_record(
+            organisation=organisation,
+            actor=actor,
+            verb="supplier.changed" if before else "supplier.added",
+            target=supplier,
+            target_label=supplier.name,
+            before=before,
+            after={"name": supplier.name, "contact_email": contact_email, "company_number": company_number},
+        )
+    return supplier
+
+
+def supplier_archive(*, supplier: Supplier, actor: User, archived: bool = True) -> Supplier:
+    with scope(organisation=supplier.organisation), transaction.atomic():
+        supplier.archived_at = timezone.now() if archived else None
+        supplier.save(update_fields=["archived_at"])
+        audit_record(
+            organisation=supplier.organisation,
+            actor=actor,
+            verb="supplier.archived" if archived else "supplier.restored",
+            target=supplier,
+            target_label=supplier.name,
+        )
+    return supplier
+
+
+def import_preview(
+    *, organisation: Organisation, actor: User, data: bytes, file_name: str
+) -> tuple[SupplierImport | None, ImportPreview]:
+    """Check a CSV without saving suppliers; valid rows wait in a SupplierImport for confirmation."""
+    with scope(organisation=organisation):
+        existing = set(Supplier.objects.filter(organisation=organisation).values_list("match_key", flat=True))
+        preview = parse_supplier_csv(data=data, existing_keys=existing)
+        if not preview.ok:
+            return None, preview
+        pending = SupplierImport.objects.create(
+            organisation=organisation,
+            file_name=file_name[:200],
+            created_by=actor,
+            total_rows=preview.total_rows,
+            rows=[
+                {
+                    "line": r.line,
+                    "name": r.name,
+                    "contact_name": r.contact_name,
+                    "contact_email": r.contact_email,
+                    "company_number": r.company_number,
+                    "country": r.country,
+                    "match_key": r.match_key,
+                }
+                for r in preview.valid
+            ],
+            errors=[{"line": e.line, "reason": e.reason} for e in preview.errors],
+            skipped=[{"line": e.line, "reason": e.reason} for e in preview.skipped],
+        )
+    return pending, preview
+
+
+def import_confirm(*, pending: SupplierImport, actor: User) -> int:
+    """Save the previewed rows in bulk. Rows that meanwhile got into the register are skipped."""
+    organisation = pending.organisation
+    with scope(organisation=organisation), transaction.atomic():
+        locked = SupplierImport.objects.select_for_update().get(pk=pending.pk)
+        if locked.imported_at is not None:
+            raise ValidationError(_("This file has already been imported."))
+        existing = set(Supplier.objects.filter(organisation=organisation).values_list("match_key", flat=True))
+        new = [
+            Supplier(
+                organisation=organisation,
+                name=r["name"],
+                contact_name=r["contact_name"],
+                contact_email=r["contact_email"],
+                company_number=r["company_number"],
+                country=r["country"],
+                match_key=r["match_key"],
+                created_by=actor,
+            )
+            for r in locked.rows
+            if r["match_key"] not in existing
+        ]
+        Supplier.objects.bulk_create(new, batch_size=1000)
+        locked.imported_count, locked.imported_at = len(new), timezone.now()
+        locked.save(update_fields=["imported_count", "imported_at"])
+        audit_record(
+            organisation=organisation,
+            actor=actor,
+            verb="supplier.imported",
+            target=locked,
+            target_label=locked.file_name,
+            after={"imported": len(new), "rejected": len(locked.errors), "already_there": len(locked.skipped)},
+        )
+    return len(new)
+
+
+# --- Campaigns and invitations ----------------------------------------------------------------
+
+
+def invitation_token(invitation: SupplierInvitation) -> str:
+    return signing.dumps({"i": str(invitation.pk), "n": invitation.nonce}, salt=_SALT)
+
+
+class InvitationLinkError(Exception):
+    def __init__(self, reason: str, invitation: SupplierInvitation | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.invitation = invitation
+
+
+def invitation_from_token(token: str) -> SupplierInvitation:
+    try:
+        data = signing.loads(token, salt=_SALT)
+        invitation_id, nonce = data["i"], data["n"]
+    except (signing.BadSignature, KeyError, TypeError):
+        raise InvitationLinkError("invalid") from None
+    invitation = (
+        SupplierInvitation.objects.select_related("campaign", "campaign__organisation", "inviter", "supplier")
+        .filter(pk=invitation_id)
+        .first()
+    )
+    if invitation is None or not secrets.compare_digest(invitation.nonce, nonce):
+        raise InvitationLinkError("invalid")
+    if invitation.state in (InvitationState.ACCEPTED, InvitationState.DECLINED):
+        raise InvitationLinkError("used", invitation)
+    if invitation.state == InvitationState.REVOKED:
+        raise InvitationLinkError("revoked", invitation)
+    if invitation.state == InvitationState.EXPIRED or invitation.expires_at <= timezone.now():
+        raise InvitationLinkError("expired", invitation)
+    return invitation
+
+
+def _target_keys(supplier: Supplier) -> list[str]:
+    keys = [f"email:{supplier.contact_email.lower()}"]
+    if supplier.linked_organisation_id:
+        keys.insert(0, f"org:{supplier.linked_organisation_id}")
+    return keys
+
+
+def _invite(
+    *,
+    campaign: Campaign,
+    inviter: Organisation,
+    suppliers: Iterable[Supplier],
+    tier: int,
+    parent: SupplierInvitation | None,
+) -> list[SupplierInvitation]:
+    """Create the invitation rows for one step of the cascade (idempotent, cycle-safe)."""
+    created: list[SupplierInvitation] = []
+    now = timezone.now()
+    for supplier in suppliers:
+        note = ""
+        invitation = None
+        if supplier.linked_organisation_id in (campaign.organisation_id, inviter.pk):
+            note = (
+                "the campaign's own organisation"
+                if supplier.linked_organisation_id == campaign.organisation_id
+                else "the inviter itself"
+            )
+        else:
+            keys = _target_keys(supplier)
+            existing = (
+                SupplierInvitation.objects.filter(campaign=campaign)
+                .filter(
+                    Q(target_key__in=keys) | Q(supplier_organisation_id=supplier.linked_organisation_id or 0)
+                    if supplier.linked_organisation_id
+                    else Q(target_key__in=keys)
+                )
+                .first()
+            )
+            if existing is not None:
+                invitation, note = existing, "already invited"
+            else:
+                try:
+                    with transaction.atomic():
+                        invitation = SupplierInvitation.objects.create(
+                            campaign=campaign,
+                            inviter=inviter,
+                            supplier=supplier,
+                            parent=parent,
+                            tier=tier,
+                            target_key=keys[0],
+                            email=supplier.contact_email,
+                            nonce=secrets.token_hex(16),
+                            expires_at=now + timedelta(days=campaign.invitation_ttl_days),
+                            email_queued_at=now,
+                        )
+                    created.append(invitation)
+                except IntegrityError:
+                    invitation = SupplierInvitation.objects.get(campaign=campaign, target_key=keys[0])
+                    note = "already invited"
+        CampaignEdge.objects.get_or_create(
+            campaign=campaign,
+            from_organisation=inviter,
+            supplier=supplier,
+            defaults={"invitation": invitation, "tier": tier, "note": note},
+        )
+    return created
+
+
+def _publish(invitations: list[SupplierInvitation]) -> None:
+    from supplychain.tasks import send_supplier_invitations
+
+    ids = [str(i.pk) for i in invitations]
+    for start in range(0, len(ids), BATCH_SIZE):
+        send_supplier_invitations.publish(invitation_ids=ids[start : start + BATCH_SIZE])
+
+
+def campaign_start(
+    *,
+    organisation: Organisation,
+    actor: User,
+    title: str,
+    message: str,
+    depth: int,
+    due_date: date,
+    supplier_ids: list[Any] | None,
+    reminder_days: list[int] | None = None,
+    reminders_muted: bool = False,
+) -> Campaign:
+    """Start a campaign: invitation rows for the chosen tier-1 suppliers, sent by workers after commit."""
+    if not 1 <= depth <= 5:
+        raise ValidationError({"depth": _("Choose a depth from 1 to 5 tiers")})
+    if due_date <= timezone.localdate():
+        raise ValidationError({"due_date": _("The reply-by date must be in the future")})
+    days = sorted(set(reminder_days if reminder_days is not None else DEFAULT_REMINDER_DAYS))
+    if any(d < 1 or d > 60 for d in days):
+        raise ValidationError({"reminder_days": _("Reminder days must be between 1 and 60")})
+    with scope(organisation=organisation), transaction.atomic():
+        register = Supplier.objects.filter(organisation=organisation, archived_at__isnull=True)
+        if supplier_ids is not None:
+            register = register.filter(pk__in=supplier_ids)
+        suppliers = list(register.order_by("name"))
+        if not suppliers:
+            raise ValidationError({"suppliers": _("Choose at least one supplier from your register")})
+        campaign = Campaign.objects.create(
+            organisation=organisation,
+            title=title.strip(),
+            message=message.strip(),
+            depth=depth,
+            due_date=due_date,
+            reminder_days=days,
+            reminders_muted=reminders_muted,
+            created_by=actor,
+        )
+        created = _invite(campaign=campaign, inviter=organisation, suppliers=suppliers, tier=1, parent=None)
+        audit_record(
+            organisation=organisation,
+            actor=actor,
+            verb="campaign.started",
+            target=campaign,
+            target_label=campaign.title,
+            after={
+                "depth": depth,
+                "tier_1_invited": len(created),
+                "due_date": due_date,
+                "reminder_days": days,
+                "reminders_muted": reminders_muted,
+            },
+        )
+        _publish(created)
+    return campaign
+
+
+def _require_member(organisation: Organisation, user: User, action: str) -> Membership:
+    with scope(organisation=organisation):
+        membership = Membership.objects.filter(organisation=organisation, user=user).first()
+    if membership is None or not membership.is_active() or not role_can(membership.role, action):
+        raise ValidationError(
+            _("You need to be an owner or manager of %(org)s to do this.") % {"org": organisation.name}
+        )
+    return membership
+
+
+def invitation_accept(
+    *,
+    invitation: SupplierInvitation,
+    user: User,
+    organisation: Organisation,
+    typed_name: str = "",
+    job_title: str = "",
+    context: SigningContext,
+) -> SupplierInvitation:
+    """The supplier accepts: it signs the commitment, or, already committed, confirms it (answer once)."""
+    from principles.framework import ensure_framework
+    from principles.services import active_commitment, commitment_sign
+
+    if organisation.pk in (invitation.campaign.organisation_id, invitation.inviter_id):
+        raise ValidationError(_("An organisation cannot accept its own request."))
+    committed = active_commitment(organisation)
+    _require_member(organisation, user, "edit_content" if committed else "sign_commitment")
+    with transaction.atomic():
+        locked = SupplierInvitation.objects.select_for_update().get(pk=invitation.pk)
+        if locked.state != InvitationState.PENDING or locked.expires_at <= timezone.now():
+            raise InvitationLinkError("used" if locked.state != InvitationState.PENDING else "expired", locked)
+        if committed is None:
+            committed = commitment_sign(
+                organisation=organisation,
+                framework=ensure_framework(),
+                signer=user,
+                typed_name=typed_name,
+                job_title=job_title,
+                extends_to_supply_chain=True,
+                context=context,
+            )
+        locked.state, locked.responded_at, locked.responded_by = InvitationState.ACCEPTED, timezone.now(), user
+        locked.supplier_organisation = organisation
+        locked.save(update_fields=["state", "responded_at", "responded_by", "supplier_organisation"])
+        with scopes_disabled():
+            Supplier.objects.filter(pk=locked.supplier_id).update(linked_organisation=organisation)
+        SupplierLink.objects.get_or_create(buyer=locked.inviter, supplier_organisation=organisation)
+        details = {
+            "campaign": locked.campaign.title,
+            "tier": locked.tier,
+            "buyer": locked.inviter.name,
+            "supplier": organisation.name,
+            "commitment_signed_at": committed.signed_at,
+        }
+        audit_record(
+            organisation=organisation,
+            actor=user,
+            verb="supplier_request.accepted",
+            target=locked,
+            target_label=locked.inviter.name,
+            after=details,
+        )
+        audit_record(
+            organisation=locked.inviter,
+            actor=user,
+            verb="supplier_request.accepted",
+            target=locked,
+            target_label=organisation.name,
+            after=details,
+        )
+    invitation.refresh_from_db()
+    return invitation
+
+
+def invitation_decline(
+    *, invitation: SupplierInvitation, user: User, organisation: Organisation | None, reason: str
+) -> SupplierInvitation:
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why you are declining, so the buyer understands")})
+    with transaction.atomic():
+        locked = SupplierInvitation.objects.select_for_update().get(pk=invitation.pk)
+        if locked.state != InvitationState.PENDING:
+            raise InvitationLinkError("used", locked)
+        locked.state, locked.responded_at, locked.responded_by = InvitationState.DECLINED, timezone.now(), user
+        locked.decline_reason, locked.supplier_organisation = reason.strip(), organisation
+        locked.save(update_fields=["state", "responded_at", "responded_by", "decline_reason", "supplier_organisation"])
+        audit_record(
+            organisation=locked.inviter,
+            actor=user,
+            verb="supplier_request.declined",
+            target=locked,
+            target_label=locked.supplier.name,
+            after={"reason": locked.decline_reason, "tier": locked.tier},
+        )
+    invitation.refresh_from_db()
+    return invitation
+
+
+def invitation_forward(
+    *, invitation: SupplierInvitation, actor: User, supplier_ids: list[Any]
+) -> list[SupplierInvitation]:
+    """An accepting supplier passes the request on to its own suppliers, one tier down."""
+    organisation = invitation.supplier_organisation
+    if invitation.state != InvitationState.ACCEPTED or organisation is None:
+        raise ValidationError(_("Only an accepted request can be passed on."))
+    if invitation.tier >= invitation.campaign.depth:
+        raise ValidationError(_("This request goes no deeper than tier %(n)s.") % {"n": invitation.campaign.depth})
+    _require_member(organisation, actor, "edit_content")
+    with scope(organisation=organisation), transaction.atomic():
+        suppliers = list(
+            Supplier.objects.filter(organisation=organisation, archived_at__isnull=True, pk__in=supplier_ids)
+        )
+        if not suppliers:
+            raise ValidationError({"suppliers": _("Choose at least one supplier from your register")})
+        created = _invite(
+            campaign=invitation.campaign,
+            inviter=organisation,
+            suppliers=suppliers,
+            tier=invitation.tier + 1,
+            parent=invitation,
+        )
+        audit_record(
+            organisation=organisation,
+            actor=actor,
+            verb="supplier_request.forwarded",
+            target=invitation,
+            target_label=invitation.campaign.title,
+            after={"tier": invitation.tier + 1, "invited": len(created), "chosen": len(suppliers)},
+        )
+        _publish(created)
+    return created
+
+
+def invitation_resend(*, invitation: SupplierInvitation, actor: User) -> SupplierInvitation:
+    """A fresh link (the old one stops working), a new expiry, the email queued again."""
+    _require_member(invitation.inviter, actor, "edit_content")
+    if invitation.state not in (InvitationState.PENDING, InvitationState.EXPIRED):
+        raise ValidationError(_("Only a request waiting for a reply, or an expired one, can be sent again."))
+    with transaction.atomic():
+        SupplierInvitation.objects.filter(pk=invitation.pk).update(
+            nonce=secrets.token_hex(16),
+            state=InvitationState.PENDING,
+            expires_at=timezone.now() + timedelta(days=invitation.campaign.invitation_ttl_days),
+            email_status="pending",
+            email_queued_at=timezone.now(),
+            email_claimed_at=None,
+        )
+        invitation.refresh_from_db()
+        audit_record(
+            organisation=invitation.inviter,
+            actor=actor,
+            verb="supplier_request.resent",
+            target=invitation,
+            target_label=invitation.supplier.name,
+        )
+        _publish([invitation])
+    return invitation
+
+
+def invitation_revoke(*, invitation: SupplierInvitation, actor: User) -> SupplierInvitation:
+    _require_member(invitation.inviter, actor, "edit_content")
+    with transaction.atomic():
+        updated = SupplierInvitation.objects.filter(pk=invitation.pk, state=InvitationState.PENDING).update(
+            state=InvitationState.REVOKED
+        )
+        if not updated:
+            raise ValidationError(_("Only a request waiting for a reply can be revoked."))
+        audit_record(
+            organisation=invitation.inviter,
+            actor=actor,
+            verb="supplier_request.revoked",
+            target=invitation,
+            target_label=invitation.supplier.name,
+        )
+    invitation.refresh_from_db()
+    return invitation
+
+
+def link_set_sharing(*, link: SupplierLink, actor: User, share: bool) -> SupplierLink:
+    """The supplier decides, per buyer, whether the buyer sees its summary maturity. Revocable."""
+    _require_member(link.supplier_organisation, actor, "edit_content")
+    with transaction.atomic():
+        link.share_maturity, link.updated_at = share, timezone.now()
+        link.save(update_fields=["share_maturity", "updated_at"])
+        audit_record(
+            organisation=link.supplier_organisation,
+            actor=actor,
+            verb="supplier_link.sharing_changed",
+            target=link,
+            target_label=link.buyer.name,
+            after={"share_maturity": share},
+        )
+    return link

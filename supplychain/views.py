@@ -1,0 +1,486 @@
+"""Supply-chain pages: the register, CSV import, campaigns and coverage, and the supplier's side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_scopes import scopes_disabled
+
+from portal.signing import signing_context
+from portal.tenancy import AuthenticatedRequest, TenantRequest, require
+from principles.services import active_commitment
+from supplychain import selectors, services
+from supplychain.csv_io import TEMPLATE_CSV, write_csv
+from supplychain.forms import CampaignForm, DeclineForm, ImportForm, SupplierForm
+from supplychain.models import Campaign, InvitationState, Supplier, SupplierImport, SupplierInvitation, SupplierLink
+
+PER_PAGE = 50
+
+
+def _apply_errors(form: Any, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+# --- Register -------------------------------------------------------------------------------
+
+
+@require_GET
+def supplier_list(request: TenantRequest, org_slug: str) -> HttpResponse:
+    membership = require(request, "view_dashboard")
+    search = request.GET.get("q", "").strip()[:200]
+    archived = request.GET.get("archived") == "1"
+    page = Paginator(selectors.register(request.organisation, search=search, archived=archived), PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    query = "&".join(filter(None, [f"q={search}" if search else "", "archived=1" if archived else ""]))
+    return render(
+        request,
+        "supplychain/supplier_list.html",
+        {
+            "page": page,
+            "search": search,
+            "archived": archived,
+            "query": query,
+            "can_edit": membership.can("edit_content"),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def supplier_edit(request: TenantRequest, org_slug: str, supplier_id: Any = None) -> HttpResponse:
+    require(request, "edit_content")
+    supplier = get_object_or_404(Supplier, organisation=request.organisation, pk=supplier_id) if supplier_id else None
+    form = SupplierForm(request.POST or None, instance=supplier)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.supplier_save(
+                organisation=request.organisation, actor=request.user, supplier=supplier, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("%(name)s has been saved.") % {"name": saved.name})
+            return redirect("supplychain:suppliers", org_slug=org_slug)
+    return render(request, "supplychain/supplier_form.html", {"form": form, "supplier": supplier})
+
+
+@require_http_methods(["GET", "POST"])
+def supplier_archive(request: TenantRequest, org_slug: str, supplier_id: Any) -> HttpResponse:
+    require(request, "edit_content")
+    supplier = get_object_or_404(Supplier, organisation=request.organisation, pk=supplier_id)
+    if request.method == "POST":
+        restore = supplier.archived_at is not None
+        services.supplier_archive(supplier=supplier, actor=request.user, archived=not restore)
+        messages.success(
+            request,
+            (
+                _("%(name)s is back in your register.")
+                if restore
+                else _("%(name)s has been archived. It stays in past campaigns.")
+            )
+            % {"name": supplier.name},
+        )
+        return redirect("supplychain:suppliers", org_slug=org_slug)
+    return render(request, "supplychain/supplier_archive.html", {"supplier": supplier})
+
+
+@require_GET
+def supplier_template(request: TenantRequest, org_slug: str) -> HttpResponse:
+    require(request, "view_dashboard")
+    response = HttpResponse("\ufeff" + TEMPLATE_CSV, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="supplier-register-template.csv"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def supplier_import(request: TenantRequest, org_slug: str) -> HttpResponse:
+    require(request, "edit_content")
+    form = ImportForm(request.POST or None, request.FILES or None)
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        pending, preview = services.import_preview(
+            organisation=request.organisation, actor=request.user, data=upload.read(), file_name=upload.name
+        )
+        if pending is not None:
+            return redirect("supplychain:import_preview", org_slug=org_slug, import_id=pending.pk)
+        for problem in preview.file_errors:
+            form.add_error("file", problem)
+    return render(request, "supplychain/import.html", {"form": form, "preview": preview})
+
+
+@require_http_methods(["GET", "POST"])
+def import_preview(request: TenantRequest, org_slug: str, import_id: Any) -> HttpResponse:
+    require(request, "edit_content")
+    pending = get_object_or_404(SupplierImport, organisation=request.organisation, pk=import_id)
+    if request.method == "POST":
+        try:
+            count = services.import_confirm(pending=pending, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("%(n)s suppliers have been added to your register.") % {"n": count})
+        return redirect("supplychain:suppliers", org_slug=org_slug)
+    return render(request, "supplychain/import_preview.html", {"pending": pending})
+
+
+# --- Campaigns ------------------------------------------------------------------------------
+
+_DRAFT = "campaign_draft"
+
+
+@require_GET
+def campaign_list(request: TenantRequest, org_slug: str) -> HttpResponse:
+    membership = require(request, "view_dashboard")
+    campaigns = list(Campaign.objects.filter(organisation=request.organisation).order_by("-created_at"))
+    return render(
+        request,
+        "supplychain/campaign_list.html",
+        {
+            "campaigns": campaigns,
+            "can_edit": membership.can("edit_content"),
+            "received": selectors.requests_received(request.organisation),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def campaign_create(request: TenantRequest, org_slug: str) -> HttpResponse:
+    require(request, "edit_content")
+    suppliers = list(selectors.register(request.organisation))
+    form = CampaignForm(request.POST or None)
+    chosen = request.POST.getlist("suppliers")
+    if request.method == "POST" and form.is_valid():
+        everyone = form.cleaned_data["everyone"]
+        if not everyone and not chosen:
+            form.add_error(None, _("Choose at least one supplier, or ask every supplier in your register"))
+        elif not suppliers:
+            form.add_error(None, _("Your register has no suppliers yet. Add or import some first."))
+        else:
+            draft = {
+                **form.cleaned_data,
+                "due_date": form.cleaned_data["due_date"].isoformat(),
+                "supplier_ids": None if everyone else chosen,
+            }
+            request.session[_DRAFT] = {str(request.organisation.pk): draft}
+            return redirect("supplychain:campaign_check", org_slug=org_slug)
+    return render(request, "supplychain/campaign_form.html", {"form": form, "suppliers": suppliers, "chosen": chosen})
+
+
+@require_http_methods(["GET", "POST"])
+def campaign_check(request: TenantRequest, org_slug: str) -> HttpResponse:
+    """Check your answers before the emails go out."""
+    require(request, "edit_content")
+    draft = request.session.get(_DRAFT, {}).get(str(request.organisation.pk))
+    if not draft:
+        return redirect("supplychain:campaign_create", org_slug=org_slug)
+    register = selectors.register(request.organisation)
+    suppliers = list(register if draft["supplier_ids"] is None else register.filter(pk__in=draft["supplier_ids"]))
+    if request.method == "POST":
+        from datetime import date
+
+        try:
+            campaign = services.campaign_start(
+                organisation=request.organisation,
+                actor=request.user,
+                title=draft["title"],
+                message=draft["message"],
+                depth=draft["depth"],
+                due_date=date.fromisoformat(draft["due_date"]),
+                supplier_ids=draft["supplier_ids"],
+                reminder_days=draft["reminder_days"],
+                reminders_muted=draft["reminders_muted"],
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("supplychain:campaign_create", org_slug=org_slug)
+        request.session.pop(_DRAFT, None)
+        messages.success(
+            request, _("The campaign has started: %(n)s suppliers are being emailed.") % {"n": len(suppliers)}
+        )
+        return redirect("supplychain:campaign", org_slug=org_slug, campaign_id=campaign.pk)
+    return render(request, "supplychain/campaign_check.html", {"draft": draft, "suppliers": suppliers})
+
+
+def _campaign_for_viewer(request: TenantRequest, campaign_id: Any) -> Campaign:
+    """The campaign's owner, or a supplier that forwarded it, may see it (each its own part)."""
+    with scopes_disabled():
+        campaign = get_object_or_404(Campaign.objects.select_related("organisation"), pk=campaign_id)
+    organisation = request.organisation
+    if (
+        campaign.organisation_id != organisation.pk
+        and not SupplierInvitation.objects.filter(
+            campaign=campaign, supplier_organisation=organisation, state=InvitationState.ACCEPTED
+        ).exists()
+    ):
+        raise Http404
+    return campaign
+
+
+@require_GET
+def campaign_detail(request: TenantRequest, org_slug: str, campaign_id: Any) -> HttpResponse:
+    membership = require(request, "view_dashboard")
+    campaign = _campaign_for_viewer(request, campaign_id)
+    owner = campaign.organisation_id == request.organisation.pk
+    return render(
+        request,
+        "supplychain/campaign_detail.html",
+        {
+            "campaign": campaign,
+            "owner": owner,
+            "coverage": selectors.campaign_coverage(campaign) if owner else None,
+            "tree": selectors.campaign_tree(campaign, viewer=request.organisation),
+            "can_edit": membership.can("edit_content"),
+            "now": timezone.now(),
+        },
+    )
+
+
+@require_GET
+def campaign_export(request: TenantRequest, org_slug: str, campaign_id: Any) -> HttpResponse:
+    require(request, "view_dashboard")
+    campaign = _campaign_for_viewer(request, campaign_id)
+    rows: list[list[object]] = []
+    for node in selectors.campaign_tree(campaign, viewer=request.organisation):
+        inv = node.invitation
+        rows.append(
+            [
+                inv.tier,
+                inv.supplier.name,
+                inv.supplier.contact_email,
+                inv.supplier.company_number,
+                node.state,
+                inv.responded_at.isoformat() if inv.responded_at else "",
+                inv.decline_reason,
+                node.below["invited"],
+                node.below["accepted"],
+                node.below["declined"],
+                node.below["pending"],
+                node.below["expired"],
+            ]
+        )
+    text = write_csv(
+        header=[
+            "tier",
+            "supplier",
+            "contact_email",
+            "company_number",
+            "state",
+            "answered_at",
+            "decline_reason",
+            "below_invited",
+            "below_accepted",
+            "below_declined",
+            "below_pending",
+            "below_expired",
+        ],
+        rows=rows,
+    )
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}.csv"'
+    return response
+
+
+def _own_invitation(request: TenantRequest, invitation_id: Any) -> SupplierInvitation:
+    return get_object_or_404(
+        SupplierInvitation.objects.select_related("campaign", "supplier", "inviter"),
+        inviter=request.organisation,
+        pk=invitation_id,
+    )
+
+
+@require_POST
+def invitation_resend(request: TenantRequest, org_slug: str, invitation_id: Any) -> HttpResponse:
+    require(request, "edit_content")
+    invitation = _own_invitation(request, invitation_id)
+    try:
+        services.invitation_resend(invitation=invitation, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("A new link has been sent to %(email)s.") % {"email": invitation.email})
+    return redirect("supplychain:campaign", org_slug=org_slug, campaign_id=invitation.campaign_id)
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_revoke(request: TenantRequest, org_slug: str, invitation_id: Any) -> HttpResponse:
+    require(request, "edit_content")
+    invitation = _own_invitation(request, invitation_id)
+    if request.method == "POST":
+        try:
+            services.invitation_revoke(invitation=invitation, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request, _("The request to %(name)s has been revoked.") % {"name": invitation.supplier.name}
+            )
+        return redirect("supplychain:campaign", org_slug=org_slug, campaign_id=invitation.campaign_id)
+    return render(request, "supplychain/invitation_revoke.html", {"invitation": invitation})
+
+
+# --- The supplier's side --------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def request_forward(request: TenantRequest, org_slug: str, invitation_id: Any) -> HttpResponse:
+    """After accepting, pass the request on to your own suppliers (one tier down)."""
+    require(request, "edit_content")
+    invitation = get_object_or_404(
+        SupplierInvitation.objects.select_related("campaign", "inviter"),
+        supplier_organisation=request.organisation,
+        pk=invitation_id,
+    )
+    if invitation.tier >= invitation.campaign.depth:
+        raise Http404
+    suppliers = list(selectors.register(request.organisation))
+    error = None
+    if request.method == "POST":
+        try:
+            created = services.invitation_forward(
+                invitation=invitation, actor=request.user, supplier_ids=request.POST.getlist("suppliers")
+            )
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(request, _("Your request has gone to %(n)s of your suppliers.") % {"n": len(created)})
+            return redirect("supplychain:campaigns", org_slug=org_slug)
+    return render(
+        request,
+        "supplychain/forward.html",
+        {"invitation": invitation, "suppliers": suppliers, "error": error},
+        status=400 if error else 200,
+    )
+
+
+@require_GET
+def buyers(request: TenantRequest, org_slug: str) -> HttpResponse:
+    membership = require(request, "view_dashboard")
+    return render(
+        request,
+        "supplychain/buyers.html",
+        {"links": selectors.buyer_links(request.organisation), "can_edit": membership.can("edit_content")},
+    )
+
+
+@require_POST
+def buyer_sharing(request: TenantRequest, org_slug: str, link_id: Any) -> HttpResponse:
+    require(request, "edit_content")
+    link = get_object_or_404(
+        SupplierLink.objects.select_related("buyer"), supplier_organisation=request.organisation, pk=link_id
+    )
+    share = request.POST.get("share") == "1"
+    services.link_set_sharing(link=link, actor=request.user, share=share)
+    messages.success(
+        request,
+        (
+            _("%(buyer)s can now see your summary maturity.")
+            if share
+            else _("%(buyer)s no longer sees your summary maturity.")
+        )
+        % {"buyer": link.buyer.name},
+    )
+    return redirect("supplychain:buyers", org_slug=org_slug)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def invitation_landing(request: AuthenticatedRequest, token: str) -> HttpResponse:
+    """The link in the email: who is asking, what accepting means, then accept or decline."""
+    try:
+        invitation = services.invitation_from_token(token)
+    except services.InvitationLinkError as exc:
+        return render(
+            request,
+            "supplychain/invitation_unusable.html",
+            {"reason": exc.reason, "invitation": exc.invitation},
+            status=410 if exc.invitation else 404,
+        )
+    context: dict[str, Any] = {
+        "invitation": invitation,
+        "campaign": invitation.campaign,
+        "token": token,
+        "decline_form": DeclineForm(),
+        "depth_left": invitation.campaign.depth - invitation.tier,
+    }
+    if not request.user.is_authenticated:
+        return render(request, "supplychain/invitation_landing.html", context)
+    from portal.selectors import memberships_of_user
+
+    choices = [
+        m
+        for m in memberships_of_user(request.user)
+        if m.role in ("owner", "manager")
+        and m.organisation_id not in (invitation.campaign.organisation_id, invitation.inviter_id)
+    ]
+    for m in choices:
+        m.committed = active_commitment(m.organisation)  # type: ignore[attr-defined]
+    context["choices"] = choices
+    if request.method == "POST":
+        chosen = next((m for m in choices if str(m.organisation_id) == request.POST.get("organisation")), None)
+        action = request.POST.get("action")
+        if chosen is None:
+            context["error"] = _("Choose the organisation you are answering for")
+        elif action == "decline":
+            form = DeclineForm(request.POST)
+            context["decline_form"] = form
+            if form.is_valid():
+                services.invitation_decline(
+                    invitation=invitation,
+                    user=request.user,
+                    organisation=chosen.organisation,
+                    reason=form.cleaned_data["reason"],
+                )
+                messages.success(
+                    request,
+                    _("You declined %(buyer)s's request. They have been told your reason.")
+                    % {"buyer": invitation.inviter.name},
+                )
+                return redirect("portal:dashboard", org_slug=chosen.organisation.slug)
+        else:
+            try:
+                services.invitation_accept(
+                    invitation=invitation,
+                    user=request.user,
+                    organisation=chosen.organisation,
+                    typed_name=request.POST.get("typed_name", ""),
+                    job_title=request.POST.get("job_title", ""),
+                    context=signing_context(request),
+                )
+            except services.InvitationLinkError as exc:
+                return render(
+                    request,
+                    "supplychain/invitation_unusable.html",
+                    {"reason": exc.reason, "invitation": invitation},
+                    status=410,
+                )
+            except ValidationError as exc:
+                context["error"] = " ".join(exc.messages)
+            else:
+                messages.success(
+                    request,
+                    _("You accepted %(buyer)s's request. Your commitment is shared with them.")
+                    % {"buyer": invitation.inviter.name},
+                )
+                if invitation.tier < invitation.campaign.depth:
+                    return redirect(
+                        "supplychain:forward", org_slug=chosen.organisation.slug, invitation_id=invitation.pk
+                    )
+                return redirect("portal:dashboard", org_slug=chosen.organisation.slug)
+        context["chosen"] = request.POST.get("organisation")
+        context["typed_name"] = request.POST.get("typed_name", "")
+        context["job_title"] = request.POST.get("job_title", "")
+    return render(request, "supplychain/invitation_landing.html", context, status=400 if context.get("error") else 200)
