@@ -66,6 +66,7 @@ def campaign_coverage(campaign: Campaign) -> list[TierCoverage]:
 class TreeNode:
     invitation: SupplierInvitation
     state: str
+    summary: dict[str, Any] | None = None  # the supplier's summary maturity, only where it consents
     below: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATES, 0))  # deeper tiers, as counts only
     children: list[TreeNode] = field(default_factory=list)
 
@@ -91,6 +92,12 @@ def campaign_tree(campaign: Campaign, *, viewer: Organisation) -> list[TreeNode]
             into[_effective_state(child.state, child.expires_at, now)] += 1
             count_below(child, into, seen)
 
+    shared = {
+        link.supplier_organisation_id: link
+        for link in SupplierLink.objects.filter(buyer=viewer, share_maturity=True).select_related(
+            "supplier_organisation"
+        )
+    }
     nodes = []
     for inv in invitations:
         if inv.inviter_id != viewer.pk:
@@ -98,7 +105,54 @@ def campaign_tree(campaign: Campaign, *, viewer: Organisation) -> list[TreeNode]
         node = TreeNode(inv, _effective_state(inv.state, inv.expires_at, now))
         count_below(inv, node.below, {inv.pk})
         nodes.append(node)
+    summaries = summaries_for(
+        [
+            n.invitation.supplier_organisation_id
+            for n in nodes
+            if n.state == "accepted" and n.invitation.supplier_organisation_id in shared
+        ]
+    )
+    for node in nodes:
+        if node.state == "accepted":
+            node.summary = summaries.get(node.invitation.supplier_organisation_id)
     return nodes
+
+
+def summaries_for(organisation_ids: list[Any]) -> dict[Any, dict[str, Any]]:
+    """Summary maturity (per principle, of the latest final self-assessment) of several suppliers that
+    consented to share it, in two queries however many there are. Cross-tenant on purpose."""
+    if not organisation_ids:
+        return {}
+    from django.db.models import Avg
+    from django_scopes import scopes_disabled
+
+    from assessments.models import Assessment, AssessmentStatus, Response
+
+    with scopes_disabled():
+        latest: dict[Any, Any] = {}
+        for assessment in (
+            Assessment.objects.filter(organisation_id__in=organisation_ids, status=AssessmentStatus.FINAL)
+            .order_by("organisation_id", "-finalised_at")
+            .only("id", "organisation_id", "title")
+        ):
+            latest.setdefault(assessment.organisation_id, assessment)
+        rows = (
+            Response.objects.filter(assessment__in=[a.pk for a in latest.values()])
+            .values("assessment_id", "criterion__principle__number", "criterion__principle__title")
+            .annotate(avg=Avg("maturity"))
+            .order_by("assessment_id", "criterion__principle__number")
+        )
+        by_assessment: dict[Any, list[tuple[str, Any]]] = {}
+        for row in rows:
+            value = round(row["avg"], 1) if row["avg"] is not None else None
+            by_assessment.setdefault(row["assessment_id"], []).append((row["criterion__principle__title"], value))
+    return {
+        org_id: {
+            "assessment": latest[org_id].title if org_id in latest else None,
+            "principles": by_assessment.get(latest[org_id].pk, []) if org_id in latest else [],
+        }
+        for org_id in organisation_ids
+    }
 
 
 def requests_received(organisation: Organisation) -> list[SupplierInvitation]:
@@ -115,28 +169,3 @@ def buyer_links(organisation: Organisation) -> list[SupplierLink]:
     return list(
         SupplierLink.objects.filter(supplier_organisation=organisation).select_related("buyer").order_by("buyer__name")
     )
-
-
-def supplier_summary(link: SupplierLink | None) -> dict[str, Any] | None:
-    """What a buyer may see of a supplier beyond commitment status: its latest final maturity, if shared."""
-    if link is None or not link.share_maturity:
-        return None
-    from django_scopes import scope
-
-    from assessments.models import Assessment, AssessmentStatus
-    from assessments.selectors import assessment_progress
-
-    organisation = link.supplier_organisation
-    with scope(organisation=organisation):
-        assessment = (
-            Assessment.objects.filter(organisation=organisation, status=AssessmentStatus.FINAL)
-            .order_by("-finalised_at")
-            .first()
-        )
-        if assessment is None:
-            return {"assessment": None}
-        progress = assessment_progress(assessment)
-    return {
-        "assessment": assessment.title,
-        "principles": [(p.principle.title, p.average_maturity) for p in progress.principles],
-    }

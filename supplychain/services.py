@@ -474,7 +474,9 @@ def invitation_resend(*, invitation: SupplierInvitation, actor: User) -> Supplie
     if invitation.state not in (InvitationState.PENDING, InvitationState.EXPIRED):
         raise ValidationError(_("Only a request waiting for a reply, or an expired one, can be sent again."))
     with transaction.atomic():
+        # The register may have a corrected address since: the new link goes there.
         SupplierInvitation.objects.filter(pk=invitation.pk).update(
+            email=invitation.supplier.contact_email,
             nonce=secrets.token_hex(16),
             state=InvitationState.PENDING,
             expires_at=timezone.now() + timedelta(days=invitation.campaign.invitation_ttl_days),

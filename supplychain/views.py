@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_scopes import scopes_disabled
 
+from portal.models import Membership
 from portal.signing import signing_context
 from portal.tenancy import AuthenticatedRequest, TenantRequest, require
 from principles.services import active_commitment
@@ -24,6 +26,14 @@ from supplychain.forms import CampaignForm, DeclineForm, ImportForm, SupplierFor
 from supplychain.models import Campaign, InvitationState, Supplier, SupplierImport, SupplierInvitation, SupplierLink
 
 PER_PAGE = 50
+
+
+def _require_supply_chain(request: TenantRequest, action: str = "view_dashboard") -> Membership:
+    """Auditors' read-only access covers finalised work and reports, not the supplier register."""
+    membership = require(request, action)
+    if membership.role == "auditor":
+        raise PermissionDenied
+    return membership
 
 
 def _apply_errors(form: Any, error: ValidationError) -> None:
@@ -39,13 +49,13 @@ def _apply_errors(form: Any, error: ValidationError) -> None:
 
 @require_GET
 def supplier_list(request: TenantRequest, org_slug: str) -> HttpResponse:
-    membership = require(request, "view_dashboard")
+    membership = _require_supply_chain(request)
     search = request.GET.get("q", "").strip()[:200]
     archived = request.GET.get("archived") == "1"
     page = Paginator(selectors.register(request.organisation, search=search, archived=archived), PER_PAGE).get_page(
         request.GET.get("page")
     )
-    query = "&".join(filter(None, [f"q={search}" if search else "", "archived=1" if archived else ""]))
+    query = urlencode({k: v for k, v in (("q", search), ("archived", "1" if archived else "")) if v})
     return render(
         request,
         "supplychain/supplier_list.html",
@@ -99,7 +109,7 @@ def supplier_archive(request: TenantRequest, org_slug: str, supplier_id: Any) ->
 
 @require_GET
 def supplier_template(request: TenantRequest, org_slug: str) -> HttpResponse:
-    require(request, "view_dashboard")
+    _require_supply_chain(request)
     response = HttpResponse("\ufeff" + TEMPLATE_CSV, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="supplier-register-template.csv"'
     return response
@@ -144,7 +154,7 @@ _DRAFT = "campaign_draft"
 
 @require_GET
 def campaign_list(request: TenantRequest, org_slug: str) -> HttpResponse:
-    membership = require(request, "view_dashboard")
+    membership = _require_supply_chain(request)
     campaigns = list(Campaign.objects.filter(organisation=request.organisation).order_by("-created_at"))
     return render(
         request,
@@ -161,8 +171,17 @@ def campaign_list(request: TenantRequest, org_slug: str) -> HttpResponse:
 def campaign_create(request: TenantRequest, org_slug: str) -> HttpResponse:
     require(request, "edit_content")
     suppliers = list(selectors.register(request.organisation))
-    form = CampaignForm(request.POST or None)
+    draft = request.session.get(_DRAFT, {}).get(str(request.organisation.pk))
+    initial = None
     chosen = request.POST.getlist("suppliers")
+    if draft and request.method == "GET":  # "Change" on the check page keeps what was typed
+        initial = {
+            **draft,
+            "reminder_days": ", ".join(str(d) for d in draft["reminder_days"]),
+            "everyone": "all" if draft["supplier_ids"] is None else "chosen",
+        }
+        chosen = draft["supplier_ids"] or []
+    form = CampaignForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         everyone = form.cleaned_data["everyone"]
         if not everyone and not chosen:
@@ -209,7 +228,8 @@ def campaign_check(request: TenantRequest, org_slug: str) -> HttpResponse:
             return redirect("supplychain:campaign_create", org_slug=org_slug)
         request.session.pop(_DRAFT, None)
         messages.success(
-            request, _("The campaign has started: %(n)s suppliers are being emailed.") % {"n": len(suppliers)}
+            request,
+            _("The campaign has started: %(n)s suppliers are being emailed.") % {"n": campaign.invitations.count()},
         )
         return redirect("supplychain:campaign", org_slug=org_slug, campaign_id=campaign.pk)
     return render(request, "supplychain/campaign_check.html", {"draft": draft, "suppliers": suppliers})
@@ -232,7 +252,7 @@ def _campaign_for_viewer(request: TenantRequest, campaign_id: Any) -> Campaign:
 
 @require_GET
 def campaign_detail(request: TenantRequest, org_slug: str, campaign_id: Any) -> HttpResponse:
-    membership = require(request, "view_dashboard")
+    membership = _require_supply_chain(request)
     campaign = _campaign_for_viewer(request, campaign_id)
     owner = campaign.organisation_id == request.organisation.pk
     return render(
@@ -251,7 +271,7 @@ def campaign_detail(request: TenantRequest, org_slug: str, campaign_id: Any) -> 
 
 @require_GET
 def campaign_export(request: TenantRequest, org_slug: str, campaign_id: Any) -> HttpResponse:
-    require(request, "view_dashboard")
+    _require_supply_chain(request)
     campaign = _campaign_for_viewer(request, campaign_id)
     rows: list[list[object]] = []
     for node in selectors.campaign_tree(campaign, viewer=request.organisation):
@@ -343,6 +363,7 @@ def request_forward(request: TenantRequest, org_slug: str, invitation_id: Any) -
         SupplierInvitation.objects.select_related("campaign", "inviter"),
         supplier_organisation=request.organisation,
         pk=invitation_id,
+        state=InvitationState.ACCEPTED,
     )
     if invitation.tier >= invitation.campaign.depth:
         raise Http404
@@ -368,7 +389,7 @@ def request_forward(request: TenantRequest, org_slug: str, invitation_id: Any) -
 
 @require_GET
 def buyers(request: TenantRequest, org_slug: str) -> HttpResponse:
-    membership = require(request, "view_dashboard")
+    membership = _require_supply_chain(request)
     return render(
         request,
         "supplychain/buyers.html",
@@ -438,12 +459,20 @@ def invitation_landing(request: AuthenticatedRequest, token: str) -> HttpRespons
             form = DeclineForm(request.POST)
             context["decline_form"] = form
             if form.is_valid():
-                services.invitation_decline(
-                    invitation=invitation,
-                    user=request.user,
-                    organisation=chosen.organisation,
-                    reason=form.cleaned_data["reason"],
-                )
+                try:
+                    services.invitation_decline(
+                        invitation=invitation,
+                        user=request.user,
+                        organisation=chosen.organisation,
+                        reason=form.cleaned_data["reason"],
+                    )
+                except services.InvitationLinkError as exc:
+                    return render(
+                        request,
+                        "supplychain/invitation_unusable.html",
+                        {"reason": exc.reason, "invitation": invitation},
+                        status=410,
+                    )
                 messages.success(
                     request,
                     _("You declined %(buyer)s's request. They have been told your reason.")
