@@ -19,7 +19,8 @@ from django_scopes import scopes_disabled
 from portal.models import Membership
 from portal.signing import signing_context
 from portal.tenancy import AuthenticatedRequest, TenantRequest, require
-from principles.services import active_commitment
+from principles.framework import current_framework
+from principles.services import active_commitment, commitment_statement
 from supplychain import selectors, services
 from supplychain.csv_io import TEMPLATE_CSV, write_csv
 from supplychain.forms import CampaignForm, DeclineForm, ImportForm, SupplierForm
@@ -447,8 +448,15 @@ def invitation_landing(request: AuthenticatedRequest, token: str) -> HttpRespons
         if m.role in ("owner", "manager")
         and m.organisation_id not in (invitation.campaign.organisation_id, invitation.inviter_id)
     ]
+    framework = current_framework()
     for m in choices:
         m.committed = active_commitment(m.organisation)  # type: ignore[attr-defined]
+        # The exact statement an owner signs for this organisation (the signing primitive records it).
+        m.statement = (  # type: ignore[attr-defined]
+            commitment_statement(organisation=m.organisation, framework=framework, extends_to_supply_chain=True)
+            if framework and not m.committed  # type: ignore[attr-defined]
+            else ""
+        )
     context["choices"] = choices
     if request.method == "POST":
         chosen = next((m for m in choices if str(m.organisation_id) == request.POST.get("organisation")), None)
