@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_scopes import scopes_disabled
@@ -84,6 +85,9 @@ def supplier_edit(request: TenantRequest, org_slug: str, supplier_id: Any = None
             _apply_errors(form, exc)
         else:
             messages.success(request, _("%(name)s has been saved.") % {"name": saved.name})
+            next_url = request.GET.get("next", "")
+            if next_url.startswith(f"/o/{org_slug}/supply-chain/"):  # back to where the user came from, in this org
+                return redirect(next_url)
             return redirect("supplychain:suppliers", org_slug=org_slug)
     return render(request, "supplychain/supplier_form.html", {"form": form, "supplier": supplier})
 
@@ -143,7 +147,15 @@ def import_preview(request: TenantRequest, org_slug: str, import_id: Any) -> Htt
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, _("%(n)s suppliers have been added to your register.") % {"n": count})
+            messages.success(
+                request,
+                ngettext(
+                    "%(n)s supplier has been added to your register.",
+                    "%(n)s suppliers have been added to your register.",
+                    count,
+                )
+                % {"n": count},
+            )
         return redirect("supplychain:suppliers", org_slug=org_slug)
     return render(request, "supplychain/import_preview.html", {"pending": pending})
 
@@ -230,7 +242,12 @@ def campaign_check(request: TenantRequest, org_slug: str) -> HttpResponse:
         request.session.pop(_DRAFT, None)
         messages.success(
             request,
-            _("The campaign has started: %(n)s suppliers are being emailed.") % {"n": campaign.invitations.count()},
+            ngettext(
+                "The campaign has started: %(n)s supplier is being emailed.",
+                "The campaign has started: %(n)s suppliers are being emailed.",
+                campaign.invitations.count(),
+            )
+            % {"n": campaign.invitations.count()},
         )
         return redirect("supplychain:campaign", org_slug=org_slug, campaign_id=campaign.pk)
     return render(request, "supplychain/campaign_check.html", {"draft": draft, "suppliers": suppliers})
@@ -483,7 +500,7 @@ def invitation_landing(request: AuthenticatedRequest, token: str) -> HttpRespons
                     )
                 messages.success(
                     request,
-                    _("You declined %(buyer)s's request. They have been told your reason.")
+                    _("You declined the request from %(buyer)s. They have been told your reason.")
                     % {"buyer": invitation.inviter.name},
                 )
                 return redirect("portal:dashboard", org_slug=chosen.organisation.slug)
@@ -509,7 +526,7 @@ def invitation_landing(request: AuthenticatedRequest, token: str) -> HttpRespons
             else:
                 messages.success(
                     request,
-                    _("You accepted %(buyer)s's request. Your commitment is shared with them.")
+                    _("You accepted the request from %(buyer)s. Your commitment is shared with them.")
                     % {"buyer": invitation.inviter.name},
                 )
                 if invitation.tier < invitation.campaign.depth:

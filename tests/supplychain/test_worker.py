@@ -31,11 +31,17 @@ def test_a_two_tier_campaign_runs_on_the_worker(framework, worker, mailbox) -> N
     b.lists(d)
     client = client_for(buyer.owner)
     slug = buyer.org.slug
-    client.post(f"/o/{slug}/supply-chain/campaigns/new/", {
-        "title": "Worker run", "message": "Please commit", "depth": "2",
-        "due_date": (timezone.localdate() + timedelta(days=10)).isoformat(), "reminder_days": "3, 8",
-        "everyone": "all",
-    })
+    client.post(
+        f"/o/{slug}/supply-chain/campaigns/new/",
+        {
+            "title": "Worker run",
+            "message": "Please commit",
+            "depth": "2",
+            "due_date": (timezone.localdate() + timedelta(days=10)).isoformat(),
+            "reminder_days": "3, 8",
+            "everyone": "all",
+        },
+    )
     response = client.post(f"/o/{slug}/supply-chain/campaigns/new/check/")
     assert response.status_code == 302
     campaign = SupplierInvitation.objects.get(email=b.email).campaign
@@ -49,5 +55,6 @@ def test_a_two_tier_campaign_runs_on_the_worker(framework, worker, mailbox) -> N
     message = mailbox.wait_for(d.email, containing="Please commit")
     assert "Bravo" in message.subject
     assert "send_supplier_invitations" in worker.log.read_text()
-    assert list(SupplierInvitation.objects.filter(campaign=campaign).order_by("tier", "email")
-                .values_list("tier", "state")) == [(1, "accepted"), (1, "pending"), (2, "pending")]
+    assert list(
+        SupplierInvitation.objects.filter(campaign=campaign).order_by("tier", "email").values_list("tier", "state")
+    ) == [(1, "accepted"), (1, "pending"), (2, "pending")]
