@@ -18,7 +18,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from assessments import selectors, services, workflow
 from assessments.forms import ActionItemForm, AssessmentForm, EvidenceForm
-from assessments.models import ActionItem, Evidence, Response
+from assessments.models import ActionItem, Citation, Evidence, Response
+from portal.audit import audit_record
 from portal.models import Membership
 from portal.tenancy import TenantRequest, require
 from principles.framework import current_framework
@@ -454,9 +455,22 @@ def evidence_detail(request: TenantRequest, org_slug: str, evidence_id: Any) -> 
 @require_GET
 def evidence_download(request: TenantRequest, org_slug: str, evidence_id: Any) -> FileResponse:
     membership = require(request, "view_dashboard")
-    if membership.role == "auditor":
-        raise PermissionDenied
     evidence = _evidence(request, evidence_id)
+    if membership.role == "auditor":
+        # Auditors see finished work only: a file cited by a final assessment or plan.
+        from assessments.models import AssessmentStatus, PlanCitation
+
+        cited_by_final = Citation.objects.filter(evidence=evidence, response__assessment__status=AssessmentStatus.FINAL)
+        cited_by_plan = PlanCitation.objects.filter(evidence=evidence, plan__status=AssessmentStatus.FINAL)
+        if not (cited_by_final.exists() or cited_by_plan.exists()):
+            raise Http404
+        audit_record(
+            organisation=request.organisation,
+            actor=request.user,
+            verb="auditor.downloaded",
+            target=evidence,
+            target_label=evidence.original_name,
+        )
     response = FileResponse(
         evidence.file.open("rb"),
         as_attachment=True,

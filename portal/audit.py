@@ -26,6 +26,8 @@ VERB_LABELS = {
     "member.role_changed": _("changed a member's role"),
     "member.removed": _("removed a member"),
     "member.left": _("left the organisation"),
+    "auditor.viewed": _("viewed (auditor)"),
+    "auditor.downloaded": _("downloaded (auditor)"),
     "signature.sign": _("signed"),
     "signature.sign_with_reservations": _("signed with reservations"),
     "signature.decline": _("declined to sign"),

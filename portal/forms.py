@@ -6,6 +6,7 @@ from typing import Any, cast
 
 from django import forms
 from django.forms.renderers import TemplatesSetting
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organisation, User
@@ -144,6 +145,25 @@ class InvitationForm(PortalFormMixin, forms.Form):
         },
     )
     role = RoleChoiceField(label=_("Role"), error_messages={"required": _("Select the role they will have")})
+    access_until = forms.DateField(
+        label=_("Auditor access until"),
+        required=False,
+        help_text=_("Needed for auditors: their access ends at the end of this day without anyone acting."),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": _("Enter a real date")},
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        until = cleaned.get("access_until")
+        if cleaned.get("role") == Role.AUDITOR:
+            if until is None:
+                self.add_error("access_until", _("Enter the date the auditor's access ends"))
+            elif until <= timezone.localdate():
+                self.add_error("access_until", _("The access end date must be in the future"))
+        elif until is not None:
+            cleaned["access_until"] = None  # only auditors' access expires
+        return cleaned
 
 
 class RoleForm(PortalFormMixin, forms.Form):

@@ -182,6 +182,8 @@ class Invitation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # For auditor grants: the membership created on acceptance ends at this moment.
+    access_expires_at = models.DateTimeField(null=True, blank=True)
     # The email is a row with a status (DESIGN.md section 9): a sweep re-enqueues stuck ones.
     email_status = models.CharField(max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING)
     email_queued_at = models.DateTimeField(null=True, blank=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -121,7 +122,9 @@ def _queue_invitation_email(invitation: Invitation) -> None:
     send_invitation_email.publish(organisation_id=str(invitation.organisation_id), invitation_id=str(invitation.id))
 
 
-def invitation_create(*, organisation: Organisation, actor: User, email: str, role: str) -> Invitation:
+def invitation_create(
+    *, organisation: Organisation, actor: User, email: str, role: str, access_until: Any = None
+) -> Invitation:
     """Invite someone by email with a role; the email goes out after commit."""
     email = email.strip().lower()
     if role not in Role.values:
@@ -147,6 +150,7 @@ def invitation_create(*, organisation: Organisation, actor: User, email: str, ro
                     nonce=secrets.token_hex(16),
                     invited_by=actor,
                     expires_at=timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS),
+                    access_expires_at=_end_of_day(access_until) if access_until else None,
                 )
         except IntegrityError:
             raise ValidationError(
@@ -158,10 +162,21 @@ def invitation_create(*, organisation: Organisation, actor: User, email: str, ro
             verb="invitation.created",
             target=invitation,
             target_label=email,
-            after={"email": email, "role": role, "expires_at": invitation.expires_at},
+            after={
+                "email": email,
+                "role": role,
+                "expires_at": invitation.expires_at,
+                "access_expires_at": invitation.access_expires_at,
+            },
         )
         _queue_invitation_email(invitation)
     return invitation
+
+
+def _end_of_day(day: Any) -> Any:
+    from datetime import datetime, time
+
+    return datetime.combine(day, time.max, tzinfo=timezone.get_current_timezone())
 
 
 def invitation_resend(*, invitation: Invitation, actor: User) -> Invitation:
@@ -223,7 +238,9 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
             raise InvitationLinkError("used", invitation)
         if Membership.objects.filter(organisation=organisation, user=user).exists():
             raise ValidationError(_("You are already a member of %(name)s.") % {"name": organisation.name})
-        membership = Membership.objects.create(organisation=organisation, user=user, role=invitation.role)
+        membership = Membership.objects.create(
+            organisation=organisation, user=user, role=invitation.role, expires_at=invitation.access_expires_at
+        )
         audit_record(
             organisation=organisation,
             actor=user,

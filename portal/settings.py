@@ -168,6 +168,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "supplychain.tasks.sweep_supplier_invitations",
         "schedule": timedelta(minutes=2),
     },
+    "sweep-stuck-reports": {
+        "task": "reports.tasks.sweep_reports",
+        "schedule": timedelta(minutes=5),
+    },
     "supplier-invitation-reminders-and-expiry": {
         "task": "supplychain.tasks.supplier_invitation_reminders",
         "schedule": timedelta(hours=1),

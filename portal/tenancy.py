@@ -62,6 +62,21 @@ class TenantMiddleware:
             render = getattr(response, "render", None)
             if callable(render) and not getattr(response, "is_rendered", True):
                 response = render()
+            if (
+                membership.role == "auditor"
+                and request.method == "GET"
+                and response.status_code == 200
+                and not request.headers.get("HX-Request")
+            ):
+                # Every auditor view is itself recorded in the audit trail.
+                from portal.audit import audit_record
+
+                audit_record(
+                    organisation=organisation,  # type: ignore[arg-type]
+                    actor=request.user,  # type: ignore[arg-type]
+                    verb="auditor.viewed",
+                    target_label=request.path[:300],
+                )
             return response
 
     def _not_found(self, request: HttpRequest) -> HttpResponse:

@@ -28,9 +28,11 @@ urlpatterns = [
     path("", include("principles.public_urls")),
     path("", include("assessments.account_urls")),
     path("", include("supplychain.public_urls")),
+    path("", include("reports.public_urls")),
     # Every tenant page lives under /o/<slug>/; portal.tenancy.TenantMiddleware guards them all.
     path("o/<slug:org_slug>/", include((tenant_patterns, "portal"))),
     path("o/<slug:org_slug>/", include("principles.urls")),
     path("o/<slug:org_slug>/", include("assessments.urls")),
     path("o/<slug:org_slug>/", include("supplychain.urls")),
+    path("o/<slug:org_slug>/", include("reports.urls")),
 ]

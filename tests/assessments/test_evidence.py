@@ -133,7 +133,7 @@ def test_download_is_a_private_attachment_for_members_only(tenant, outsider) -> 
     assert "no-store" in response["Cache-Control"]
     assert b"".join(response.streaming_content) == PDF
     assert client_for(outsider).get(url).status_code == 404
-    assert client_for(tenant.auditor).get(url).status_code == 403
+    assert client_for(tenant.auditor).get(url).status_code == 404  # not cited by any final work
 
 
 def test_evidence_cited_by_submitted_work_cannot_be_deleted(tenant, assessment) -> None:

@@ -1,0 +1,113 @@
+"""Requesting, revoking and verifying attestation reports."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import IO, Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_scopes import scope, scopes_disabled
+
+from assessments.models import Assessment, AssessmentStatus
+from portal.audit import audit_record
+from portal.models import Membership, Organisation, User
+from portal.roles import role_can
+from reports.models import AttestationReport, ReportStatus
+
+
+def report_request(*, organisation: Organisation, actor: User, assessment: Assessment) -> AttestationReport:
+    """Queue a report for a final assessment; a worker renders it after commit."""
+    from reports.tasks import render_report_task
+
+    with scope(organisation=organisation), transaction.atomic():
+        membership = Membership.objects.filter(organisation=organisation, user=actor).first()
+        if membership is None or not membership.is_active() or not role_can(membership.role, "request_report"):
+            raise ValidationError(_("Only owners and managers request attestation reports."))
+        if assessment.organisation_id != organisation.pk or assessment.status != AssessmentStatus.FINAL:
+            raise ValidationError(_("Reports are made from a final self-assessment, agreed with the workforce."))
+        report = AttestationReport.objects.create(organisation=organisation, assessment=assessment, requested_by=actor)
+        audit_record(
+            organisation=organisation,
+            actor=actor,
+            verb="report.requested",
+            target=report,
+            target_label=assessment.title,
+            after={"report": str(report.pk)},
+        )
+        render_report_task.publish(organisation_id=str(organisation.pk), report_id=str(report.pk))
+    return report
+
+
+def report_revoke(*, report: AttestationReport, actor: User, reason: str) -> AttestationReport:
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why the report is being revoked: the verify page shows it")})
+    with scope(organisation=report.organisation), transaction.atomic():
+        membership = Membership.objects.filter(organisation=report.organisation, user=actor).first()
+        if membership is None or membership.role != "owner":
+            raise ValidationError(_("Only an owner revokes a report."))
+        updated = AttestationReport.objects.filter(pk=report.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoked_by=actor, revoked_reason=reason.strip()
+        )
+        if not updated:
+            raise ValidationError(_("This report has already been revoked."))
+        report.refresh_from_db()
+        audit_record(
+            organisation=report.organisation,
+            actor=actor,
+            verb="report.revoked",
+            target=report,
+            target_label=str(report.pk),
+            after={"reason": report.revoked_reason},
+        )
+    return report
+
+
+@dataclass(frozen=True)
+class Verification:
+    report: AttestationReport
+    status: str  # valid, superseded, revoked, expired, not_ready
+    superseded_by: AttestationReport | None = None
+
+
+def report_verification(report_id: Any) -> Verification | None:
+    """Public: the status of a report by its id (cross-tenant on purpose, read-only)."""
+    with scopes_disabled():
+        report = AttestationReport.objects.select_related("organisation", "assessment").filter(pk=report_id).first()
+        if report is None:
+            return None
+        if report.status != ReportStatus.READY:
+            return Verification(report, "not_ready")
+        newer = (
+            AttestationReport.objects.filter(
+                organisation=report.organisation_id,
+                assessment=report.assessment_id,
+                status=ReportStatus.READY,
+                rendered_at__gt=report.rendered_at,
+                revoked_at__isnull=True,
+            )
+            .order_by("-rendered_at")
+            .first()
+        )
+    if report.revoked_at:
+        return Verification(report, "revoked")
+    if report.expires_at <= timezone.now():
+        return Verification(report, "expired")
+    if newer is not None:
+        return Verification(report, "superseded", newer)
+    return Verification(report, "valid")
+
+
+def file_matches(report: AttestationReport, upload: IO[bytes], *, max_bytes: int = 50 * 1024 * 1024) -> bool:
+    """Byte-for-byte check of an uploaded PDF against the stored hash."""
+    digest = hashlib.sha256()
+    read = 0
+    for chunk in iter(lambda: upload.read(64 * 1024), b""):
+        read += len(chunk)
+        if read > max_bytes:
+            return False
+        digest.update(chunk)
+    return digest.hexdigest() == report.sha256

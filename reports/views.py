@@ -1,0 +1,197 @@
+"""Report pages: request, progress (htmx polling), download, revoke, and the public verify page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from assessments.models import Assessment, AssessmentStatus
+from portal.audit import audit_record
+from portal.signing import client_ip
+from portal.tenancy import TenantRequest, require
+from reports import services
+from reports.models import AttestationReport, ReportStatus
+
+VERIFY_LIMIT_PER_MINUTE = 30
+
+
+@require_GET
+def report_list(request: TenantRequest, org_slug: str) -> HttpResponse:
+    membership = require(request, "download_report")
+    reports = list(
+        AttestationReport.objects.filter(organisation=request.organisation)
+        .select_related("assessment", "requested_by")
+        .order_by("-requested_at")[:100]
+    )
+    finals = list(
+        Assessment.objects.filter(organisation=request.organisation, status=AssessmentStatus.FINAL).order_by(
+            "-finalised_at"
+        )
+    )
+    return render(
+        request,
+        "reports/list.html",
+        {
+            "reports": reports,
+            "finals": finals,
+            "can_request": membership.can("request_report"),
+            "can_revoke": membership.role == "owner",
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def report_create(request: TenantRequest, org_slug: str) -> HttpResponse:
+    """Check your answers: which assessment, what the report contains, then request it."""
+    require(request, "request_report")
+    finals = list(
+        Assessment.objects.filter(organisation=request.organisation, status=AssessmentStatus.FINAL).order_by(
+            "-finalised_at"
+        )
+    )
+    chosen = next(
+        (a for a in finals if str(a.pk) == (request.POST.get("assessment") or request.GET.get("assessment"))),
+        finals[0] if len(finals) == 1 else None,
+    )
+    error = None
+    if request.method == "POST":
+        if chosen is None:
+            error = _("Choose the final self-assessment the report is about")
+        else:
+            try:
+                report = services.report_request(
+                    organisation=request.organisation, actor=request.user, assessment=chosen
+                )
+            except ValidationError as exc:
+                error = " ".join(exc.messages)
+            else:
+                messages.success(request, _("Your report is being made. This page updates itself when it is ready."))
+                return redirect("reports:detail", org_slug=org_slug, report_id=report.pk)
+    return render(
+        request,
+        "reports/create.html",
+        {"finals": finals, "chosen": chosen, "error": error},
+        status=400 if error else 200,
+    )
+
+
+def _report(request: TenantRequest, report_id: Any) -> AttestationReport:
+    return get_object_or_404(
+        AttestationReport.objects.select_related("assessment", "requested_by", "revoked_by"),
+        organisation=request.organisation,
+        pk=report_id,
+    )
+
+
+@require_GET
+def report_detail(request: TenantRequest, org_slug: str, report_id: Any) -> HttpResponse:
+    membership = require(request, "download_report")
+    report = _report(request, report_id)
+    template = "reports/_status.html" if request.headers.get("HX-Request") else "reports/detail.html"
+    response = render(
+        request,
+        template,
+        {
+            "report": report,
+            "can_revoke": membership.role == "owner",
+            "verification": services.report_verification(report.pk),
+        },
+    )
+    if request.headers.get("HX-Request") and report.status in (ReportStatus.READY, ReportStatus.FAILED):
+        response["HX-Trigger"] = "report-finished"
+    return response
+
+
+@require_GET
+def report_download(request: TenantRequest, org_slug: str, report_id: Any) -> FileResponse:
+    membership = require(request, "download_report")
+    report = _report(request, report_id)
+    if report.status != ReportStatus.READY:
+        raise Http404
+    if membership.role == "auditor":
+        audit_record(
+            organisation=request.organisation,
+            actor=request.user,
+            verb="auditor.downloaded",
+            target=report,
+            target_label=f"attestation report {report.pk}",
+        )
+    response = FileResponse(
+        report.file.open("rb"),
+        as_attachment=True,
+        content_type="application/pdf",
+        filename=f"attestation-{request.organisation.slug}-{str(report.pk)[:8]}.pdf",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def report_revoke(request: TenantRequest, org_slug: str, report_id: Any) -> HttpResponse:
+    membership = require(request, "download_report")
+    if membership.role != "owner":
+        raise PermissionDenied
+    report = _report(request, report_id)
+    error = None
+    if request.method == "POST":
+        try:
+            services.report_revoke(report=report, actor=request.user, reason=request.POST.get("reason", ""))
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(request, _("The report has been revoked. The verify page now says so, with your reason."))
+            return redirect("reports:detail", org_slug=org_slug, report_id=report.pk)
+    return render(
+        request,
+        "reports/revoke.html",
+        {"report": report, "error": error, "reason": request.POST.get("reason", "")},
+        status=400 if error else 200,
+    )
+
+
+def _rate_limited(request: HttpRequest) -> bool:
+    key = f"verify-rate:{client_ip(request)}"
+    added = cache.add(key, 1, timeout=60)
+    if added:
+        return False
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        return False
+    return count > VERIFY_LIMIT_PER_MINUTE
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def verify(request: HttpRequest, report_id: Any) -> HttpResponse:
+    """Public: who issued a report, when, its hash and status; and a byte-for-byte check of a file."""
+    if _rate_limited(request):
+        return render(request, "reports/verify_limited.html", status=429)
+    verification = services.report_verification(report_id)
+    if verification is None:
+        raise Http404
+    match = None
+    error = None
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            error = _("Choose the PDF file to check")
+        elif verification.status == "not_ready":
+            error = _("This report has not been issued yet")
+        else:
+            match = services.file_matches(verification.report, upload)
+    return render(
+        request,
+        "reports/verify.html",
+        {"v": verification, "report": verification.report, "match": match, "error": error},
+        status=400 if error else 200,
+    )
