@@ -67,6 +67,7 @@ class TenantMiddleware:
                 and request.method == "GET"
                 and response.status_code == 200
                 and not request.headers.get("HX-Request")
+                and not response.has_header("Content-Disposition")  # downloads record their own event
             ):
                 # Every auditor view is itself recorded in the audit trail.
                 from portal.audit import audit_record

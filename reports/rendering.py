@@ -30,6 +30,8 @@ class SafeURLFetcher:
     """A WeasyPrint URL fetcher that serves only static files and data: URIs, and remembers refusals."""
 
     refused: list[str] = field(default_factory=list)
+    # WeasyPrint reads this when a fetch fails: a refused resource is skipped, the render goes on.
+    _fail_on_errors: bool = False
 
     def __call__(self, url: str, *args: Any, **kwargs: Any) -> Any:
         return self.fetch(url)

@@ -57,10 +57,10 @@ def report_create(request: TenantRequest, org_slug: str) -> HttpResponse:
             "-finalised_at"
         )
     )
-    chosen = next(
-        (a for a in finals if str(a.pk) == (request.POST.get("assessment") or request.GET.get("assessment"))),
-        finals[0] if len(finals) == 1 else None,
-    )
+    wanted = request.POST.get("assessment") if request.method == "POST" else request.GET.get("assessment")
+    chosen = next((a for a in finals if str(a.pk) == wanted), None)
+    if chosen is None and request.method == "GET" and len(finals) == 1:
+        chosen = finals[0]  # preselect the only candidate; a POST must name it
     error = None
     if request.method == "POST":
         if chosen is None:
@@ -73,7 +73,7 @@ def report_create(request: TenantRequest, org_slug: str) -> HttpResponse:
             except ValidationError as exc:
                 error = " ".join(exc.messages)
             else:
-                messages.success(request, _("Your report is being made. This page updates itself when it is ready."))
+                messages.success(request, _("Your report has been requested."))
                 return redirect("reports:detail", org_slug=org_slug, report_id=report.pk)
     return render(
         request,
@@ -106,7 +106,7 @@ def report_detail(request: TenantRequest, org_slug: str, report_id: Any) -> Http
         },
     )
     if request.headers.get("HX-Request") and report.status in (ReportStatus.READY, ReportStatus.FAILED):
-        response["HX-Trigger"] = "report-finished"
+        response["HX-Trigger"] = "report-finished"  # for scripts that want to react; polling stops by itself
     return response
 
 
@@ -124,8 +124,12 @@ def report_download(request: TenantRequest, org_slug: str, report_id: Any) -> Fi
             target=report,
             target_label=f"attestation report {report.pk}",
         )
+    try:
+        handle = report.file.open("rb")
+    except (FileNotFoundError, ValueError):
+        raise Http404 from None
     response = FileResponse(
-        report.file.open("rb"),
+        handle,
         as_attachment=True,
         content_type="application/pdf",
         filename=f"attestation-{request.organisation.slug}-{str(report.pk)[:8]}.pdf",
