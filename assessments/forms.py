@@ -8,17 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from assessments.models import ActionItem, ActionStatus, Assessment
-from portal.forms import PortalFormMixin
+from portal.forms import DateInput, PortalFormMixin
 from portal.models import User
-
-
-class DateInput(forms.DateInput):
-    """A native date picker. Browsers only accept yyyy-mm-dd as its value, whatever the locale."""
-
-    input_type = "date"
-
-    def __init__(self, attrs: dict[str, Any] | None = None, format: str | None = None) -> None:
-        super().__init__(attrs=attrs, format=format or "%Y-%m-%d")
 
 
 class AssessmentForm(PortalFormMixin, forms.ModelForm):

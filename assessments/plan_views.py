@@ -21,16 +21,9 @@ from assessments.models import (
     Plan,
 )
 from assessments.review_forms import EQIA_OUTCOME_HINTS, MeetingForm, PlanCreateForm, section_form
+from portal.forms import apply_errors
 from portal.models import Membership
 from portal.tenancy import TenantRequest, require
-
-
-def _apply_errors(form: Any, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 @require_GET
@@ -141,7 +134,7 @@ def plan_section(request: TenantRequest, org_slug: str, plan_id: Any, section: s
                     evidence_ids=request.POST.getlist("evidence") if "evidence-shown" in request.POST else None,
                 )
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc)
             else:
                 messages.success(request, _("%(section)s has been saved.") % {"section": plans.SECTION_TITLES[section]})
                 return redirect("assessments:plan", org_slug=org_slug, plan_id=plan.pk)
@@ -182,7 +175,7 @@ def meeting_add(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpResp
         try:
             plans.meeting_add(plan=plan, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("The meeting has been added to the consultation record."))
             return redirect("assessments:plan_section", org_slug=org_slug, plan_id=plan.pk, section="consultation")

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from assessments.models import ConsultationOutcome, EqiaOutcome, Plan, PlanKind
-from portal.forms import PortalFormMixin
+from portal.forms import DateInput, PortalFormMixin
 from portal.models import SignatureDecision
 
 
@@ -103,13 +103,6 @@ class PlanCreateForm(PortalFormMixin, forms.Form):
         help_text=_("For example: Vision inspection cells, line 3"),
         error_messages={"required": _("Enter a title for the plan")},
     )
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs: dict[str, Any] | None = None, format: str | None = None) -> None:
-        super().__init__(attrs=attrs, format=format or "%Y-%m-%d")
 
 
 def section_form(fields: list[str]) -> type[forms.ModelForm]:

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from assessments import plans, selectors, workflow
 from assessments.models import ChangeRequest, ReviewComment
 from assessments.review_forms import AnswerForm, ChangeRequestForm, CommentForm, SignForm
+from portal.forms import apply_errors
 from portal.models import SignatureCapacity, SignatureDecision
 from portal.selectors import memberships_of_user
 from portal.signing import signing_context
@@ -39,14 +40,6 @@ def _back(request: HttpRequest, subject: Any) -> str:
     if target.startswith(org_prefix) and url_has_allowed_host_and_scheme(target, allowed_hosts=None):
         return target
     return workflow.subject_url(subject)
-
-
-def _apply_errors(form: Any, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 @require_POST
@@ -96,7 +89,7 @@ def changes_request(request: TenantRequest, org_slug: str, kind: str, subject_id
         try:
             workflow.changes_request(subject=subject, actor=request.user, reasons=form.cleaned_data["reasons"])
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -161,7 +154,7 @@ def sign(request: TenantRequest, org_slug: str, kind: str, subject_id: Any) -> H
                 **form.cleaned_data,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             subject.refresh_from_db()
             decision = form.cleaned_data["decision"]

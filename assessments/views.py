@@ -20,6 +20,7 @@ from assessments import selectors, services, workflow
 from assessments.forms import ActionItemForm, AssessmentForm, EvidenceForm
 from assessments.models import ActionItem, Citation, Evidence, Response
 from portal.audit import audit_record
+from portal.forms import apply_errors
 from portal.models import Membership
 from portal.tenancy import TenantRequest, require
 from principles.framework import current_framework
@@ -30,14 +31,6 @@ EVIDENCE_PER_PAGE = 25
 
 def _members(request: TenantRequest) -> list[Any]:
     return [m.user for m in Membership.objects.filter(organisation=request.organisation).select_related("user")]
-
-
-def _apply_errors(form: Any, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 # --- Cycles ---------------------------------------------------------------------------------
@@ -78,7 +71,7 @@ def assessment_create(request: TenantRequest, org_slug: str) -> HttpResponse:
                 **form.cleaned_data,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -294,7 +287,7 @@ def action_create(request: TenantRequest, org_slug: str, assessment_id: Any, res
         try:
             services.action_item_create(response=response, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Action added to %(code)s.") % {"code": response.criterion.code})
             return redirect(_criterion_url(org_slug, assessment, response))
@@ -340,7 +333,7 @@ def action_edit(request: TenantRequest, org_slug: str, assessment_id: Any, actio
                 item=ActionItem.objects.get(pk=item.pk), actor=request.user, **form.cleaned_data
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("The action has been updated."))
             return redirect(_criterion_url(org_slug, assessment, item.response))
@@ -408,7 +401,7 @@ def evidence_upload(request: TenantRequest, org_slug: str) -> HttpResponse:
                 expiry_date=form.cleaned_data["expiry_date"],
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(
                 request,

@@ -39,9 +39,12 @@ def main() -> None:
     args = parser.parse_args()
 
     with scopes_disabled():
-        report = (AttestationReport.objects.filter(status=ReportStatus.READY)
-                  .select_related("organisation", "assessment", "assessment__framework", "requested_by")
-                  .order_by("-rendered_at").first())
+        report = (
+            AttestationReport.objects.filter(status=ReportStatus.READY)
+            .select_related("organisation", "assessment", "assessment__framework", "requested_by")
+            .order_by("-rendered_at")
+            .first()
+        )
     if report is None:
         sys.exit("No rendered report: run `make demo` first.")
     started = time.monotonic()
@@ -63,10 +66,14 @@ def main() -> None:
         bare_times.append(time.monotonic() - t0)
     portal, bare = statistics.median(portal_times), statistics.median(bare_times)
     print(f"report {report.pk}: {pages} pages; context and HTML {context_seconds:.2f} s")
-    print(f"portal renderer (PDF/A-3b, tagged, safe fetcher): median {portal:.2f} s over {args.runs} runs "
-          f"({portal / pages:.3f} s/page)")
-    print(f"bare WeasyPrint (same HTML, default options):      median {bare:.2f} s over {args.runs} runs "
-          f"({bare / pages:.3f} s/page)")
+    print(
+        f"portal renderer (PDF/A-3b, tagged, safe fetcher): median {portal:.2f} s over {args.runs} runs "
+        f"({portal / pages:.3f} s/page)"
+    )
+    print(
+        f"bare WeasyPrint (same HTML, default options):      median {bare:.2f} s over {args.runs} runs "
+        f"({bare / pages:.3f} s/page)"
+    )
     print(f"ratio portal/bare: {portal / bare:.2f}")
 
 

@@ -21,22 +21,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from portal import selectors, services
 from portal.audit import VERB_LABELS, audit_verify_chain
 from portal.dashboard import dashboard_panels
-from portal.forms import AuditFilterForm, InvitationForm, OrganisationForm, ProfileForm, RoleForm
+from portal.forms import AuditFilterForm, InvitationForm, OrganisationForm, ProfileForm, RoleForm, apply_errors
 from portal.models import Invitation, Membership
 from portal.roles import ROLE_DESCRIPTIONS, Role
 from portal.services import InvitationLinkError
 from portal.tenancy import AuthenticatedRequest, TenantRequest, require
 
 logger = logging.getLogger(__name__)
-
-
-def _apply_errors(form, error: ValidationError) -> None:
-    """Put a service's ValidationError on the form, at the field it names where it names one."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 # --- Outside any organisation ---------------------------------------------------------------
@@ -234,7 +225,7 @@ def member_role(request: TenantRequest, org_slug: str, membership_id) -> HttpRes
         try:
             services.membership_change_role(membership=member, role=form.cleaned_data["role"], actor=request.user)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -291,7 +282,7 @@ def invitation_create(request: TenantRequest, org_slug: str) -> HttpResponse:
                 organisation=request.organisation, actor=request.user, **form.cleaned_data
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(
                 request,

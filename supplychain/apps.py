@@ -26,9 +26,9 @@ class SupplychainConfig(AppConfig):
                 "supplier_request.resent": _("resent a supplier request"),
                 "supplier_request.revoked": _("revoked a supplier request"),
                 "supplier_link.sharing_changed": _("changed what a buyer can see"),
-            "report.requested": _("requested an attestation report"),
-            "report.rendered": _("issued an attestation report"),
-            "report.revoked": _("revoked an attestation report"),
+                "report.requested": _("requested an attestation report"),
+                "report.rendered": _("issued an attestation report"),
+                "report.revoked": _("revoked an attestation report"),
             }
         )
         register_demo_step(order=40, name="supply_chain", step=demo_supply_chain)

@@ -7,15 +7,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.forms import PortalFormMixin
+from portal.forms import DateInput, PortalFormMixin
 from supplychain.models import Supplier
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs: dict[str, Any] | None = None, format: str | None = None) -> None:
-        super().__init__(attrs=attrs, format=format or "%Y-%m-%d")
 
 
 class SupplierForm(PortalFormMixin, forms.ModelForm):

@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_scopes import scopes_disabled
 
+from portal.forms import apply_errors
 from portal.models import Membership
 from portal.signing import signing_context
 from portal.tenancy import AuthenticatedRequest, TenantRequest, require
@@ -36,14 +37,6 @@ def _require_supply_chain(request: TenantRequest, action: str = "view_dashboard"
     if membership.role == "auditor":
         raise PermissionDenied
     return membership
-
-
-def _apply_errors(form: Any, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 # --- Register -------------------------------------------------------------------------------
@@ -82,7 +75,7 @@ def supplier_edit(request: TenantRequest, org_slug: str, supplier_id: Any = None
                 organisation=request.organisation, actor=request.user, supplier=supplier, **form.cleaned_data
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("%(name)s has been saved.") % {"name": saved.name})
             next_url = request.GET.get("next", "")
