@@ -16,9 +16,15 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django_scopes import scope
 
-BASE_URL = "https://portal.invalid/"  # never fetched: only a prefix for the project's static files
+BASE_URL = "https://portal.invalid/"
+DECISION_LABELS = {
+    "sign": _("Signed"),
+    "sign_with_reservations": _("Signed with reservations"),
+    "decline": _("Declined to sign"),
+}  # never fetched: only a prefix for the project's static files
 
 
 class RefusedFetch(ValueError):
@@ -158,7 +164,7 @@ def report_context(report: Any) -> dict[str, Any]:
                     "side": v.signature.capacity,
                     "typed_name": v.signature.typed_name,
                     "job_title": v.signature.job_title,
-                    "decision_label": v.signature.get_decision_display(),
+                    "decision_label": DECISION_LABELS.get(v.signature.decision, v.signature.decision),
                     "reservations": v.signature.reservations,
                     "reasons": v.signature.reasons,
                     "signed_at": v.signature.signed_at,
