@@ -18,6 +18,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,8 @@ from portal.models import Membership, Organisation, User
 from portal.roles import Role
 from portal.signing import SigningContext
 from reports.models import AttestationReport, ReportStatus
-from tests.factories import PASSWORD, OrganisationFactory, UserFactory, add_member
+from tests.browser import steps
+from tests.factories import OrganisationFactory, UserFactory, add_member
 from tests.worker import on_production_services
 
 pytestmark = [
@@ -180,56 +182,14 @@ def storage_shared_with_worker(settings, acme) -> Iterator[None]:
 # --- Helpers -------------------------------------------------------------------------------------
 
 
-def _sign_in(visitor, email: str) -> None:
-    visitor.goto("/accounts/login/")
-    visitor.page.get_by_label("Email").fill(email)
-    visitor.page.get_by_label("Password").fill(PASSWORD)
-    visitor.submit("Sign in")
-
-
-def _code(text: str) -> str:
-    return re.search(r"^\s*([A-Z0-9]{4}-[A-Z0-9]{4})\s*$", text, re.M).group(1)
-
-
-def _sign_up(visitor, *, email: str, name: str, mailbox) -> None:
-    page = visitor.page
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Full name").fill(name)
-    page.get_by_label("Password", exact=True).fill(SIGN_UP_PASSWORD)
-    page.get_by_label("Password (again)").fill(SIGN_UP_PASSWORD)
-    visitor.submit("Create account")
-    assert "/accounts/confirm-email/" in page.url, page.url
-    page.get_by_label("Code").fill(_code(mailbox.wait_for(email, containing="verification code").text))
-    visitor.submit("Confirm")
-
-
-def _follow(visitor, name: str | re.Pattern[str], *, within: Locator | None = None) -> None:
-    """Click a link (the first of that name) and check the page it leads to."""
-    with visitor.page.expect_navigation():
-        (within or visitor.page).get_by_role("link", name=name).first.click()
-    visitor.check()
-
-
-def _nav(visitor, name: str) -> None:
-    _follow(visitor, name, within=visitor.page.get_by_role("navigation", name="Main"))
-
-
-def _submit_refused(visitor, button_text: str) -> None:
-    """Submit a form that the server refuses with 400 and the form again, errors shown."""
-    with visitor.page.expect_navigation() as navigation:
-        visitor.page.get_by_role("button", name=button_text).click()
-    assert navigation.value is not None and navigation.value.status == 400, navigation.value
-    # The browser logs the 400 of the page itself; that one is expected (as in Visitor.goto).
-    visitor.console_errors = [e for e in visitor.console_errors if "status of 400" not in e]
-    visitor.check()
-
-
-def _path(page: Page) -> str:
-    return re.sub(r"^https?://[^/]+", "", page.url).split("#")[0]
-
-
-def _main(page: Page) -> Locator:
-    return page.locator("main")
+_sign_in = steps.sign_in
+_code = steps.verification_code
+_sign_up = partial(steps.sign_up, password=SIGN_UP_PASSWORD)
+_follow = steps.follow
+_nav = steps.nav
+_submit_refused = steps.submit_refused
+_path = steps.path
+_main = steps.main
 
 
 def _summary_value(page: Page, key: str) -> Locator:

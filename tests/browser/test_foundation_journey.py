@@ -4,32 +4,22 @@ workforce representative who signs up through the invitation, and see it in the 
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import pytest
 from django_scopes import scopes_disabled
 
 from portal.models import Membership
 from portal.roles import Role
+from tests.browser import steps
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "a long and memorable passphrase"
 
 
-def _code(text: str) -> str:
-    return re.search(r"^\s*([A-Z0-9]{4}-[A-Z0-9]{4})\s*$", text, re.M).group(1)
-
-
-def _sign_up(visitor, *, email: str, name: str, mailbox) -> None:
-    page = visitor.page
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Full name").fill(name)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Password (again)").fill(PASSWORD)
-    visitor.submit("Create account")
-    assert "/accounts/confirm-email/" in page.url
-    page.get_by_label("Code").fill(_code(mailbox.wait_for(email, containing="verification code").text))
-    visitor.submit("Confirm")
+_code = steps.verification_code
+_sign_up = partial(steps.sign_up, password=PASSWORD)
 
 
 def test_owner_invites_a_workforce_rep_who_joins_and_it_is_audited(visitor_factory, mailbox) -> None:

@@ -14,7 +14,8 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from portal.roles import Role
-from tests.factories import PASSWORD, OrganisationFactory, UserFactory, add_member
+from tests.browser import steps
+from tests.factories import OrganisationFactory, UserFactory, add_member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -73,42 +74,17 @@ def acme():
 # --- Helpers -------------------------------------------------------------------------------------
 
 
-def _sign_in(visitor, email: str) -> None:
-    visitor.goto("/accounts/login/")
-    visitor.page.get_by_label("Email").fill(email)
-    visitor.page.get_by_label("Password").fill(PASSWORD)
-    visitor.submit("Sign in")
-
-
-def _follow(visitor, name: str | re.Pattern[str], *, within: Locator | None = None) -> None:
-    """Click a link (the first of that name) and check the page it leads to."""
-    with visitor.page.expect_navigation():
-        (within or visitor.page).get_by_role("link", name=name).first.click()
-    visitor.check()
-
-
-def _nav(visitor, name: str) -> None:
-    _follow(visitor, name, within=visitor.page.get_by_role("navigation", name="Main"))
+_sign_in = steps.sign_in
+_follow = steps.follow
+_nav = steps.nav
+_submit_refused = steps.submit_refused
+_path = steps.path
 
 
 def _click_button(visitor, name: str) -> None:
     with visitor.page.expect_navigation():
         visitor.page.get_by_role("button", name=name, exact=True).click()
     visitor.check()
-
-
-def _submit_refused(visitor, button_text: str) -> None:
-    """Submit a form that the server refuses with 400 and the form again, errors shown."""
-    with visitor.page.expect_navigation() as navigation:
-        visitor.page.get_by_role("button", name=button_text).click()
-    assert navigation.value is not None and navigation.value.status == 400, navigation.value
-    # The browser logs the 400 of the page itself; that one is expected (as in Visitor.goto).
-    visitor.console_errors = [e for e in visitor.console_errors if "status of 400" not in e]
-    visitor.check()
-
-
-def _path(page: Page) -> str:
-    return re.sub(r"^https?://[^/]+", "", page.url).split("#")[0]
 
 
 def _statuses(page: Page) -> list[str]:

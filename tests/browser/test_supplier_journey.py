@@ -12,13 +12,15 @@ import csv
 import io
 import re
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from portal.roles import Role
-from tests.factories import PASSWORD, OrganisationFactory, UserFactory, add_member
+from tests.browser import steps
+from tests.factories import OrganisationFactory, UserFactory, add_member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -61,46 +63,13 @@ def parties(framework):
 # --- Helpers -------------------------------------------------------------------------------------
 
 
-def _sign_in(visitor, email: str) -> None:
-    visitor.goto("/accounts/login/")
-    visitor.page.get_by_label("Email").fill(email)
-    visitor.page.get_by_label("Password").fill(PASSWORD)
-    visitor.submit("Sign in")
-
-
-def _code(text: str) -> str:
-    return re.search(r"^\s*([A-Z0-9]{4}-[A-Z0-9]{4})\s*$", text, re.M).group(1)
-
-
-def _sign_up(visitor, *, email: str, name: str, mailbox) -> None:
-    page = visitor.page
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Full name").fill(name)
-    page.get_by_label("Password", exact=True).fill(SIGN_UP_PASSWORD)
-    page.get_by_label("Password (again)").fill(SIGN_UP_PASSWORD)
-    visitor.submit("Create account")
-    assert "/accounts/confirm-email/" in page.url, page.url
-    page.get_by_label("Code").fill(_code(mailbox.wait_for(email, containing="verification code").text))
-    visitor.submit("Confirm")
-
-
-def _follow(visitor, name: str | re.Pattern[str], *, within: Locator | None = None) -> None:
-    """Click a link (the first of that name) and check the page it leads to."""
-    with visitor.page.expect_navigation():
-        (within or visitor.page).get_by_role("link", name=name).first.click()
-    visitor.check()
-
-
-def _nav(visitor, name: str) -> None:
-    _follow(visitor, name, within=visitor.page.get_by_role("navigation", name="Main"))
-
-
-def _main(page: Page) -> Locator:
-    return page.locator("main")
-
-
-def _path(page: Page) -> str:
-    return re.sub(r"^https?://[^/]+", "", page.url).split("#")[0]
+_sign_in = steps.sign_in
+_code = steps.verification_code
+_sign_up = partial(steps.sign_up, password=SIGN_UP_PASSWORD)
+_follow = steps.follow
+_nav = steps.nav
+_main = steps.main
+_path = steps.path
 
 
 def _invitation_path(text: str) -> str:
