@@ -373,26 +373,27 @@ class SectionDiff:
     lines: list[tuple[str, str]]  # (kind, text): kind is " ", "-" or "+"
 
 
-def _lines(value: Any) -> list[str]:
-    import json
-
-    if isinstance(value, str):
-        return value.splitlines() or [""]
-    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str).splitlines()
-
-
 def plan_diff(old: Plan, new: Plan) -> list[SectionDiff]:
-    """Section by section, what changed between two versions of a plan."""
+    """Section by section, what changed between two versions of a plan, in the words of the section pages."""
     with scope(organisation=new.organisation):
-        before, after = plan_snapshot(old)["sections"], plan_snapshot(new)["sections"]
+        before = {s.key: s for s in readable_plan_snapshot(plan_snapshot(old))}
+        after = {s.key: s for s in readable_plan_snapshot(plan_snapshot(new))}
     diffs = []
     for key, title, _fields in PLAN_SECTIONS:
-        a, b = before.get(key), after.get(key)
-        a_lines = [line for field, value in sorted((a or {}).items()) for line in [f"{field}:", *_lines(value)]]
-        b_lines = [line for field, value in sorted((b or {}).items()) for line in [f"{field}:", *_lines(value)]]
+        a_lines, b_lines = _readable_lines(before[key]), _readable_lines(after[key])
         lines = [(d[0], d[2:]) for d in difflib.ndiff(a_lines, b_lines) if d[0] in " -+"]
-        diffs.append(SectionDiff(key, title, a != b, lines))
+        diffs.append(SectionDiff(key, title, a_lines != b_lines, lines))
     return diffs
+
+
+def _readable_lines(section: ReadableSection) -> list[str]:
+    lines: list[str] = []
+    for label, value in section.fields:
+        if isinstance(value, date):
+            value = date_format(value, "j F Y")
+        lines.append(f"{label}:")
+        lines.extend(str(value or "").splitlines() or [""])
+    return lines
 
 
 @dataclass(frozen=True)
