@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -16,6 +15,7 @@ from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
 from portal.audit import audit_record
+from portal.links import link_target, link_token
 from portal.models import EmailStatus, Invitation, Membership, Organisation, User
 from portal.roles import Role
 
@@ -75,7 +75,7 @@ def organisation_create(
 
 def invitation_token(invitation: Invitation) -> str:
     """The signed token in the invitation link; only the current nonce makes it valid."""
-    return signing.dumps({"i": str(invitation.id), "n": invitation.nonce}, salt=_INVITATION_SALT)
+    return link_token(obj=invitation, salt=_INVITATION_SALT)
 
 
 def invitation_url(invitation: Invitation) -> str:
@@ -87,7 +87,7 @@ def invitation_url(invitation: Invitation) -> str:
 class InvitationLinkError(Exception):
     """The link cannot be used; `reason` is one of: invalid, expired, used, revoked."""
 
-    def __init__(self, reason: str, invitation: Invitation | None = None) -> None:
+    def __init__(self, reason: str, invitation: Any = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.invitation = invitation
@@ -95,14 +95,11 @@ class InvitationLinkError(Exception):
 
 def invitation_from_token(token: str) -> Invitation:
     """Find the invitation a link points at (crossing tenants on purpose), or say why it cannot be used."""
-    try:
-        data = signing.loads(token, salt=_INVITATION_SALT)
-        invitation_id, nonce = data["i"], data["n"]
-    except (signing.BadSignature, KeyError, TypeError):
-        raise InvitationLinkError("invalid") from None
     with scopes_disabled():
-        invitation = Invitation.objects.select_related("organisation", "invited_by").filter(pk=invitation_id).first()
-    if invitation is None or not secrets.compare_digest(invitation.nonce, nonce):
+        invitation = link_target(
+            token=token, salt=_INVITATION_SALT, queryset=Invitation.objects.select_related("organisation", "invited_by")
+        )
+    if not isinstance(invitation, Invitation):
         raise InvitationLinkError("invalid")
     if invitation.accepted_at:
         raise InvitationLinkError("used", invitation)

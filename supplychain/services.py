@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -21,8 +20,10 @@ from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
 from portal.audit import audit_record
+from portal.links import link_target, link_token
 from portal.models import Membership, Organisation, User
 from portal.roles import role_can
+from portal.services import InvitationLinkError
 from portal.signing import SigningContext
 from supplychain.csv_io import ImportPreview, match_key, parse_supplier_csv
 from supplychain.models import (
@@ -171,28 +172,17 @@ def import_confirm(*, pending: SupplierImport, actor: User) -> int:
 
 
 def invitation_token(invitation: SupplierInvitation) -> str:
-    return signing.dumps({"i": str(invitation.pk), "n": invitation.nonce}, salt=_SALT)
-
-
-class InvitationLinkError(Exception):
-    def __init__(self, reason: str, invitation: SupplierInvitation | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.invitation = invitation
+    return link_token(obj=invitation, salt=_SALT)
 
 
 def invitation_from_token(token: str) -> SupplierInvitation:
-    try:
-        data = signing.loads(token, salt=_SALT)
-        invitation_id, nonce = data["i"], data["n"]
-    except (signing.BadSignature, KeyError, TypeError):
-        raise InvitationLinkError("invalid") from None
-    invitation = (
-        SupplierInvitation.objects.select_related("campaign", "campaign__organisation", "inviter", "supplier")
-        .filter(pk=invitation_id)
-        .first()
+    """The request a link points at (crossing tenants on purpose), or why it cannot be used."""
+    invitation = link_target(
+        token=token,
+        salt=_SALT,
+        queryset=SupplierInvitation.objects.select_related("campaign", "campaign__organisation", "inviter", "supplier"),
     )
-    if invitation is None or not secrets.compare_digest(invitation.nonce, nonce):
+    if not isinstance(invitation, SupplierInvitation):
         raise InvitationLinkError("invalid")
     if invitation.state in (InvitationState.ACCEPTED, InvitationState.DECLINED):
         raise InvitationLinkError("used", invitation)

@@ -393,7 +393,7 @@ def request_forward(request: TenantRequest, org_slug: str, invitation_id: Any) -
     return render(
         request,
         "supplychain/forward.html",
-        {"invitation": invitation, "suppliers": suppliers, "error": error},
+        {"invitation": invitation, "suppliers": suppliers, "error": error, "chosen": request.POST.getlist("suppliers")},
         status=400 if error else 200,
     )
 
