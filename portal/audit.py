@@ -31,6 +31,8 @@ VERB_LABELS = {
     "signature.sign": _("signed"),
     "signature.sign_with_reservations": _("signed with reservations"),
     "signature.decline": _("declined to sign"),
+    "api_token.created": _("created an API token"),
+    "api_token.revoked": _("revoked an API token"),
 }
 
 

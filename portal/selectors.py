@@ -62,6 +62,12 @@ def recent_activity(organisation: Organisation, *, limit: int = 8) -> list[Audit
 def audit_events_page(
     organisation: Organisation, *, filters: dict[str, Any], page: str | int | None, per_page: int
 ) -> Page:
+    paginator = Paginator(audit_events(organisation, filters=filters), per_page)
+    return paginator.get_page(page)
+
+
+def audit_events(organisation: Organisation, *, filters: dict[str, Any]) -> QuerySet[AuditEvent]:
+    """The trail, newest first, narrowed by verb, a search term and a date range (web and API)."""
     qs = AuditEvent.objects.filter(organisation=organisation).select_related("actor")
     if filters.get("verb"):
         qs = qs.filter(verb=filters["verb"])
@@ -80,5 +86,4 @@ def audit_events_page(
         qs = qs.filter(created_at__gte=datetime.combine(date_from, time.min, tzinfo=tz))
     if date_to:
         qs = qs.filter(created_at__lte=datetime.combine(date_to, time.max, tzinfo=tz))
-    paginator = Paginator(qs.order_by("-sequence"), per_page)
-    return paginator.get_page(page)
+    return qs.order_by("-sequence")

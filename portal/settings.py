@@ -53,6 +53,10 @@ INSTALLED_APPS = [
     "django.forms",
     "django_htmx",
     "django_scopes",
+    "django_filters",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -285,6 +289,56 @@ CONTENT_SECURITY_POLICY = (
 PERMISSIONS_POLICY = (
     "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()"
 )
+
+# --- REST API (/api/v1/, docs/api.md) -------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "portal.api.authentication.ApiTokenAuthentication",
+        "portal.api.authentication.PortalSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "portal.api.authentication.PrincipalRateThrottle",
+        "portal.api.authentication.AddressRateThrottle",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "portal.api.authentication.Cursor",
+    "PAGE_SIZE": 25,
+    "DEFAULT_SCHEMA_CLASS": "portal.api.schema.PortalAutoSchema",
+    "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+# Requests per minute, counted in the shared cache (Redis in production) across all web processes.
+API_THROTTLE_RATES = {
+    "principal": f"{env_int('PORTAL_API_RATE_PER_TOKEN', 600, minimum=1)}/min",
+    "address": f"{env_int('PORTAL_API_RATE_PER_IP', 1200, minimum=1)}/min",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Made Smarter Principles Portal API",
+    "DESCRIPTION": (
+        "Everything the portal's pages can do, for ERP, HR and supplier-management systems. "
+        "Authenticate with a personal API token (`Authorization: Bearer msp_...`) made on your account page. "
+        "Lists are cursor-paginated; errors share one shape (`code`, `message`, `fields`); POSTs honour an "
+        "`Idempotency-Key` header."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "portal.api.schema.add_error_responses",
+    ],
+}
 
 # --- Portal rules ---------------------------------------------------------------------------
 INVITATION_TTL_DAYS = env_int("PORTAL_INVITATION_TTL_DAYS", 14, minimum=1)

@@ -2,7 +2,10 @@ from django.urls import include, path
 
 from portal import views
 
+handler400 = "portal.views.error_400"
 handler403 = "portal.views.error_403"
+handler404 = "portal.views.error_404"
+handler500 = "portal.views.error_500"
 
 tenant_patterns = [
     path("", views.dashboard, name="dashboard"),
@@ -20,6 +23,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
+    path("api/", include("portal.api.urls")),
     path("account/", views.account, name="account"),
     path("organisations/", views.organisation_list, name="organisation_list"),
     path("organisations/new/", views.organisation_create, name="organisation_create"),

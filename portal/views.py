@@ -19,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal import selectors, services
+from portal.api.errors import is_api_path, json_error
 from portal.audit import VERB_LABELS, audit_verify_chain
 from portal.dashboard import dashboard_panels
 from portal.forms import AuditFilterForm, InvitationForm, OrganisationForm, ProfileForm, RoleForm, apply_errors
@@ -368,9 +369,37 @@ def audit_trail(request: TenantRequest, org_slug: str) -> HttpResponse:
     )
 
 
+def error_400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_api_path(request):
+        return json_error(400, _("The request could not be read."))
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception or Exception())
+
+
 def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_api_path(request):
+        return json_error(403, _("You do not have access to this."))
     return render(request, "403.html", status=403)
 
 
+def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_api_path(request):
+        return json_error(404, _("There is no API endpoint at this address. See /api/docs/."))
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception or Exception())
+
+
+def error_500(request: HttpRequest) -> HttpResponse:
+    if is_api_path(request):
+        return json_error(500, _("Something went wrong on our side. It has been logged; try again later."))
+    from django.views.defaults import server_error
+
+    return server_error(request)
+
+
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    if is_api_path(request):
+        return json_error(403, _("The CSRF check failed: send the X-CSRFToken header with session requests."))
     return render(request, "403_csrf.html", status=403)

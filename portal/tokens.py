@@ -1,0 +1,158 @@
+"""Personal API tokens: created on the account page, shown once, stored hashed, revocable.
+
+A token belongs to one person and one organisation, and carries a role no more than the
+person's role there. Requests made with it act as that person with that role: it can never
+sign, comment or approve on anyone else's behalf.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.audit import audit_record
+from portal.models import ApiToken, Membership, Organisation, User
+from portal.roles import Role
+from portal.tenancy import membership_for
+
+TOKEN_PREFIX = "msp_"  # noqa: S105 - the public marker, not a secret
+_PREFIX_CHARS = 10
+# How stale `last_used_at` may get before a request writes it again (one write a minute, not per request).
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+# Which token roles each membership role may hand out: its own, or a narrower one.
+TOKEN_ROLES: dict[str, tuple[str, ...]] = {
+    Role.OWNER: (Role.OWNER, Role.MANAGER, Role.MEMBER),
+    Role.MANAGER: (Role.MANAGER, Role.MEMBER),
+    Role.WORKFORCE_REP: (Role.WORKFORCE_REP, Role.MEMBER),
+    Role.AUDITOR: (Role.AUDITOR,),
+    Role.MEMBER: (Role.MEMBER,),
+}
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewToken:
+    token: ApiToken
+    raw: str  # shown to its owner once, never stored
+
+
+def token_create(
+    *, user: User, organisation: Organisation, name: str, role: str, expires_at: datetime | None
+) -> NewToken:
+    membership = membership_for(user=user, organisation=organisation)
+    if membership is None:
+        raise ValidationError({"organisation": _("You are not a member of that organisation.")})
+    if role not in TOKEN_ROLES[membership.role]:
+        raise ValidationError(
+            {"role": _("A token can have your role in %(org)s or a narrower one.") % {"org": organisation.name}}
+        )
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": _("Enter a name, so you can tell this token apart from others.")})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": _("The expiry date must be in the future.")})
+    if membership.expires_at is not None and (expires_at is None or expires_at > membership.expires_at):
+        # An auditor's token ends with the auditor's access.
+        expires_at = membership.expires_at
+    prefix = secrets.token_hex(_PREFIX_CHARS // 2)
+    raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user,
+            organisation=organisation,
+            name=name[:100],
+            role=role,
+            prefix=prefix,
+            key_hash=hash_token(raw),
+            expires_at=expires_at,
+        )
+        audit_record(
+            organisation=organisation,
+            actor=user,
+            verb="api_token.created",
+            target=token,
+            after={"name": token.name, "role": role, "expires_at": expires_at},
+        )
+    return NewToken(token=token, raw=raw)
+
+
+def token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
+    if token.revoked_at is not None:
+        return token
+    with transaction.atomic():
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit_record(organisation=token.organisation, actor=actor, verb="api_token.revoked", target=token)
+    return token
+
+
+def tokens_of_user(user: User) -> list[ApiToken]:
+    return list(ApiToken.objects.filter(user=user).select_related("organisation").order_by("-created_at"))
+
+
+class TokenRefused(Exception):
+    """Why a presented token cannot be used; the message is safe to show to its holder."""
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    token: ApiToken
+    membership: Membership  # the person's membership, its role narrowed to the token's
+
+
+def _parse(raw: str) -> str | None:
+    if not raw.startswith(TOKEN_PREFIX):
+        return None
+    prefix, _sep, secret = raw[len(TOKEN_PREFIX) :].partition("_")
+    if len(prefix) != _PREFIX_CHARS or not secret:
+        return None
+    return prefix
+
+
+def token_authenticate(raw: str, *, now: Any = None) -> ApiToken:
+    """The token `raw` names, if it is genuine, unrevoked and unexpired; else TokenRefused."""
+    now = now or timezone.now()
+    prefix = _parse(raw)
+    token = ApiToken.objects.select_related("user", "organisation").filter(prefix=prefix).first() if prefix else None
+    if token is None or not hmac.compare_digest(token.key_hash, hash_token(raw)):
+        raise TokenRefused(_("The API token is not valid."))
+    if token.revoked_at is not None:
+        raise TokenRefused(_("This API token has been revoked."))
+    if token.expires_at is not None and token.expires_at <= now:
+        raise TokenRefused(_("This API token has expired."))
+    if not token.user.is_active:
+        raise TokenRefused(_("The API token is not valid."))
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_GRANULARITY:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+def token_grant(token: ApiToken, organisation: Organisation) -> TokenGrant | None:
+    """What the token may do in `organisation`: None outside its own organisation or membership."""
+    if token.organisation_id != organisation.pk:
+        return None
+    membership = membership_for(user=token.user, organisation=organisation)
+    if membership is None:
+        return None
+    if token.role not in TOKEN_ROLES[membership.role]:
+        # The person's role has narrowed since the token was made; the token does not keep the old role.
+        raise TokenRefused(
+            _("This token's role is more than your role in %(org)s now. Revoke it and create a new one.")
+            % {"org": organisation.name}
+        )
+    membership.role = token.role
+    return TokenGrant(token=token, membership=membership)
