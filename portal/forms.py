@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, cast
 
 from django import forms
@@ -216,3 +217,44 @@ class AuditFilterForm(PortalFormMixin, forms.Form):
         if cleaned.get("date_from") and cleaned.get("date_to") and cleaned["date_from"] > cleaned["date_to"]:
             self.add_error("date_to", _("The end date must be the same as or after the start date"))
         return cleaned
+
+
+EXPIRY_CHOICES = [
+    ("30", _("30 days")),
+    ("90", _("90 days")),
+    ("365", _("1 year")),
+    ("never", _("No expiry")),
+]
+
+
+class ApiTokenForm(PortalFormMixin, forms.Form):
+    """A new personal API token: what it is for, where it works and with which role, how long."""
+
+    name = forms.CharField(
+        label=_("Token name"),
+        max_length=100,
+        help_text=_("What will use it, so you can tell your tokens apart, for example ‘SAP supplier sync’."),
+        error_messages={"required": _("Enter a name for the token")},
+    )
+    access = forms.ChoiceField(
+        label=_("Organisation and role"),
+        help_text=_("A token works in one organisation, with your role there or a narrower one."),
+        error_messages={"required": _("Choose where the token works and with which role")},
+    )
+    expiry = forms.ChoiceField(
+        label=_("Expires after"),
+        choices=EXPIRY_CHOICES,
+        initial="90",
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose when the token expires")},
+    )
+
+    def __init__(self, *args: Any, access_choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["access"]).choices = access_choices
+        if len(access_choices) == 1:
+            self.fields["access"].initial = access_choices[0][0]
+
+    def expires_at(self) -> Any:
+        value = self.cleaned_data["expiry"]
+        return None if value == "never" else timezone.now() + timedelta(days=int(value))

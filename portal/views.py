@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,6 +14,7 @@ from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -22,11 +24,20 @@ from portal import selectors, services
 from portal.api.errors import is_api_path, json_error
 from portal.audit import VERB_LABELS, audit_verify_chain
 from portal.dashboard import dashboard_panels
-from portal.forms import AuditFilterForm, InvitationForm, OrganisationForm, ProfileForm, RoleForm, apply_errors
-from portal.models import Invitation, Membership
+from portal.forms import (
+    ApiTokenForm,
+    AuditFilterForm,
+    InvitationForm,
+    OrganisationForm,
+    ProfileForm,
+    RoleForm,
+    apply_errors,
+)
+from portal.models import ApiToken, Invitation, Membership, Organisation
 from portal.roles import ROLE_DESCRIPTIONS, Role
 from portal.services import InvitationLinkError
 from portal.tenancy import AuthenticatedRequest, TenantRequest, require
+from portal.tokens import TOKEN_ROLES, token_create, token_revoke, tokens_of_user
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +95,59 @@ def account(request: AuthenticatedRequest) -> HttpResponse:
         messages.success(request, _("Your name has been updated."))
         return redirect("account")
     return render(request, "portal/account.html", {"form": form})
+
+
+def _token_access_choices(user: Any) -> list[tuple[str, str]]:
+    choices = []
+    for membership in selectors.memberships_of_user(user):
+        for role in TOKEN_ROLES[membership.role]:
+            choices.append(
+                (f"{membership.organisation_id}:{role}", f"{membership.organisation.name}: {Role(role).label}")
+            )
+    return choices
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: AuthenticatedRequest) -> HttpResponse:
+    """Personal API tokens: make one (shown once), see when each was last used, revoke."""
+    form = ApiTokenForm(request.POST or None, access_choices=_token_access_choices(request.user))
+    if request.method == "POST" and form.is_valid():
+        organisation_id, _sep, role = form.cleaned_data["access"].partition(":")
+        organisation = get_object_or_404(Organisation, pk=organisation_id)
+        try:
+            created = token_create(
+                user=request.user,
+                organisation=organisation,
+                name=form.cleaned_data["name"],
+                role=role,
+                expires_at=form.expires_at(),
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            # Shown on this response only: never stored, never redirected to, never cached.
+            return render(request, "portal/api_token_created.html", {"token": created.token, "raw": created.raw})
+    return render(
+        request,
+        "portal/api_tokens.html",
+        {"form": form, "tokens": tokens_of_user(request.user), "now": timezone.now()},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_token_revoke(request: AuthenticatedRequest, token_id: Any) -> HttpResponse:
+    token = get_object_or_404(ApiToken.objects.select_related("organisation"), pk=token_id, user=request.user)
+    if request.method == "POST":
+        token_revoke(token=token, actor=request.user)
+        messages.success(
+            request,
+            _("The token ‘%(name)s’ has been revoked. Anything using it will stop working.") % {"name": token.name},
+        )
+        return redirect("api_tokens")
+    return render(request, "portal/api_token_revoke.html", {"token": token})
 
 
 @never_cache
