@@ -47,9 +47,16 @@ beat: install ## Start the Celery beat scheduler, exactly one (needs REDIS_URL)
 	@test -n "$$REDIS_URL" || { echo "REDIS_URL is not set: without it there is no scheduler."; exit 1; }
 	@$(VENV)/bin/celery -A portal beat --loglevel=INFO --schedule=var/celerybeat-schedule
 
+.PHONY: schema
+schema: install ## Regenerate the committed OpenAPI schema, docs/openapi.yaml
+	@$(PY) manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml
+	@echo "docs/openapi.yaml regenerated"
+
 .PHONY: lint
-lint: install ## ruff, migrations in sync, Django system checks
+lint: install var ## ruff, migrations in sync, Django system checks, OpenAPI schema valid and committed
 	@$(VENV)/bin/ruff check .
+	@$(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
+	@diff -u docs/openapi.yaml var/openapi.yaml >/dev/null || { diff -u docs/openapi.yaml var/openapi.yaml | head -40; echo "docs/openapi.yaml has drifted from the code: run make schema and commit it"; exit 1; }
 	@$(PY) manage.py makemigrations --check --dry-run -v0 || { echo "Model changes without a migration: run manage.py makemigrations"; exit 1; }
 	@$(PY) manage.py check --fail-level WARNING
 	@DJANGO_ENV=production DJANGO_SECRET_KEY=lint-only-deploy-check-key-0123456789-abcdefghijklmnopqrstuvwxyz \

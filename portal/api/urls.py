@@ -1,7 +1,7 @@
 """/api/: the OpenAPI schema, its docs page, and version 1 (each app adds its own `api_urls`)."""
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
 
 from portal.api import schema, views  # noqa: F401 - schema registers the auth extensions
@@ -31,9 +31,7 @@ urlpatterns = [
     ),
     path(
         "docs/",
-        SpectacularSwaggerSplitView.as_view(
-            url_name="api_schema", authentication_classes=[], permission_classes=[AllowAny]
-        ),
+        views.ApiDocsView.as_view(url_name="api_schema", authentication_classes=[], permission_classes=[AllowAny]),
         name="api_docs",
     ),
     path("v1/", include((v1, "api"))),
