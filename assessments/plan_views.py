@@ -203,13 +203,7 @@ def plan_eqia(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpRespon
     membership = require(request, "view_dashboard")
     plan = selectors.get_plan_for(membership, plan_id)
     can_edit = membership.can("edit_content") and plan.is_editable
-    members = [
-        m.user
-        for m in Membership.objects.filter(organisation=request.organisation)
-        .exclude(role="auditor")
-        .select_related("user")
-        if m.is_active()
-    ]
+    members = selectors.eqia_owner_choices(request.organisation)
     eqia = plan.eqia
     rows = {r.characteristic: r for r in eqia.rows.select_related("owner")}
     errors: dict[str, str] = {}
@@ -359,7 +353,7 @@ def plan_amend(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpRespo
 def plan_diff(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpResponse:
     membership = require(request, "view_dashboard")
     plan = selectors.get_plan_for(membership, plan_id)
-    family = {p.version: p for p in selectors.visible_plans(membership).filter(family_id=plan.family_id)}
+    family = selectors.plan_versions(membership, plan)
     try:
         against = int(request.GET.get("against", plan.version - 1))
     except ValueError:

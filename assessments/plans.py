@@ -46,7 +46,8 @@ def _lock_editable(plan: Plan) -> Plan:
 def _require_editable(plan: Plan) -> None:
     if not plan.is_editable:
         raise ValidationError(
-            _("This plan is %(status)s and cannot be edited.") % {"status": plan.get_status_display().lower()}
+            _("This plan is %(status)s and cannot be edited.") % {"status": plan.get_status_display().lower()},
+            code="not_editable",
         )
 
 
@@ -312,11 +313,11 @@ def plan_submit(*, plan: Plan, actor: User) -> list[str]:
 def plan_amend(*, plan: Plan, actor: User) -> Plan:
     """Start a new version of a final plan, copying every section; the final one stays as it was."""
     if plan.status != AssessmentStatus.FINAL:
-        raise ValidationError(_("Only a final plan can be amended; edit this one directly."))
+        raise ValidationError(_("Only a final plan can be amended; edit this one directly."), code="not_final")
     organisation = plan.organisation
     with scope(organisation=organisation), transaction.atomic():
         if Plan.objects.filter(organisation=organisation, family_id=plan.family_id, version__gt=plan.version).exists():
-            raise ValidationError(_("A newer version of this plan already exists."))
+            raise ValidationError(_("A newer version of this plan already exists."), code="newer_version")
         fields = [f for _k, _t, names in PLAN_SECTIONS for f in names]
         new = Plan.objects.create(
             organisation=organisation,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.http import Http404
 from django.utils import timezone
@@ -141,6 +142,13 @@ def principle_responses(assessment: Assessment, principle: Principle) -> list[Re
     )
 
 
+def require_evidence_library(membership: Membership) -> None:
+    """Auditors reach evidence through finalised work only (see `services.evidence_download_allow`),
+    never through the library or a file's page."""
+    if membership.role == Role.AUDITOR:
+        raise PermissionDenied
+
+
 def evidence_library(organisation: Organisation, *, search: str = ""):
     qs = Evidence.objects.filter(organisation=organisation).select_related("uploaded_by")
     if search:
@@ -155,6 +163,14 @@ def overdue_action_items(organisation: Organisation, *, limit: int = 5) -> list[
         .select_related("owner", "response__criterion__principle", "assessment")
         .order_by("due_date")[:limit]
     )
+
+
+def visible_action_items(membership: Membership):
+    """Action items of the assessments and plans this member may see (auditors: finished work only)."""
+    qs = ActionItem.objects.filter(organisation=membership.organisation_id)
+    if membership.role == Role.AUDITOR:
+        qs = qs.filter(Q(assessment__status=AssessmentStatus.FINAL) | Q(plan__status=AssessmentStatus.FINAL))
+    return qs
 
 
 def current_assessment(organisation: Organisation, membership: Membership) -> Assessment | None:
@@ -179,6 +195,30 @@ def get_plan_for(membership: Membership, plan_id: Any) -> Plan:
     if plan is None:
         raise Http404
     return plan
+
+
+def plan_versions(membership: Membership, plan: Plan) -> dict[int, Plan]:
+    """Every version of the plan this member may see, by version number."""
+    return {p.version: p for p in visible_plans(membership).filter(family_id=plan.family_id)}
+
+
+def eqia_owner_choices(organisation: Organisation) -> list[Any]:
+    """Who may own an EqIA mitigation: the organisation's current members, except auditors."""
+    memberships = Membership.objects.filter(organisation=organisation).exclude(role=Role.AUDITOR).select_related("user")
+    return [m.user for m in memberships if m.is_active()]
+
+
+def subject_comments(subject: Any, subject_type: str):
+    """Every comment and reply on an assessment or plan, with the people named (for pages of them)."""
+    return ReviewComment.objects.filter(subject_type=subject_type, subject_id=subject.pk).select_related(
+        "author", "resolved_by"
+    )
+
+
+def subject_change_requests(subject: Any, subject_type: str):
+    return ChangeRequest.objects.filter(subject_type=subject_type, subject_id=subject.pk).select_related(
+        "requested_by", "answered_by"
+    )
 
 
 def comments_by_anchor(subject: Any, subject_type: str) -> dict[str, list[ReviewComment]]:

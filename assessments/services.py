@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.http import FileResponse, Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -290,6 +291,40 @@ def evidence_locked_by(evidence: Evidence) -> list[Assessment]:
         .exclude(status__in=[AssessmentStatus.DRAFT, AssessmentStatus.CHANGES_REQUESTED])
         .distinct()
     )
+
+
+def evidence_download_allow(*, membership: Membership, evidence: Evidence, actor: User) -> None:
+    """May this member download the file? Auditors see finished work only: a file cited by a final
+    assessment or plan (anything else is 404 to them), and each of their downloads is audit-logged."""
+    if membership.role != Role.AUDITOR:
+        return
+    from assessments.models import PlanCitation
+
+    cited_by_final = Citation.objects.filter(evidence=evidence, response__assessment__status=AssessmentStatus.FINAL)
+    cited_by_plan = PlanCitation.objects.filter(evidence=evidence, plan__status=AssessmentStatus.FINAL)
+    if not (cited_by_final.exists() or cited_by_plan.exists()):
+        raise Http404
+    audit_record(
+        organisation=evidence.organisation,
+        actor=actor,
+        verb="auditor.downloaded",
+        target=evidence,
+        target_label=evidence.original_name,
+    )
+
+
+def evidence_file_response(evidence: Evidence) -> FileResponse:
+    """The stored file as a private attachment that no browser renders or sniffs."""
+    response = FileResponse(
+        evidence.file.open("rb"),
+        as_attachment=True,
+        filename=evidence.original_name,
+        content_type=evidence.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 def evidence_delete(*, evidence: Evidence, actor: User) -> None:

@@ -18,8 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from assessments import selectors, services, workflow
 from assessments.forms import ActionItemForm, AssessmentForm, EvidenceForm
-from assessments.models import ActionItem, Citation, Evidence, Response
-from portal.audit import audit_record
+from assessments.models import ActionItem, Evidence, Response
 from portal.forms import apply_errors
 from portal.models import Membership
 from portal.tenancy import TenantRequest, require
@@ -362,8 +361,7 @@ def action_delete(request: TenantRequest, org_slug: str, assessment_id: Any, act
 @require_GET
 def evidence_list(request: TenantRequest, org_slug: str) -> HttpResponse:
     membership = require(request, "view_dashboard")
-    if membership.role == "auditor":
-        raise PermissionDenied  # auditors reach evidence through finalised work only (auditor issue)
+    selectors.require_evidence_library(membership)
     search = request.GET.get("q", "").strip()[:200]
     page = Paginator(selectors.evidence_library(request.organisation, search=search), EVIDENCE_PER_PAGE).get_page(
         request.GET.get("page")
@@ -424,8 +422,7 @@ def _evidence(request: TenantRequest, evidence_id: Any) -> Evidence:
 @require_GET
 def evidence_detail(request: TenantRequest, org_slug: str, evidence_id: Any) -> HttpResponse:
     membership = require(request, "view_dashboard")
-    if membership.role == "auditor":
-        raise PermissionDenied
+    selectors.require_evidence_library(membership)
     evidence = _evidence(request, evidence_id)
     citations = list(
         Response.objects.filter(citations__evidence=evidence)
@@ -449,31 +446,8 @@ def evidence_detail(request: TenantRequest, org_slug: str, evidence_id: Any) -> 
 def evidence_download(request: TenantRequest, org_slug: str, evidence_id: Any) -> FileResponse:
     membership = require(request, "view_dashboard")
     evidence = _evidence(request, evidence_id)
-    if membership.role == "auditor":
-        # Auditors see finished work only: a file cited by a final assessment or plan.
-        from assessments.models import AssessmentStatus, PlanCitation
-
-        cited_by_final = Citation.objects.filter(evidence=evidence, response__assessment__status=AssessmentStatus.FINAL)
-        cited_by_plan = PlanCitation.objects.filter(evidence=evidence, plan__status=AssessmentStatus.FINAL)
-        if not (cited_by_final.exists() or cited_by_plan.exists()):
-            raise Http404
-        audit_record(
-            organisation=request.organisation,
-            actor=request.user,
-            verb="auditor.downloaded",
-            target=evidence,
-            target_label=evidence.original_name,
-        )
-    response = FileResponse(
-        evidence.file.open("rb"),
-        as_attachment=True,
-        filename=evidence.original_name,
-        content_type=evidence.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    services.evidence_download_allow(membership=membership, evidence=evidence, actor=request.user)
+    return services.evidence_file_response(evidence)
 
 
 @require_http_methods(["GET", "POST"])

@@ -177,11 +177,19 @@ def signatures_for(subject: Subject, *, current_hash: str | None = None) -> list
     """The item's signatures, each marked void when the content no longer matches what was signed."""
     current = current_hash or subject_hash(subject)
     with scope(organisation=subject.organisation):
-        signatures = Signature.objects.filter(
-            organisation=subject.organisation, subject_type=subject_type_of(subject), subject_id=subject.pk
-        ).order_by("signed_at")
-        since = subject.submitted_at
-        return [SignatureView(s, s.is_valid_for(current), since is None or s.signed_at >= since) for s in signatures]
+        return [signature_view(s, subject, current) for s in subject_signatures(subject).order_by("signed_at")]
+
+
+def subject_signatures(subject: Subject) -> Any:
+    """The item's signatures (a queryset, for pages of them); see `signature_view` for their standing."""
+    return Signature.objects.filter(
+        organisation=subject.organisation, subject_type=subject_type_of(subject), subject_id=subject.pk
+    )
+
+
+def signature_view(signature: Signature, subject: Subject, current_hash: str) -> SignatureView:
+    since = subject.submitted_at
+    return SignatureView(signature, signature.is_valid_for(current_hash), since is None or signature.signed_at >= since)
 
 
 def agreement_blockers(subject: Subject) -> list[str]:
@@ -343,7 +351,9 @@ def changes_request(*, subject: Subject, actor: User, reasons: str) -> ChangeReq
             raise ValidationError(_("Only workforce representatives request changes."))
         locked = type(subject).objects.select_for_update().get(pk=subject.pk)
         if locked.status != AssessmentStatus.IN_REVIEW:
-            raise ValidationError(_("Changes can only be requested while the item is in workforce review."))
+            raise ValidationError(
+                _("Changes can only be requested while the item is in workforce review."), code="not_in_review"
+            )
         request = ChangeRequest.objects.create(
             organisation=organisation,
             subject_type=subject_type_of(subject),
@@ -456,26 +466,31 @@ def subject_sign(
         membership = _membership(organisation, signer)
         capacity = capacity_for(membership)
         if capacity is None:
-            raise ValidationError(_("Your role cannot sign this."))
+            raise ValidationError(_("Your role cannot sign this."), code="cannot_sign")
         locked = type(subject).objects.select_for_update().select_related("organisation").get(pk=subject.pk)
         if locked.status != AssessmentStatus.IN_REVIEW:
-            raise ValidationError(_("Only an item in workforce review can be signed."))
+            raise ValidationError(_("Only an item in workforce review can be signed."), code="not_in_review")
         snapshot = subject_snapshot(locked)
         current_hash = snapshot_hash(snapshot)
         if expected_hash != current_hash:
-            raise ValidationError(_("The content changed while you were reading it. Read it again, then sign."))
+            raise ValidationError(
+                _("The content changed while you were reading it. Read it again, then sign."), code="content_changed"
+            )
         previous = Signature.objects.filter(
             organisation=organisation, subject_type=subject_type, subject_id=subject.pk, signer=signer
         )
         if previous.exclude(capacity=capacity).exists():
-            raise ValidationError(_("You have already signed this for the other side. Nobody signs one item for both."))
+            raise ValidationError(
+                _("You have already signed this for the other side. Nobody signs one item for both."),
+                code="separation_of_duties",
+            )
         this_round = [s for s in previous if locked.submitted_at is None or s.signed_at >= locked.submitted_at]
         if any(s.is_valid_for(current_hash) and s.decision in AGREEING_DECISIONS for s in this_round):
-            raise ValidationError(_("You have already signed this."))
+            raise ValidationError(_("You have already signed this."), code="already_signed")
         if decision in AGREEING_DECISIONS:
             blockers = agreement_blockers(locked)
             if blockers:
-                raise ValidationError(blockers)
+                raise ValidationError([ValidationError(b, code="agreement_blocked") for b in blockers])
         signature = signature_record(
             organisation=organisation,
             subject_type=subject_type,

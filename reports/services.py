@@ -6,8 +6,10 @@ import hashlib
 from dataclasses import dataclass
 from typing import IO, Any
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
@@ -17,6 +19,19 @@ from portal.audit import audit_record
 from portal.models import Membership, Organisation, User
 from portal.roles import role_can
 from reports.models import AttestationReport, ReportStatus
+
+VERIFY_LIMIT_PER_MINUTE = 30
+VERIFY_MAX_BYTES = 50 * 1024 * 1024
+
+
+def reportable_assessments(organisation: Organisation) -> QuerySet[Assessment]:
+    """The assessments a report may be requested for: the organisation's final ones, newest first."""
+    return Assessment.objects.filter(organisation=organisation, status=AssessmentStatus.FINAL).order_by("-finalised_at")
+
+
+def report_can_revoke(membership: Membership) -> bool:
+    """Only an owner revokes a report (the verify page then says so, with the reason)."""
+    return membership.role == "owner"
 
 
 def report_request(*, organisation: Organisation, actor: User, assessment: Assessment) -> AttestationReport:
@@ -47,7 +62,7 @@ def report_revoke(*, report: AttestationReport, actor: User, reason: str) -> Att
         raise ValidationError({"reason": _("Say why the report is being revoked: the verify page shows it")})
     with scope(organisation=report.organisation), transaction.atomic():
         membership = Membership.objects.filter(organisation=report.organisation, user=actor).first()
-        if membership is None or membership.role != "owner":
+        if membership is None or not report_can_revoke(membership):
             raise ValidationError(_("Only an owner revokes a report."))
         updated = AttestationReport.objects.filter(pk=report.pk, revoked_at__isnull=True).update(
             revoked_at=timezone.now(), revoked_by=actor, revoked_reason=reason.strip()
@@ -101,8 +116,55 @@ def report_verification(report_id: Any) -> Verification | None:
     return Verification(report, "valid")
 
 
-def file_matches(report: AttestationReport, upload: IO[bytes], *, max_bytes: int = 50 * 1024 * 1024) -> bool:
+class ReportNotReady(Exception):
+    """The report has no PDF to download yet (queued or rendering), or rendering failed."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class ReportDownload:
+    handle: IO[bytes]
+    filename: str
+
+
+def report_download(*, report: AttestationReport, membership: Membership, actor: User) -> ReportDownload:
+    """Open a ready report's PDF for download. An auditor's download is recorded in the audit trail.
+
+    Raises ReportNotReady when there is no PDF yet; FileNotFoundError or ValueError when the stored
+    file is missing."""
+    if report.status != ReportStatus.READY:
+        raise ReportNotReady(report.status)
+    if membership.role == "auditor":
+        audit_record(
+            organisation=report.organisation,
+            actor=actor,
+            verb="auditor.downloaded",
+            target=report,
+            target_label=f"attestation report {report.pk}",
+        )
+    handle = report.file.open("rb")
+    return ReportDownload(handle, f"attestation-{report.organisation.slug}-{str(report.pk)[:8]}.pdf")
+
+
+def verify_rate_limited(address: str | None) -> bool:
+    """Public verification: at most VERIFY_LIMIT_PER_MINUTE checks a minute per client address."""
+    key = f"verify-rate:{address}"
+    added = cache.add(key, 1, timeout=60)
+    if added:
+        return False
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        return False
+    return count > VERIFY_LIMIT_PER_MINUTE
+
+
+def file_matches(report: AttestationReport, upload: IO[bytes], *, max_bytes: int | None = None) -> bool:
     """Byte-for-byte check of an uploaded PDF against the stored hash."""
+    max_bytes = VERIFY_MAX_BYTES if max_bytes is None else max_bytes
     digest = hashlib.sha256()
     read = 0
     for chunk in iter(lambda: upload.read(64 * 1024), b""):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,14 +12,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from assessments.models import Assessment, AssessmentStatus
-from portal.audit import audit_record
 from portal.signing import client_ip
 from portal.tenancy import TenantRequest, require
 from reports import services
 from reports.models import AttestationReport, ReportStatus
-
-VERIFY_LIMIT_PER_MINUTE = 30
 
 
 @require_GET
@@ -31,11 +26,7 @@ def report_list(request: TenantRequest, org_slug: str) -> HttpResponse:
         .select_related("assessment", "requested_by")
         .order_by("-requested_at")[:100]
     )
-    finals = list(
-        Assessment.objects.filter(organisation=request.organisation, status=AssessmentStatus.FINAL).order_by(
-            "-finalised_at"
-        )
-    )
+    finals = list(services.reportable_assessments(request.organisation))
     return render(
         request,
         "reports/list.html",
@@ -43,7 +34,7 @@ def report_list(request: TenantRequest, org_slug: str) -> HttpResponse:
             "reports": reports,
             "finals": finals,
             "can_request": membership.can("request_report"),
-            "can_revoke": membership.role == "owner",
+            "can_revoke": services.report_can_revoke(membership),
         },
     )
 
@@ -52,11 +43,7 @@ def report_list(request: TenantRequest, org_slug: str) -> HttpResponse:
 def report_create(request: TenantRequest, org_slug: str) -> HttpResponse:
     """Check your answers: which assessment, what the report contains, then request it."""
     require(request, "request_report")
-    finals = list(
-        Assessment.objects.filter(organisation=request.organisation, status=AssessmentStatus.FINAL).order_by(
-            "-finalised_at"
-        )
-    )
+    finals = list(services.reportable_assessments(request.organisation))
     wanted = request.POST.get("assessment") if request.method == "POST" else request.GET.get("assessment")
     chosen = next((a for a in finals if str(a.pk) == wanted), None)
     if chosen is None and request.method == "GET" and len(finals) == 1:
@@ -85,7 +72,7 @@ def report_create(request: TenantRequest, org_slug: str) -> HttpResponse:
 
 def _report(request: TenantRequest, report_id: Any) -> AttestationReport:
     return get_object_or_404(
-        AttestationReport.objects.select_related("assessment", "requested_by", "revoked_by"),
+        AttestationReport.objects.select_related("organisation", "assessment", "requested_by", "revoked_by"),
         organisation=request.organisation,
         pk=report_id,
     )
@@ -101,7 +88,7 @@ def report_detail(request: TenantRequest, org_slug: str, report_id: Any) -> Http
         template,
         {
             "report": report,
-            "can_revoke": membership.role == "owner",
+            "can_revoke": services.report_can_revoke(membership),
             "verification": services.report_verification(report.pk),
         },
     )
@@ -114,25 +101,12 @@ def report_detail(request: TenantRequest, org_slug: str, report_id: Any) -> Http
 def report_download(request: TenantRequest, org_slug: str, report_id: Any) -> FileResponse:
     membership = require(request, "download_report")
     report = _report(request, report_id)
-    if report.status != ReportStatus.READY:
-        raise Http404
-    if membership.role == "auditor":
-        audit_record(
-            organisation=request.organisation,
-            actor=request.user,
-            verb="auditor.downloaded",
-            target=report,
-            target_label=f"attestation report {report.pk}",
-        )
     try:
-        handle = report.file.open("rb")
-    except (FileNotFoundError, ValueError):
+        download = services.report_download(report=report, membership=membership, actor=request.user)
+    except (services.ReportNotReady, FileNotFoundError, ValueError):
         raise Http404 from None
     response = FileResponse(
-        handle,
-        as_attachment=True,
-        content_type="application/pdf",
-        filename=f"attestation-{request.organisation.slug}-{str(report.pk)[:8]}.pdf",
+        download.handle, as_attachment=True, content_type="application/pdf", filename=download.filename
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
@@ -142,7 +116,7 @@ def report_download(request: TenantRequest, org_slug: str, report_id: Any) -> Fi
 @require_http_methods(["GET", "POST"])
 def report_revoke(request: TenantRequest, org_slug: str, report_id: Any) -> HttpResponse:
     membership = require(request, "download_report")
-    if membership.role != "owner":
+    if not services.report_can_revoke(membership):
         raise PermissionDenied
     report = _report(request, report_id)
     error = None
@@ -162,23 +136,11 @@ def report_revoke(request: TenantRequest, org_slug: str, report_id: Any) -> Http
     )
 
 
-def _rate_limited(request: HttpRequest) -> bool:
-    key = f"verify-rate:{client_ip(request)}"
-    added = cache.add(key, 1, timeout=60)
-    if added:
-        return False
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        return False
-    return count > VERIFY_LIMIT_PER_MINUTE
-
-
 @never_cache
 @require_http_methods(["GET", "POST"])
 def verify(request: HttpRequest, report_id: Any) -> HttpResponse:
     """Public: who issued a report, when, its hash and status; and a byte-for-byte check of a file."""
-    if _rate_limited(request):
+    if services.verify_rate_limited(client_ip(request)):
         return render(request, "reports/verify_limited.html", status=429)
     verification = services.report_verification(report_id)
     if verification is None:

@@ -148,10 +148,15 @@ class SupplierRow:
 
 @dataclass(frozen=True)
 class RowError:
-    """Why the row on `line` was not imported, in plain English."""
+    """Why the row on `line` was not imported, in plain English.
+
+    `problems` pairs each problem with the column it is about ("" when it is about the whole row),
+    so an API can name the cell: `reason` is their messages joined by "; ".
+    """
 
     line: int
     reason: str
+    problems: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
 
 @dataclass
@@ -281,17 +286,19 @@ def parse_supplier_csv(*, data: bytes, existing_keys: AbstractSet[str]) -> Impor
     width = len(records[header_index])
     first_line_of_key: dict[str, int] = {}
     for line, cells in rows:
-        row, reasons = _read_row(line, cells, positions, width, delimiter)
+        row, problems = _read_row(line, cells, positions, width, delimiter)
         if row is None:
-            preview.errors.append(RowError(line=line, reason="; ".join(reasons)))
+            reason = "; ".join(message for _column, message in problems)
+            preview.errors.append(RowError(line=line, reason=reason, problems=tuple(problems)))
         elif row.match_key in existing_keys:
             preview.skipped.append(RowError(line=line, reason=f"Already in your register ({_same(row)})"))
         elif row.match_key in first_line_of_key:
             earlier = first_line_of_key[row.match_key]
-            preview.errors.append(RowError(line=line, reason=f"Duplicate of line {earlier} ({_same(row)})"))
+            reason = f"Duplicate of line {earlier} ({_same(row)})"
+            preview.errors.append(RowError(line=line, reason=reason, problems=((_key_column(row), reason),)))
         elif (row.name, row.contact_email) in _TEMPLATE_EXAMPLES:
             reason = "This is an example row from the template: delete it and add your own suppliers"
-            preview.errors.append(RowError(line=line, reason=reason))
+            preview.errors.append(RowError(line=line, reason=reason, problems=(("", reason),)))
         else:
             first_line_of_key[row.match_key] = line
             preview.valid.append(row)
@@ -427,44 +434,49 @@ def _read_header(cells: list[str]) -> tuple[dict[str, int], list[str]]:
 
 def _read_row(
     line: int, cells: list[str], positions: dict[str, int], width: int, delimiter: str
-) -> tuple[SupplierRow | None, list[str]]:
-    """The cleaned-up supplier on this row, or the reasons it cannot be imported."""
+) -> tuple[SupplierRow | None, list[tuple[str, str]]]:
+    """The cleaned-up supplier on this row, or the reasons it cannot be imported, each with its column."""
     values = dict.fromkeys(COLUMNS, "")
     for column, index in positions.items():
         if index < len(cells):
             values[column] = cells[index].strip()
-    reasons: list[str] = []
+    reasons: list[tuple[str, str]] = []
     if any(cell.strip() for cell in cells[width:]):
         reasons.append(
-            f"This row has more cells than there are columns; put quotes around any value that contains a "
-            f"{_DELIMITER_NAMES[delimiter]}"
+            (
+                "",
+                f"This row has more cells than there are columns; put quotes around any value that contains a "
+                f"{_DELIMITER_NAMES[delimiter]}",
+            )
         )
     too_long = {column for column, value in values.items() if len(value) > MAX_CELL_CHARS}
     reasons += [
-        f"{_LABELS[column]} is longer than {MAX_CELL_CHARS} characters" for column in COLUMNS if column in too_long
+        (column, f"{_LABELS[column]} is longer than {MAX_CELL_CHARS} characters")
+        for column in COLUMNS
+        if column in too_long
     ]
 
     name = values["name"]
     if not name and "name" not in too_long:
-        reasons.append("Missing name")
+        reasons.append(("name", "Missing name"))
 
     raw_email = values["contact_email"]
     email = raw_email.lower()
     if "contact_email" not in too_long:
         if not email:
-            reasons.append("Missing email address")
+            reasons.append(("contact_email", "Missing email address"))
         elif not _is_valid_email(email):
-            reasons.append(f"“{raw_email}” is not a valid email address")
+            reasons.append(("contact_email", f"“{raw_email}” is not a valid email address"))
 
     country = values["country"].upper() or DEFAULT_COUNTRY
     country = _COUNTRY_ALIASES.get(country, country)
     if "country" not in too_long and not _COUNTRY_CODE.fullmatch(country):
-        reasons.append(_MSG_COUNTRY)
+        reasons.append(("country", _MSG_COUNTRY))
 
     raw_number = values["company_number"]
     number = _WHITESPACE.sub("", raw_number).upper()
     if "company_number" not in too_long and number and not _COMPANY_NUMBER.fullmatch(number):
-        reasons.append(f"Company number “{raw_number}” must be 6 to 10 letters or digits")
+        reasons.append(("company_number", f"Company number “{raw_number}” must be 6 to 10 letters or digits"))
 
     if reasons:
         return None, reasons
@@ -487,6 +499,11 @@ def _is_valid_email(email: str) -> bool:
     except ValidationError:
         return False
     return True
+
+
+def _key_column(row: SupplierRow) -> str:
+    """The column that makes two rows the same supplier: the company number, or else the name."""
+    return "company_number" if row.company_number else "name"
 
 
 def _same(row: SupplierRow) -> str:

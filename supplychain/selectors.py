@@ -7,12 +7,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django_scopes import scopes_disabled
 
 from portal.models import Organisation
 from supplychain.models import Campaign, InvitationState, Supplier, SupplierInvitation, SupplierLink
 
 STATES = ("invited", "accepted", "declined", "pending", "expired")
+
+
+def can_see_supply_chain(role: str) -> bool:
+    """Auditors' read-only access covers finalised work and reports, not the supplier register."""
+    return role != "auditor"
 
 
 def register(organisation: Organisation, *, search: str = "", archived: bool = False) -> QuerySet[Supplier]:
@@ -46,6 +54,42 @@ def _effective_state(state: str, expires_at: Any, now: Any) -> str:
     return state
 
 
+def state_filter(state: str, now: Any = None) -> Q:
+    """The invitations whose state as shown (see `_effective_state`) is `state`."""
+    now = now or timezone.now()
+    if state == "pending":
+        return Q(state=InvitationState.PENDING, expires_at__gt=now)
+    if state == "expired":
+        return Q(state__in=[InvitationState.EXPIRED, InvitationState.REVOKED]) | Q(
+            state=InvitationState.PENDING, expires_at__lte=now
+        )
+    return Q(state=state)
+
+
+def campaigns_of(organisation: Organisation) -> QuerySet[Campaign]:
+    """The campaigns this organisation started."""
+    return Campaign.objects.filter(organisation=organisation)
+
+
+def campaign_for_viewer(campaign_id: Any, *, viewer: Organisation) -> Campaign:
+    """The campaign's owner, or a supplier that accepted it, may see it (each its own part); else 404."""
+    with scopes_disabled():
+        campaign = get_object_or_404(Campaign.objects.select_related("organisation"), pk=campaign_id)
+    if (
+        campaign.organisation_id != viewer.pk
+        and not SupplierInvitation.objects.filter(
+            campaign=campaign, supplier_organisation=viewer, state=InvitationState.ACCEPTED
+        ).exists()
+    ):
+        raise Http404
+    return campaign
+
+
+def invitations_sent(organisation: Organisation) -> QuerySet[SupplierInvitation]:
+    """The invitations this organisation sent: as the campaign's buyer, or passing a request on."""
+    return SupplierInvitation.objects.filter(inviter=organisation)
+
+
 def campaign_coverage(campaign: Campaign) -> list[TierCoverage]:
     """Invited, accepted, declined, pending and expired per tier (one query)."""
     now = timezone.now()
@@ -73,12 +117,30 @@ class TreeNode:
 
 def campaign_tree(campaign: Campaign, *, viewer: Organisation) -> list[TreeNode]:
     """The viewer's own invitations in the campaign, named; everything further down only as counts."""
-    now = timezone.now()
     invitations = list(
         SupplierInvitation.objects.filter(campaign=campaign)
         .select_related("supplier", "supplier_organisation")
         .order_by("tier", "supplier__name")
     )
+    return _tree_nodes(invitations, [inv for inv in invitations if inv.inviter_id == viewer.pk], viewer=viewer)
+
+
+def campaign_tree_nodes(
+    campaign: Campaign, *, viewer: Organisation, invitations: list[SupplierInvitation]
+) -> list[TreeNode]:
+    """`campaign_tree` for some of the viewer's own invitations (a page of them), in their order."""
+    if any(inv.inviter_id != viewer.pk or inv.campaign_id != campaign.pk for inv in invitations):
+        raise ValueError("Only the viewer's own invitations in this campaign are shown by name.")
+    everything = list(
+        SupplierInvitation.objects.filter(campaign=campaign).only("id", "parent_id", "state", "expires_at")
+    )
+    return _tree_nodes(everything, invitations, viewer=viewer)
+
+
+def _tree_nodes(
+    invitations: list[SupplierInvitation], own: list[SupplierInvitation], *, viewer: Organisation
+) -> list[TreeNode]:
+    now = timezone.now()
     children: dict[Any, list[SupplierInvitation]] = defaultdict(list)
     for inv in invitations:
         children[inv.parent_id].append(inv)
@@ -99,9 +161,7 @@ def campaign_tree(campaign: Campaign, *, viewer: Organisation) -> list[TreeNode]
         )
     }
     nodes = []
-    for inv in invitations:
-        if inv.inviter_id != viewer.pk:
-            continue
+    for inv in own:
         node = TreeNode(inv, _effective_state(inv.state, inv.expires_at, now))
         count_below(inv, node.below, {inv.pk})
         nodes.append(node)
@@ -165,7 +225,27 @@ def requests_received(organisation: Organisation) -> list[SupplierInvitation]:
     )
 
 
-def buyer_links(organisation: Organisation) -> list[SupplierLink]:
-    return list(
-        SupplierLink.objects.filter(supplier_organisation=organisation).select_related("buyer").order_by("buyer__name")
+def requests_addressed(organisation: Organisation, *, user: Any) -> QuerySet[SupplierInvitation]:
+    """Requests this organisation answered, and the unanswered ones (waiting or expired) addressed to
+    it: to the organisation itself (the buyer's register knows it), or to `user`'s own email address,
+    as the emailed link is. Never the organisation's own campaigns or its own requests."""
+    addressed = Q(target_key=f"org:{organisation.pk}")
+    if getattr(user, "email", ""):
+        addressed |= Q(email__iexact=user.email)
+    unanswered = Q(state__in=[InvitationState.PENDING, InvitationState.EXPIRED], supplier_organisation__isnull=True)
+    return (
+        SupplierInvitation.objects.filter(Q(supplier_organisation=organisation) | (unanswered & addressed))
+        .exclude(inviter=organisation)
+        .exclude(campaign__organisation=organisation)
+        .select_related("campaign", "campaign__organisation", "inviter")
+        .annotate(forwarded=Count("children"))
     )
+
+
+def buyer_links_queryset(organisation: Organisation) -> QuerySet[SupplierLink]:
+    """The buyers this organisation answered as a supplier, and what each may see."""
+    return SupplierLink.objects.filter(supplier_organisation=organisation).select_related("buyer")
+
+
+def buyer_links(organisation: Organisation) -> list[SupplierLink]:
+    return list(buyer_links_queryset(organisation).order_by("buyer__name"))

@@ -39,6 +39,8 @@ from supplychain.models import (
 _SALT = "supplychain.invitation"
 BATCH_SIZE = 200
 DEFAULT_REMINDER_DAYS = [3, 8, 15]
+DEFAULT_INVITATION_TTL_DAYS = 30
+MAX_INVITATION_TTL_DAYS = 90
 
 
 # --- Register -------------------------------------------------------------------------------
@@ -184,13 +186,41 @@ def invitation_from_token(token: str) -> SupplierInvitation:
     )
     if not isinstance(invitation, SupplierInvitation):
         raise InvitationLinkError("invalid")
+    invitation_check_open(invitation)
+    return invitation
+
+
+def invitation_check_open(invitation: SupplierInvitation) -> None:
+    """Raise InvitationLinkError unless the request can still be answered (not used, revoked or expired)."""
     if invitation.state in (InvitationState.ACCEPTED, InvitationState.DECLINED):
         raise InvitationLinkError("used", invitation)
     if invitation.state == InvitationState.REVOKED:
         raise InvitationLinkError("revoked", invitation)
     if invitation.state == InvitationState.EXPIRED or invitation.expires_at <= timezone.now():
         raise InvitationLinkError("expired", invitation)
-    return invitation
+
+
+ANSWERING_ROLES = ("owner", "manager")
+
+
+def may_answer(*, invitation: SupplierInvitation, organisation_id: Any, role: str) -> bool:
+    """Whether someone with `role` in an organisation may answer the request for it: owners and
+    managers, never for the campaign's own organisation or the one that sent the request."""
+    return role in ANSWERING_ROLES and organisation_id not in (
+        invitation.campaign.organisation_id,
+        invitation.inviter_id,
+    )
+
+
+def _accept_action(committed: object) -> str:
+    return "edit_content" if committed else "sign_commitment"
+
+
+def accept_action(organisation: Organisation) -> str:
+    """The role action accepting needs: signing the commitment, or (already committed) confirming it."""
+    from principles.services import active_commitment
+
+    return _accept_action(active_commitment(organisation))
 
 
 def _target_keys(supplier: Supplier) -> list[str]:
@@ -280,10 +310,15 @@ def campaign_start(
     supplier_ids: list[Any] | None,
     reminder_days: list[int] | None = None,
     reminders_muted: bool = False,
+    invitation_ttl_days: int = DEFAULT_INVITATION_TTL_DAYS,
 ) -> Campaign:
     """Start a campaign: invitation rows for the chosen tier-1 suppliers, sent by workers after commit."""
     if not 1 <= depth <= 5:
         raise ValidationError({"depth": _("Choose a depth from 1 to 5 tiers")})
+    if not 1 <= invitation_ttl_days <= MAX_INVITATION_TTL_DAYS:
+        raise ValidationError(
+            {"invitation_ttl_days": _("Links must stay open for 1 to %(n)s days") % {"n": MAX_INVITATION_TTL_DAYS}}
+        )
     if due_date <= timezone.localdate():
         raise ValidationError({"due_date": _("The reply-by date must be in the future")})
     days = sorted(set(reminder_days if reminder_days is not None else DEFAULT_REMINDER_DAYS))
@@ -304,6 +339,7 @@ def campaign_start(
             due_date=due_date,
             reminder_days=days,
             reminders_muted=reminders_muted,
+            invitation_ttl_days=invitation_ttl_days,
             created_by=actor,
         )
         created = _invite(campaign=campaign, inviter=organisation, suppliers=suppliers, tier=1, parent=None)
@@ -319,6 +355,7 @@ def campaign_start(
                 "due_date": due_date,
                 "reminder_days": days,
                 "reminders_muted": reminders_muted,
+                "invitation_ttl_days": invitation_ttl_days,
             },
         )
         _publish(created)
@@ -351,7 +388,7 @@ def invitation_accept(
     if organisation.pk in (invitation.campaign.organisation_id, invitation.inviter_id):
         raise ValidationError(_("An organisation cannot accept its own request."))
     committed = active_commitment(organisation)
-    _require_member(organisation, user, "edit_content" if committed else "sign_commitment")
+    _require_member(organisation, user, _accept_action(committed))
     with transaction.atomic():
         locked = SupplierInvitation.objects.select_for_update().get(pk=invitation.pk)
         if locked.state != InvitationState.PENDING or locked.expires_at <= timezone.now():

@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_scopes import scopes_disabled
 
 from portal.forms import apply_errors
 from portal.models import Membership
@@ -34,7 +33,7 @@ PER_PAGE = 50
 def _require_supply_chain(request: TenantRequest, action: str = "view_dashboard") -> Membership:
     """Auditors' read-only access covers finalised work and reports, not the supplier register."""
     membership = require(request, action)
-    if membership.role == "auditor":
+    if not selectors.can_see_supply_chain(membership.role):
         raise PermissionDenied
     return membership
 
@@ -161,7 +160,7 @@ _DRAFT = "campaign_draft"
 @require_GET
 def campaign_list(request: TenantRequest, org_slug: str) -> HttpResponse:
     membership = _require_supply_chain(request)
-    campaigns = list(Campaign.objects.filter(organisation=request.organisation).order_by("-created_at"))
+    campaigns = list(selectors.campaigns_of(request.organisation).order_by("-created_at"))
     return render(
         request,
         "supplychain/campaign_list.html",
@@ -248,17 +247,7 @@ def campaign_check(request: TenantRequest, org_slug: str) -> HttpResponse:
 
 def _campaign_for_viewer(request: TenantRequest, campaign_id: Any) -> Campaign:
     """The campaign's owner, or a supplier that forwarded it, may see it (each its own part)."""
-    with scopes_disabled():
-        campaign = get_object_or_404(Campaign.objects.select_related("organisation"), pk=campaign_id)
-    organisation = request.organisation
-    if (
-        campaign.organisation_id != organisation.pk
-        and not SupplierInvitation.objects.filter(
-            campaign=campaign, supplier_organisation=organisation, state=InvitationState.ACCEPTED
-        ).exists()
-    ):
-        raise Http404
-    return campaign
+    return selectors.campaign_for_viewer(campaign_id, viewer=request.organisation)
 
 
 @require_GET
@@ -327,8 +316,7 @@ def campaign_export(request: TenantRequest, org_slug: str, campaign_id: Any) -> 
 
 def _own_invitation(request: TenantRequest, invitation_id: Any) -> SupplierInvitation:
     return get_object_or_404(
-        SupplierInvitation.objects.select_related("campaign", "supplier", "inviter"),
-        inviter=request.organisation,
+        selectors.invitations_sent(request.organisation).select_related("campaign", "supplier", "inviter"),
         pk=invitation_id,
     )
 
@@ -455,8 +443,7 @@ def invitation_landing(request: AuthenticatedRequest, token: str) -> HttpRespons
     choices = [
         m
         for m in memberships_of_user(request.user)
-        if m.role in ("owner", "manager")
-        and m.organisation_id not in (invitation.campaign.organisation_id, invitation.inviter_id)
+        if services.may_answer(invitation=invitation, organisation_id=m.organisation_id, role=m.role)
     ]
     framework = current_framework()
     for m in choices:

@@ -140,6 +140,8 @@ class ApiMixin:
     a concurrent duplicate sees it (409) instead of waiting."""
 
     exit_stack: ExitStack
+    # OPTIONS answers 405: the schema at /api/schema/ describes every operation.
+    metadata_class = None
 
     @classmethod
     def as_view(cls, *args: Any, **kwargs: Any) -> Any:

@@ -10,8 +10,10 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -41,6 +43,12 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state of the resource."
     default_code = "conflict"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
 
 
 class Unprocessable(exceptions.APIException):
@@ -91,6 +99,12 @@ def _validation_body(exc: exceptions.ValidationError) -> dict[str, Any]:
 
 
 def to_api_exception(exc: Exception) -> Exception:
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge()
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent | MultiPartParserError):
+        return exceptions.ParseError(_("The form data could not be read: %(reason)s") % {"reason": exc})
+    if isinstance(exc, SuspiciousOperation):
+        return exceptions.ParseError(_("The request could not be read."))
     if isinstance(exc, Http404):
         return exceptions.NotFound(_("Not found."))
     if isinstance(exc, DjangoPermissionDenied):

@@ -1,5 +1,6 @@
 """/api/: the OpenAPI schema, its docs page, and version 1 (each app adds its own `api_urls`)."""
 
+from django.db import transaction
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
@@ -26,12 +27,17 @@ v1 = [
 urlpatterns = [
     path(
         "schema/",
-        SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[AllowAny]),
+        # Neither page touches the database, so neither opens a transaction.
+        transaction.non_atomic_requests(
+            SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[AllowAny])
+        ),
         name="api_schema",
     ),
     path(
         "docs/",
-        views.ApiDocsView.as_view(url_name="api_schema", authentication_classes=[], permission_classes=[AllowAny]),
+        transaction.non_atomic_requests(
+            views.ApiDocsView.as_view(url_name="api_schema", authentication_classes=[], permission_classes=[AllowAny])
+        ),
         name="api_docs",
     ),
     path("v1/", include((v1, "api"))),

@@ -1,0 +1,853 @@
+"""API for self-assessments, their responses, the evidence library and action items.
+
+Each view parses input (through the web's forms where the web has one, so both accept and refuse
+the same things) and calls the services and selectors the pages call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import F, IntegerField, Prefetch, Q, QuerySet
+from django.db.models.functions import Cast
+from django.forms import BaseForm
+from django.http import Http404, HttpResponseBase
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from assessments import selectors, services
+from assessments.forms import ActionItemForm, AssessmentForm, EvidenceForm
+from assessments.models import (
+    ActionItem,
+    ActionStatus,
+    Assessment,
+    AssessmentStatus,
+    Citation,
+    Evidence,
+)
+from assessments.models import Response as CriterionResponse
+from portal.api.base import OrganisationGenericView, OrganisationListView
+from portal.api.errors import Conflict
+from portal.models import Membership, User
+from principles.framework import current_framework
+
+# --- Shared pieces ---------------------------------------------------------------------------
+
+
+class MemberRefSerializer(serializers.Serializer[Any]):
+    """A person, by email and name (never by internal id)."""
+
+    email = serializers.EmailField()
+    full_name = serializers.CharField(allow_blank=True)
+
+
+def _form_invalid(form: BaseForm, rename: dict[str, str] | None = None) -> serializers.ValidationError:
+    """The form's errors in the API's shape: per field, `non_field_errors` for the rest."""
+    rename = rename or {}
+    fields: dict[str, list[str]] = {}
+    for name, errors in form.errors.items():
+        key = "non_field_errors" if name == "__all__" else rename.get(name, name)
+        fields.setdefault(key, []).extend(str(e) for e in errors)
+    return serializers.ValidationError(fields)
+
+
+def _body(request: Request) -> Any:
+    if not isinstance(request.data, dict):
+        raise serializers.ValidationError(_("Send a JSON object."))
+    return request.data
+
+
+def _form_data(values: dict[str, Any]) -> dict[str, str]:
+    """JSON values as a form would receive them from a page: text (null and absent are empty)."""
+    data: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    for name, value in values.items():
+        if value is None:
+            data[name] = ""
+        elif isinstance(value, dict | list):
+            errors[name] = [_("Give a single value.")]
+        else:
+            data[name] = str(value)
+    if errors:
+        raise serializers.ValidationError(errors)
+    return data
+
+
+def _service_invalid(exc: DjangoValidationError, rename: dict[str, str]) -> serializers.ValidationError:
+    """A service's ValidationError with its field names as the API spells them."""
+    if hasattr(exc, "error_dict"):
+        return serializers.ValidationError(
+            {
+                rename.get(name, name): [str(m) for e in errors for m in e.messages]
+                for name, errors in exc.error_dict.items()
+            }
+        )
+    return serializers.ValidationError([str(m) for m in exc.messages])
+
+
+# --- Assessments -----------------------------------------------------------------------------
+
+
+class AssessmentSerializer(serializers.ModelSerializer[Assessment]):
+    status = serializers.ChoiceField(choices=AssessmentStatus.choices)
+    framework_version = serializers.IntegerField(source="framework.version")
+    created_by = MemberRefSerializer(allow_null=True)
+    submitted_by = MemberRefSerializer(allow_null=True)
+    is_editable = serializers.BooleanField(help_text="Whether answers may be changed (draft or changes requested).")
+
+    class Meta:
+        model = Assessment
+        fields = [
+            "id",
+            "title",
+            "status",
+            "period_start",
+            "period_end",
+            "version",
+            "framework_version",
+            "is_editable",
+            "created_at",
+            "created_by",
+            "submitted_at",
+            "submitted_by",
+            "finalised_at",
+        ]
+
+
+# selectors.PrincipleProgress.status
+PRINCIPLE_PROGRESS_STATUSES = [
+    ("not_started", "Not started"),
+    ("in_progress", "In progress"),
+    ("completed", "Completed"),
+]
+
+
+class PrincipleProgressSerializer(serializers.Serializer[Any]):
+    number = serializers.IntegerField()
+    title = serializers.CharField()
+    status = serializers.ChoiceField(choices=PRINCIPLE_PROGRESS_STATUSES)
+    total = serializers.IntegerField(help_text="Criteria in this principle.")
+    answered = serializers.IntegerField(help_text="Criteria with a maturity level.")
+    evidence_missing = serializers.IntegerField(help_text="Answered at maturity 3 or more without cited evidence.")
+    expired_evidence = serializers.IntegerField(help_text="Citations of evidence past its expiry date.")
+    overdue_actions = serializers.IntegerField()
+    average_maturity = serializers.FloatField(allow_null=True)
+
+
+class ProgressSerializer(serializers.Serializer[Any]):
+    total = serializers.IntegerField()
+    answered = serializers.IntegerField()
+    evidence_missing = serializers.IntegerField()
+    overdue_actions = serializers.IntegerField()
+    principles_completed = serializers.IntegerField()
+    principles = PrincipleProgressSerializer(many=True)
+
+
+def _progress(assessment: Assessment) -> dict[str, Any]:
+    progress = selectors.assessment_progress(assessment)
+    return {
+        "total": progress.total,
+        "answered": progress.answered,
+        "evidence_missing": progress.evidence_missing,
+        "overdue_actions": progress.overdue_actions,
+        "principles_completed": progress.completed,
+        "principles": [
+            {
+                "number": p.principle.number,
+                "title": p.principle.title,
+                "status": p.status,
+                "total": p.total,
+                "answered": p.answered,
+                "evidence_missing": p.evidence_missing,
+                "expired_evidence": p.expired_evidence,
+                "overdue_actions": p.overdue_actions,
+                "average_maturity": p.average_maturity,
+            }
+            for p in progress.principles
+        ],
+    }
+
+
+class AssessmentDetailSerializer(AssessmentSerializer):
+    progress = serializers.SerializerMethodField()
+
+    class Meta(AssessmentSerializer.Meta):
+        fields = [*AssessmentSerializer.Meta.fields, "progress"]
+
+    @extend_schema_field(ProgressSerializer)
+    def get_progress(self, assessment: Assessment) -> dict[str, Any]:
+        return ProgressSerializer(_progress(assessment)).data
+
+
+class AssessmentCreateSerializer(serializers.Serializer[Any]):
+    """Documents the body; the web's AssessmentForm validates it."""
+
+    title = serializers.CharField(max_length=200)
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+
+
+class AssessmentQuery(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=AssessmentStatus.choices, required=False)
+
+
+def _assessment_detail(membership: Membership, assessment_id: Any) -> Assessment:
+    return selectors.get_assessment_for(membership, assessment_id)
+
+
+def _assessments(membership: Membership) -> QuerySet[Assessment]:
+    return selectors.visible_assessments(membership).select_related("framework", "created_by", "submitted_by")
+
+
+class AssessmentListView(OrganisationListView):
+    """Self-assessment cycles, newest first. Auditors see finalised ones only."""
+
+    actions = {"GET": "view_dashboard", "POST": "edit_content"}
+    serializer_class = AssessmentSerializer
+    query_serializer_class = AssessmentQuery
+    ordering = "-created_at"
+
+    def get_queryset(self) -> QuerySet[Assessment]:
+        queryset = _assessments(self.membership)
+        wanted = self.query().get("status")
+        return queryset.filter(status=wanted) if wanted else queryset
+
+    @extend_schema(
+        request=AssessmentCreateSerializer,
+        responses={201: AssessmentDetailSerializer},
+        operation_id="assessments_create",
+    )
+    def post(self, request: Request, org: str) -> Response:
+        """Start a cycle against the current framework, with an empty answer for every criterion."""
+        framework = current_framework()
+        if framework is None:
+            raise Conflict(_("No framework is loaded yet, so an assessment cannot be started."))
+        body = _body(request)
+        form = AssessmentForm(_form_data({name: body.get(name) for name in ("title", "period_start", "period_end")}))
+        if not form.is_valid():
+            raise _form_invalid(form)
+        assessment = services.assessment_create(
+            organisation=self.organisation, actor=request.user, framework=framework, **form.cleaned_data
+        )
+        assessment = _assessments(self.membership).get(pk=assessment.pk)
+        location = reverse("api:assessment_detail", kwargs={"org": org, "assessment_id": assessment.pk})
+        return Response(
+            AssessmentDetailSerializer(assessment).data, status=status.HTTP_201_CREATED, headers={"Location": location}
+        )
+
+
+class AssessmentDetailView(OrganisationGenericView):
+    """One cycle with its progress per principle."""
+
+    serializer_class = AssessmentDetailSerializer
+    pagination_class = None
+
+    def get(self, request: Request, org: str, assessment_id: Any) -> Response:
+        assessment = _assessments(self.membership).filter(pk=assessment_id).first()
+        if assessment is None:
+            raise Http404
+        return Response(AssessmentDetailSerializer(assessment).data)
+
+
+class SubmitResultSerializer(serializers.Serializer[Any]):
+    assessment = AssessmentDetailSerializer()
+    notified = serializers.ListField(
+        child=serializers.EmailField(), help_text="The workforce representatives emailed to review it."
+    )
+
+
+class AssessmentSubmitView(OrganisationGenericView):
+    """Send the assessment to workforce review. Refused (400) with one message per criterion still
+    missing a maturity level or the evidence its level needs; 409 if it was already submitted."""
+
+    actions = {"POST": "edit_content"}
+    serializer_class = SubmitResultSerializer
+    pagination_class = None
+
+    def _refuse(self, assessment: Assessment) -> Exception:
+        if not assessment.is_editable:
+            return Conflict(
+                _("This assessment is %(status)s and cannot be submitted again.")
+                % {"status": assessment.get_status_display().lower()}
+            )
+        problems = services.submission_problems(assessment)
+        fields: dict[str, Any] = {f"responses.{p.response.criterion.code}": [p.message] for p in problems}
+        fields["non_field_errors"] = [
+            ngettext(
+                "%(n)s criterion needs attention before this assessment can be submitted: %(list)s",
+                "%(n)s criteria need attention before this assessment can be submitted: %(list)s",
+                len(problems),
+            )
+            % {"n": len(problems), "list": "; ".join(p.message for p in problems)}
+        ]
+        return serializers.ValidationError(fields)
+
+    @extend_schema(request=None, responses={200: SubmitResultSerializer}, operation_id="assessments_submit")
+    def post(self, request: Request, org: str, assessment_id: Any) -> Response:
+        assessment = _assessment_detail(self.membership, assessment_id)
+        if not assessment.is_editable or services.submission_problems(assessment):
+            raise self._refuse(assessment)
+        try:
+            notified = services.assessment_submit(assessment=assessment, actor=request.user)
+        except DjangoValidationError:
+            # Changed since the check above (another request submitted or edited it).
+            assessment.refresh_from_db()
+            raise self._refuse(assessment) from None
+        assessment = _assessments(self.membership).get(pk=assessment.pk)
+        return Response(SubmitResultSerializer({"assessment": assessment, "notified": notified}).data)
+
+
+# --- Responses -------------------------------------------------------------------------------
+
+
+class CriterionResponseSerializer(serializers.ModelSerializer[CriterionResponse]):
+    criterion_code = serializers.CharField(source="criterion.code")
+    criterion_title = serializers.CharField(source="criterion.title")
+    principle_number = serializers.IntegerField(source="criterion.principle.number")
+    evidence_expected = serializers.BooleanField(source="criterion.evidence_expected")
+    maturity = serializers.IntegerField(allow_null=True, min_value=0, max_value=4)
+    evidence_ids = serializers.SerializerMethodField(help_text="The evidence files cited.")
+    updated_by = MemberRefSerializer(allow_null=True)
+
+    class Meta:
+        model = CriterionResponse
+        fields = [
+            "id",
+            "criterion_code",
+            "criterion_title",
+            "principle_number",
+            "evidence_expected",
+            "maturity",
+            "narrative",
+            "evidence_ids",
+            "updated_at",
+            "updated_by",
+        ]
+
+    @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
+    def get_evidence_ids(self, response: CriterionResponse) -> list[str]:
+        return sorted(str(c.evidence_id) for c in response.citations.all())
+
+
+_MATURITY = _("Choose a maturity level from 0 to 4")
+
+
+class ResponsePatchSerializer(serializers.Serializer[Any]):
+    """Any of the three; what is left out stays as it is."""
+
+    maturity = serializers.IntegerField(
+        allow_null=True,
+        min_value=0,
+        max_value=4,
+        required=False,
+        error_messages={"min_value": _MATURITY, "max_value": _MATURITY, "invalid": _MATURITY},
+        help_text="0 to 4, or null for not answered yet.",
+    )
+    narrative = serializers.CharField(allow_blank=True, required=False, trim_whitespace=True)
+    evidence_ids = serializers.ListField(
+        child=serializers.UUIDField(), required=False, help_text="Every file to cite (replaces the current list)."
+    )
+
+
+def _responses(assessment: Assessment) -> QuerySet[CriterionResponse]:
+    return (
+        CriterionResponse.objects.filter(assessment=assessment)
+        .select_related("criterion__principle", "updated_by")
+        .prefetch_related(Prefetch("citations", queryset=Citation.objects.only("id", "response_id", "evidence_id")))
+        .annotate(sequence=Cast(F("criterion__principle__number") * 1000 + F("criterion__position"), IntegerField()))
+    )
+
+
+class ResponseQuery(serializers.Serializer[Any]):
+    principle = serializers.IntegerField(required=False, min_value=1, help_text="Only this principle's criteria.")
+
+
+class ResponseListView(OrganisationListView):
+    """The answer to every criterion, in the framework's order."""
+
+    serializer_class = CriterionResponseSerializer
+    query_serializer_class = ResponseQuery
+    ordering = "sequence"
+
+    def get_queryset(self) -> QuerySet[CriterionResponse]:
+        assessment = _assessment_detail(self.membership, self.kwargs["assessment_id"])
+        queryset = _responses(assessment)
+        number = self.query().get("principle")
+        return queryset.filter(criterion__principle__number=number) if number else queryset
+
+
+class ResponseDetailView(OrganisationGenericView):
+    """One criterion's answer. PATCH saves it as the page's autosave does; 409 once the assessment
+    has been submitted (until changes are requested)."""
+
+    actions = {"GET": "view_dashboard", "PATCH": "edit_content"}
+    serializer_class = CriterionResponseSerializer
+    pagination_class = None
+
+    def _response(self, assessment_id: Any, criterion_code: str) -> CriterionResponse:
+        assessment = _assessment_detail(self.membership, assessment_id)
+        response = _responses(assessment).filter(criterion__code=criterion_code).first()
+        if response is None:
+            raise Http404
+        response.assessment = assessment
+        return response
+
+    def get(self, request: Request, org: str, assessment_id: Any, criterion_code: str) -> Response:
+        return Response(CriterionResponseSerializer(self._response(assessment_id, criterion_code)).data)
+
+    @extend_schema(request=ResponsePatchSerializer, responses={200: CriterionResponseSerializer})
+    def patch(self, request: Request, org: str, assessment_id: Any, criterion_code: str) -> Response:
+        response = self._response(assessment_id, criterion_code)
+        assessment = response.assessment
+        if not assessment.is_editable:
+            raise Conflict(
+                _("This assessment is %(status)s and cannot be edited until changes are requested.")
+                % {"status": assessment.get_status_display().lower()}
+            )
+        body = ResponsePatchSerializer(data=_body(request))
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        evidence_ids = data.get("evidence_ids")
+        if evidence_ids is None:
+            evidence_ids = [c.evidence_id for c in response.citations.all()]
+        try:
+            services.response_save(
+                response=response,
+                actor=request.user,
+                maturity=data.get("maturity", response.maturity),
+                narrative=data.get("narrative", response.narrative),
+                evidence_ids=list(evidence_ids),
+            )
+        except DjangoValidationError as exc:
+            if not Assessment.objects.get(pk=assessment.pk).is_editable:
+                raise Conflict(" ".join(exc.messages)) from None
+            raise _service_invalid(exc, {"evidence": "evidence_ids"}) from None
+        return Response(CriterionResponseSerializer(self._response(assessment_id, criterion_code)).data)
+
+
+# --- Evidence ----------------------------------------------------------------------------------
+
+
+class EvidenceSerializer(serializers.ModelSerializer[Evidence]):
+    name = serializers.CharField(source="original_name")
+    is_expired = serializers.SerializerMethodField()
+    uploaded_by = MemberRefSerializer(allow_null=True)
+    citation_count = serializers.IntegerField(help_text="Answers citing this file.")
+
+    class Meta:
+        model = Evidence
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "content_type",
+            "size",
+            "sha256",
+            "description",
+            "effective_date",
+            "expiry_date",
+            "is_expired",
+            "uploaded_at",
+            "uploaded_by",
+            "citation_count",
+        ]
+
+    def get_is_expired(self, evidence: Evidence) -> bool:
+        return evidence.is_expired()
+
+
+class EvidenceCitationSerializer(serializers.Serializer[Any]):
+    assessment_id = serializers.UUIDField()
+    assessment_title = serializers.CharField()
+    assessment_status = serializers.ChoiceField(choices=AssessmentStatus.choices)
+    criterion_code = serializers.CharField()
+
+
+class EvidenceDetailSerializer(EvidenceSerializer):
+    cited_by = serializers.SerializerMethodField()
+    deletable = serializers.SerializerMethodField(
+        help_text="False while a submitted or signed assessment cites the file."
+    )
+
+    class Meta(EvidenceSerializer.Meta):
+        fields = [*EvidenceSerializer.Meta.fields, "cited_by", "deletable"]
+
+    @extend_schema_field(EvidenceCitationSerializer(many=True))
+    def get_cited_by(self, evidence: Evidence) -> list[dict[str, Any]]:
+        responses = (
+            CriterionResponse.objects.filter(citations__evidence=evidence)
+            .select_related("criterion__principle", "assessment")
+            .order_by("assessment__created_at", "criterion__principle__number", "criterion__position")
+        )
+        return [
+            {
+                "assessment_id": r.assessment_id,
+                "assessment_title": r.assessment.title,
+                "assessment_status": r.assessment.status,
+                "criterion_code": r.criterion.code,
+            }
+            for r in responses
+        ]
+
+    def get_deletable(self, evidence: Evidence) -> bool:
+        return not services.evidence_locked_by(evidence)
+
+
+class EvidenceUploadSerializer(serializers.Serializer[Any]):
+    """Documents the multipart body; the web's EvidenceForm and the upload checks validate it."""
+
+    file = serializers.FileField(
+        help_text="PDF, PNG, JPEG, Word (DOCX), Excel (XLSX), CSV or plain text; its type is checked by content."
+    )
+    description = serializers.CharField(max_length=500)
+    effective_date = serializers.DateField()
+    expiry_date = serializers.DateField(required=False, allow_null=True)
+
+
+class EvidenceQuery(serializers.Serializer[Any]):
+    search = serializers.CharField(required=False, max_length=200, help_text="Search names and descriptions.")
+
+
+class EvidenceListView(OrganisationListView):
+    """The evidence library, newest first (not for auditors, who reach files through finalised work)."""
+
+    actions = {"GET": "view_dashboard", "POST": "edit_content"}
+    serializer_class = EvidenceSerializer
+    query_serializer_class = EvidenceQuery
+    ordering = "-uploaded_at"
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self) -> QuerySet[Evidence]:
+        selectors.require_evidence_library(self.membership)
+        search = (self.query().get("search") or "").strip()
+        return selectors.evidence_library(self.organisation, search=search)
+
+    @extend_schema(
+        request={"multipart/form-data": EvidenceUploadSerializer},
+        responses={201: EvidenceDetailSerializer},
+        operation_id="evidence_upload",
+    )
+    def post(self, request: Request, org: str) -> Response:
+        """Upload a file (multipart/form-data). Its type is decided from its content, as on the web."""
+        form = EvidenceForm(request.data, request.FILES)
+        if not form.is_valid():
+            raise _form_invalid(form)
+        upload = form.cleaned_data["file"]
+        evidence = services.evidence_upload(
+            organisation=self.organisation,
+            actor=request.user,
+            file=upload,
+            name=upload.name,
+            description=form.cleaned_data["description"],
+            effective_date=form.cleaned_data["effective_date"],
+            expiry_date=form.cleaned_data["expiry_date"],
+        )
+        evidence = selectors.evidence_library(self.organisation).get(pk=evidence.pk)
+        location = reverse("api:evidence_detail", kwargs={"org": org, "evidence_id": evidence.pk})
+        return Response(
+            EvidenceDetailSerializer(evidence).data, status=status.HTTP_201_CREATED, headers={"Location": location}
+        )
+
+
+class EvidenceDetailView(OrganisationGenericView):
+    """One file's record and where it is cited; DELETE removes it unless submitted work cites it (409)."""
+
+    actions = {"GET": "view_dashboard", "DELETE": "edit_content"}
+    serializer_class = EvidenceDetailSerializer
+    pagination_class = None
+
+    def _evidence(self, evidence_id: Any) -> Evidence:
+        evidence = selectors.evidence_library(self.organisation).filter(pk=evidence_id).first()
+        if evidence is None:
+            raise Http404
+        return evidence
+
+    def get(self, request: Request, org: str, evidence_id: Any) -> Response:
+        selectors.require_evidence_library(self.membership)
+        return Response(EvidenceDetailSerializer(self._evidence(evidence_id)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, org: str, evidence_id: Any) -> Response:
+        evidence = self._evidence(evidence_id)
+        try:
+            services.evidence_delete(evidence=evidence, actor=request.user)
+        except DjangoValidationError as exc:
+            raise Conflict(" ".join(exc.messages)) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EvidenceDownloadView(OrganisationGenericView):
+    """The file itself, as an attachment. Auditors may download only files cited by final work, and
+    each of their downloads is recorded in the audit trail."""
+
+    serializer_class = EvidenceSerializer
+    pagination_class = None
+
+    @extend_schema(responses={(200, "*/*"): OpenApiTypes.BINARY}, operation_id="evidence_download")
+    def get(self, request: Request, org: str, evidence_id: Any) -> HttpResponseBase:
+        evidence = Evidence.objects.filter(organisation=self.organisation, pk=evidence_id).first()
+        if evidence is None:
+            raise Http404
+        services.evidence_download_allow(membership=self.membership, evidence=evidence, actor=request.user)
+        return services.evidence_file_response(evidence)
+
+
+# --- Action items --------------------------------------------------------------------------------
+
+
+class ActionItemSerializer(serializers.ModelSerializer[ActionItem]):
+    status = serializers.ChoiceField(choices=ActionStatus.choices)
+    owner = MemberRefSerializer(allow_null=True)
+    is_overdue = serializers.SerializerMethodField()
+    assessment_id = serializers.UUIDField(allow_null=True)
+    criterion_code = serializers.CharField(source="response.criterion.code", allow_null=True, default=None)
+    plan_id = serializers.UUIDField(allow_null=True)
+
+    class Meta:
+        model = ActionItem
+        fields = [
+            "id",
+            "title",
+            "status",
+            "owner",
+            "due_date",
+            "is_overdue",
+            "assessment_id",
+            "criterion_code",
+            "plan_id",
+            "source",
+            "created_at",
+            "completed_at",
+        ]
+
+    def get_is_overdue(self, item: ActionItem) -> bool:
+        return item.is_overdue()
+
+
+_OWNER_HELP = "The owner by their email address in this organisation; null for no owner yet."
+_OWNER_ID_HELP = "Or the owner's membership id (from the members list) instead of owner_email."
+
+
+class ActionItemCreateSerializer(serializers.Serializer[Any]):
+    """Documents the body; the web's ActionItemForm validates it."""
+
+    assessment_id = serializers.UUIDField()
+    criterion_code = serializers.CharField(max_length=16, help_text="The criterion the action raises, e.g. `1.2`.")
+    title = serializers.CharField(max_length=300)
+    due_date = serializers.DateField()
+    owner_email = serializers.EmailField(required=False, allow_null=True, help_text=_OWNER_HELP)
+    owner_membership_id = serializers.UUIDField(required=False, allow_null=True, help_text=_OWNER_ID_HELP)
+
+
+class _ActionItemTarget(serializers.Serializer[Any]):
+    assessment_id = serializers.UUIDField()
+    criterion_code = serializers.CharField(max_length=16)
+
+
+class ActionItemPatchSerializer(serializers.Serializer[Any]):
+    """Any of these; what is left out stays as it is."""
+
+    title = serializers.CharField(max_length=300, required=False)
+    due_date = serializers.DateField(required=False)
+    status = serializers.ChoiceField(choices=ActionStatus.choices, required=False)
+    owner_email = serializers.EmailField(required=False, allow_null=True, help_text=_OWNER_HELP)
+    owner_membership_id = serializers.UUIDField(required=False, allow_null=True, help_text=_OWNER_ID_HELP)
+
+
+class ActionItemQuery(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=ActionStatus.choices, required=False)
+    overdue = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="true: past due and not done; false: the others."
+    )
+    assessment = serializers.UUIDField(required=False, help_text="Only this assessment's actions.")
+
+
+_NOT_A_MEMBER = _("Choose an owner from the organisation's members")
+
+
+def _owner(organisation: Any, data: Any) -> tuple[bool, User | None]:
+    """(given, owner) from `owner_email` or `owner_membership_id`; refuses anyone not a member here."""
+    has_email, has_id = "owner_email" in data, "owner_membership_id" in data
+    if has_email and has_id and data["owner_email"] not in (None, "") and data["owner_membership_id"] not in (None, ""):
+        raise serializers.ValidationError({"owner_email": [_("Give owner_email or owner_membership_id, not both.")]})
+    if not (has_email or has_id):
+        return False, None
+    members = Membership.objects.filter(organisation=organisation).select_related("user")
+    if has_email and data["owner_email"] not in (None, ""):
+        field = serializers.EmailField()
+        try:
+            email = field.run_validation(data["owner_email"])
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({"owner_email": exc.detail}) from None
+        membership = members.filter(user__email__iexact=email).first()
+        if membership is None:
+            raise serializers.ValidationError({"owner_email": [_NOT_A_MEMBER]})
+        return True, membership.user
+    if has_id and data["owner_membership_id"] not in (None, ""):
+        try:
+            membership_id = serializers.UUIDField().run_validation(data["owner_membership_id"])
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({"owner_membership_id": exc.detail}) from None
+        membership = members.filter(pk=membership_id).first()
+        if membership is None:
+            raise serializers.ValidationError({"owner_membership_id": [_NOT_A_MEMBER]})
+        return True, membership.user
+    return True, None
+
+
+def _members(organisation: Any) -> list[User]:
+    return [m.user for m in Membership.objects.filter(organisation=organisation).select_related("user")]
+
+
+def _action_items(membership: Membership) -> QuerySet[ActionItem]:
+    return selectors.visible_action_items(membership).select_related("owner", "response__criterion")
+
+
+class ActionItemListView(OrganisationListView):
+    """Action items, newest first. Auditors see those of finalised assessments and plans only."""
+
+    actions = {"GET": "view_dashboard", "POST": "edit_content"}
+    serializer_class = ActionItemSerializer
+    query_serializer_class = ActionItemQuery
+    ordering = "-created_at"
+
+    def get_queryset(self) -> QuerySet[ActionItem]:
+        queryset = _action_items(self.membership)
+        query = self.query()
+        if query.get("status"):
+            queryset = queryset.filter(status=query["status"])
+        if query.get("assessment"):
+            queryset = queryset.filter(assessment_id=query["assessment"])
+        overdue = Q(due_date__lt=timezone.localdate()) & ~Q(status=ActionStatus.DONE)
+        if query.get("overdue") is True:
+            queryset = queryset.filter(overdue)
+        elif query.get("overdue") is False:
+            queryset = queryset.exclude(overdue)
+        return queryset
+
+    @extend_schema(
+        request=ActionItemCreateSerializer, responses={201: ActionItemSerializer}, operation_id="action_items_create"
+    )
+    def post(self, request: Request, org: str) -> Response:
+        """Add an action to a criterion of an assessment."""
+        data = _body(request)
+        where = _ActionItemTarget(data=data)
+        where.is_valid(raise_exception=True)
+        assessment = (
+            selectors.visible_assessments(self.membership).filter(pk=where.validated_data["assessment_id"]).first()
+        )
+        if assessment is None:
+            raise serializers.ValidationError(
+                {"assessment_id": [_("No assessment with this id in this organisation.")]}
+            )
+        response = (
+            CriterionResponse.objects.select_related("criterion", "assessment", "organisation")
+            .filter(assessment=assessment, criterion__code=where.validated_data["criterion_code"])
+            .first()
+        )
+        if response is None:
+            raise serializers.ValidationError(
+                {"criterion_code": [_("This assessment has no criterion with this code.")]}
+            )
+        _given, owner = _owner(self.organisation, data)
+        form = ActionItemForm(
+            {
+                **_form_data({"title": data.get("title"), "due_date": data.get("due_date")}),
+                "owner": str(owner.pk) if owner else "",
+            },
+            members=_members(self.organisation),
+        )
+        if not form.is_valid():
+            raise _form_invalid(form, {"owner": "owner_email"})
+        try:
+            item = services.action_item_create(response=response, actor=request.user, **form.cleaned_data)
+        except DjangoValidationError as exc:
+            raise _service_invalid(exc, {"owner": "owner_email"}) from None
+        item = _action_items(self.membership).get(pk=item.pk)
+        location = reverse("api:action_item_detail", kwargs={"org": org, "action_item_id": item.pk})
+        return Response(ActionItemSerializer(item).data, status=status.HTTP_201_CREATED, headers={"Location": location})
+
+
+class ActionItemDetailView(OrganisationGenericView):
+    """One action item. PATCH and DELETE work on an assessment's actions; a plan's actions come from
+    its equality impact assessment and are changed there (409)."""
+
+    actions = {"GET": "view_dashboard", "PATCH": "edit_content", "DELETE": "edit_content"}
+    serializer_class = ActionItemSerializer
+    pagination_class = None
+
+    def _item(self, action_item_id: Any, *, editing: bool = False) -> ActionItem:
+        item = _action_items(self.membership).filter(pk=action_item_id).first()
+        if item is None:
+            raise Http404
+        if editing and item.assessment_id is None:
+            raise Conflict(_("This action comes from a plan's equality impact assessment: change it on the plan."))
+        return item
+
+    def get(self, request: Request, org: str, action_item_id: Any) -> Response:
+        return Response(ActionItemSerializer(self._item(action_item_id)).data)
+
+    @extend_schema(request=ActionItemPatchSerializer, responses={200: ActionItemSerializer})
+    def patch(self, request: Request, org: str, action_item_id: Any) -> Response:
+        item = self._item(action_item_id, editing=True)
+        data = _body(request)
+        given, owner = _owner(self.organisation, data)
+        if not given:
+            owner = item.owner
+        form = ActionItemForm(
+            {
+                **_form_data(
+                    {
+                        "title": data.get("title", item.title),
+                        "due_date": data.get("due_date", item.due_date.isoformat()),
+                        "status": data.get("status", item.status),
+                    }
+                ),
+                "owner": str(owner.pk) if owner else "",
+            },
+            instance=item,
+            members=_members(self.organisation),
+        )
+        if not form.is_valid():
+            raise _form_invalid(form, {"owner": "owner_email"})
+        try:
+            services.action_item_update(
+                item=ActionItem.objects.get(pk=item.pk), actor=request.user, **form.cleaned_data
+            )
+        except DjangoValidationError as exc:
+            raise _service_invalid(exc, {"owner": "owner_email"}) from None
+        return Response(ActionItemSerializer(self._item(action_item_id)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, org: str, action_item_id: Any) -> Response:
+        item = self._item(action_item_id, editing=True)
+        services.action_item_delete(item=item, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- URLs --------------------------------------------------------------------------------------
+
+org = "organisations/<slug:org>/"
+assessment = f"{org}assessments/<uuid:assessment_id>/"
+
+urlpatterns = [
+    path(f"{org}assessments/", AssessmentListView.as_view(), name="assessment_list"),
+    path(assessment, AssessmentDetailView.as_view(), name="assessment_detail"),
+    path(f"{assessment}submit/", AssessmentSubmitView.as_view(), name="assessment_submit"),
+    path(f"{assessment}responses/", ResponseListView.as_view(), name="response_list"),
+    path(f"{assessment}responses/<str:criterion_code>/", ResponseDetailView.as_view(), name="response_detail"),
+    path(f"{org}evidence/", EvidenceListView.as_view(), name="evidence_list"),
+    path(f"{org}evidence/<uuid:evidence_id>/", EvidenceDetailView.as_view(), name="evidence_detail"),
+    path(f"{org}evidence/<uuid:evidence_id>/download/", EvidenceDownloadView.as_view(), name="evidence_download"),
+    path(f"{org}action-items/", ActionItemListView.as_view(), name="action_item_list"),
+    path(f"{org}action-items/<uuid:action_item_id>/", ActionItemDetailView.as_view(), name="action_item_detail"),
+]
