@@ -36,7 +36,7 @@ from assessments.models import (
 )
 from assessments.models import Response as CriterionResponse
 from portal.api.base import OrganisationGenericView, OrganisationListView
-from portal.api.errors import Conflict
+from portal.api.errors import Conflict, service_error
 from portal.models import Membership, User
 from principles.framework import current_framework
 
@@ -80,18 +80,6 @@ def _form_data(values: dict[str, Any]) -> dict[str, str]:
     if errors:
         raise serializers.ValidationError(errors)
     return data
-
-
-def _service_invalid(exc: DjangoValidationError, rename: dict[str, str]) -> serializers.ValidationError:
-    """A service's ValidationError with its field names as the API spells them."""
-    if hasattr(exc, "error_dict"):
-        return serializers.ValidationError(
-            {
-                rename.get(name, name): [str(m) for e in errors for m in e.messages]
-                for name, errors in exc.error_dict.items()
-            }
-        )
-    return serializers.ValidationError([str(m) for m in exc.messages])
 
 
 # --- Assessments -----------------------------------------------------------------------------
@@ -430,7 +418,7 @@ class ResponseDetailView(OrganisationGenericView):
         except DjangoValidationError as exc:
             if not Assessment.objects.get(pk=assessment.pk).is_editable:
                 raise Conflict(" ".join(exc.messages)) from None
-            raise _service_invalid(exc, {"evidence": "evidence_ids"}) from None
+            raise service_error(exc, {"evidence": "evidence_ids"}) from None
         return Response(CriterionResponseSerializer(self._response(assessment_id, criterion_code)).data)
 
 
@@ -771,7 +759,7 @@ class ActionItemListView(OrganisationListView):
         try:
             item = services.action_item_create(response=response, actor=request.user, **form.cleaned_data)
         except DjangoValidationError as exc:
-            raise _service_invalid(exc, {"owner": "owner_email"}) from None
+            raise service_error(exc, {"owner": "owner_email"}) from None
         item = _action_items(self.membership).get(pk=item.pk)
         location = reverse("api:action_item_detail", kwargs={"org": org, "action_item_id": item.pk})
         return Response(ActionItemSerializer(item).data, status=status.HTTP_201_CREATED, headers={"Location": location})
@@ -824,7 +812,7 @@ class ActionItemDetailView(OrganisationGenericView):
                 item=ActionItem.objects.get(pk=item.pk), actor=request.user, **form.cleaned_data
             )
         except DjangoValidationError as exc:
-            raise _service_invalid(exc, {"owner": "owner_email"}) from None
+            raise service_error(exc, {"owner": "owner_email"}) from None
         return Response(ActionItemSerializer(self._item(action_item_id)).data)
 
     @extend_schema(responses={204: None})

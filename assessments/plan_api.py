@@ -8,11 +8,9 @@ and `assessments.selectors`. Review endpoints exist for both kinds of subject, a
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.urls import path
 from django.utils.translation import gettext as _
@@ -40,7 +38,7 @@ from portal.api.base import (
     QueryMixin,
     api_signing_context,
 )
-from portal.api.errors import Conflict
+from portal.api.errors import service_errors
 from portal.canonical import to_jsonable
 from portal.models import Signature, SignatureCapacity, SignatureDecision
 from principles.models import Criterion
@@ -48,43 +46,9 @@ from principles.models import Criterion
 SECTION_KEYS = [key for key, _title, _fields in workflow.PLAN_SECTIONS]
 SECTION_FIELD_NAMES = [name for _key, _title, fields in workflow.PLAN_SECTIONS for name in fields]
 
+
 # Service refusals that are about the item's state (409) or about who is asking (403), by the code
 # the service gives its ValidationError; anything else is a 400 naming the fields to correct.
-CONFLICT_CODES = {
-    "not_editable",
-    "not_final",
-    "newer_version",
-    "not_in_review",
-    "content_changed",
-    "already_signed",
-    "agreement_blocked",
-}
-FORBIDDEN_CODES = {"cannot_sign", "separation_of_duties"}
-
-
-@contextmanager
-def service_errors(fields: Mapping[str, str] | None = None) -> Iterator[None]:
-    """Turn a service's ValidationError into the API's answer: 409 for the item's state, 403 for
-    separation of duties, else 400 (renaming fields through `fields`, e.g. `age-impact` -> `rows.0.impact`)."""
-    try:
-        yield
-    except DjangoValidationError as exc:
-        if hasattr(exc, "error_dict"):
-            renamed: dict[str, list[str]] = {}
-            for name, errors in exc.message_dict.items():
-                key = (fields or {}).get(name, name)
-                renamed.setdefault("non_field_errors" if key == "__all__" else key, []).extend(errors)
-            raise serializers.ValidationError(renamed) from None
-        codes = [error.code for error in exc.error_list]
-        message = " ".join(exc.messages)
-        for code in codes:
-            if code in FORBIDDEN_CODES:
-                raise exceptions.PermissionDenied(message, code=code) from None
-            if code in CONFLICT_CODES:
-                raise Conflict(message, code=code) from None
-        raise serializers.ValidationError({"non_field_errors": exc.messages}) from None
-
-
 class StrictSerializer(serializers.Serializer[Any]):
     """Refuses fields it does not know, so a body cannot smuggle in a signer, a role or an organisation."""
 

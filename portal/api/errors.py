@@ -7,6 +7,8 @@ paths for nested ones, e.g. `rows.2.impact`) to its messages.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -113,6 +115,50 @@ def to_api_exception(exc: Exception) -> Exception:
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError(detail=as_serializer_error(exc))
     return exc
+
+
+# Codes a service puts on a ValidationError (`ValidationError(msg, code=...)`) to say the item's
+# state refuses the change (409) or the person may not do it (403), rather than bad input (400).
+CONFLICT_CODES = frozenset(
+    {
+        "not_editable",
+        "not_final",
+        "newer_version",
+        "not_in_review",
+        "content_changed",
+        "already_signed",
+        "agreement_blocked",
+    }
+)
+FORBIDDEN_CODES = frozenset({"cannot_sign", "separation_of_duties"})
+
+
+def service_error(exc: DjangoValidationError, rename: Mapping[str, str] | None = None) -> exceptions.APIException:
+    """A service's ValidationError as the API answers it: per-field 400 (field names put into the
+    API's words through `rename`), 409 for a state conflict, 403 for separation of duties."""
+    rename = rename or {}
+    if hasattr(exc, "error_dict"):
+        fields: dict[str, list[str]] = {}
+        for name, messages in exc.message_dict.items():
+            key = rename.get(name, name)
+            fields.setdefault("non_field_errors" if key == "__all__" else key, []).extend(messages)
+        return exceptions.ValidationError(fields)
+    message = " ".join(exc.messages)
+    for error in exc.error_list:
+        if error.code in FORBIDDEN_CODES:
+            return exceptions.PermissionDenied(message, code=error.code)
+        if error.code in CONFLICT_CODES:
+            return Conflict(message, code=error.code)
+    return exceptions.ValidationError({"non_field_errors": exc.messages})
+
+
+@contextmanager
+def service_errors(rename: Mapping[str, str] | None = None) -> Iterator[None]:
+    """`with service_errors({"owner": "owner_email"}): services.x(...)`: see `service_error`."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        raise service_error(exc, rename) from None
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
