@@ -133,6 +133,7 @@ def api_tokens(request: AuthenticatedRequest) -> HttpResponse:
         request,
         "portal/api_tokens.html",
         {"form": form, "tokens": tokens_of_user(request.user), "now": timezone.now()},
+        status=400 if form.is_bound else 200,
     )
 
 

@@ -63,7 +63,7 @@ def test_choices_offer_only_the_persons_role_or_narrower(tenant) -> None:
 
     # A crafted POST asking for more than the person's role is refused, and nothing is made.
     response = _create(client_for(tenant.manager), org, Role.OWNER)
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Select a valid choice" in response.content.decode()
     rep = _create(client_for(tenant.rep), org, Role.MANAGER)
     assert "Select a valid choice" in rep.content.decode()
@@ -72,6 +72,7 @@ def test_choices_offer_only_the_persons_role_or_narrower(tenant) -> None:
 
 def test_missing_name_is_an_error_at_the_field(tenant) -> None:
     response = _create(client_for(tenant.owner), tenant.organisation, Role.OWNER, name="")
+    assert response.status_code == 400
     assert "Enter a name for the token" in response.content.decode()
     assert not ApiToken.objects.exists()
 
