@@ -22,10 +22,9 @@ from rest_framework import exceptions, serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import as_serializer_error
 
 from portal.api.base import OrganisationGenericView, OrganisationListView, api_signing_context
-from portal.api.errors import Conflict
+from portal.api.errors import Conflict, service_error
 from portal.models import EmailStatus, Membership
 from portal.services import InvitationLinkError
 from supplychain import selectors, services
@@ -60,12 +59,6 @@ def _valid(serializer_class: type[serializers.Serializer[Any]], data: Any, **kwa
     serializer = serializer_class(data=data, **kwargs)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
-
-
-def _renamed(exc: DjangoValidationError, names: dict[str, str]) -> exceptions.ValidationError:
-    """A service's error with its field names put into the API's words."""
-    detail = as_serializer_error(exc)
-    return exceptions.ValidationError({names.get(key, key): value for key, value in detail.items()})
 
 
 def _conflict(exc: DjangoValidationError, code: str = "conflict") -> Conflict:
@@ -536,7 +529,7 @@ class CampaignListView(SupplyChainListView):
                 invitation_ttl_days=data["invitation_ttl_days"],
             )
         except DjangoValidationError as exc:
-            raise _renamed(exc, {"suppliers": "all_suppliers" if everyone else "supplier_ids"}) from None
+            raise service_error(exc, {"suppliers": "all_suppliers" if everyone else "supplier_ids"}) from None
         return Response(CampaignSerializer(campaign, context={"viewer": self.organisation.pk}).data, status=201)
 
 
@@ -955,7 +948,7 @@ class RequestForwardView(RequestMixin, SupplyChainView):
             created = services.invitation_forward(invitation=invitation, actor=request.user, supplier_ids=ids)
         except DjangoValidationError as exc:
             if getattr(exc, "error_dict", None):
-                raise _renamed(exc, {"suppliers": "supplier_ids"}) from None
+                raise service_error(exc, {"suppliers": "supplier_ids"}) from None
             raise _conflict(exc) from None
         sent = list(
             selectors.invitations_sent(self.organisation)
