@@ -148,3 +148,19 @@ def test_auditor_reads_through_the_api_are_in_the_audit_trail(api) -> None:
 def test_tokens_of_each_role_reach_the_organisation(api) -> None:
     for role in ("owner", "manager", "workforce_rep", "auditor", "member"):
         assert api.client(role).get(api.base).json()["role"] == role
+
+
+def test_session_writes_need_the_csrf_token(tenant) -> None:
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(tenant.manager)
+    url = f"/api/v1/organisations/{tenant.organisation.slug}/suppliers/"
+    body = {"name": "Pennine Fasteners", "contact_email": "ops@pennine.example"}
+    refused = client.post(url, body, content_type="application/json")
+    _is_error(refused, 403, "permission_denied")
+    assert "CSRF" in refused.json()["message"]
+    client.get(f"/o/{tenant.organisation.slug}/")  # any page sets the CSRF cookie
+    token = client.cookies["csrftoken"].value
+    accepted = client.post(url, body, content_type="application/json", HTTP_X_CSRFTOKEN=token)
+    assert accepted.status_code == 201, accepted.content
