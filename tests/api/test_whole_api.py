@@ -79,6 +79,21 @@ def _world_storage(settings, world_files) -> None:
     settings.STORAGES = _storages(world_files)
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_transaction_open():
+    """Schemathesis calls Django's real WSGI handler, whose request signals close "old" database
+    connections: on PostgreSQL that would close the test's own connection mid-transaction. Django's
+    test client disconnects the same signal handlers for the same reason."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 def _url(world: World, caller_name: str, path: str) -> str:
     caller = world.callers[caller_name]
     ids = world.ids(caller, path)
