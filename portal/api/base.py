@@ -112,16 +112,18 @@ def _claim(request: Request) -> IdempotencyRecord | None:
     raise Conflict(_("A request with this Idempotency-Key is being processed."), code="idempotency_in_progress")
 
 
-def _finish(record: IdempotencyRecord, response: Response) -> None:
-    if 200 <= response.status_code < 300:
-        record.completed = True
-        record.status_code = response.status_code
-        record.body = response.data
-        record.location = response.get("Location", "")[:500]
-        record.save(update_fields=["completed", "status_code", "body", "location"])
-    else:
-        # Only a success is remembered: a refused request may be corrected and sent again with the same key.
-        IdempotencyRecord.objects.filter(pk=record.pk).delete()
+def _remember(record: IdempotencyRecord, response: Response) -> None:
+    """Store a success's response, in the same transaction as the work it reports: both or neither."""
+    record.completed = True
+    record.status_code = response.status_code
+    record.body = response.data
+    record.location = response.get("Location", "")[:500]
+    record.save(update_fields=["completed", "status_code", "body", "location"])
+
+
+def _release(record: IdempotencyRecord) -> None:
+    """Only a success is remembered: a refused request may be corrected and sent again with the same key."""
+    IdempotencyRecord.objects.filter(pk=record.pk, completed=False).delete()
 
 
 def _replayed(record: IdempotencyRecord) -> Response:
@@ -166,12 +168,16 @@ class ApiMixin:
                 record = _claim(drf_request)
                 with transaction.atomic():
                     response = handler(drf_request, *args, **kwargs)
+                    if record is not None and 200 <= response.status_code < 300:
+                        _remember(record, response)
             except _Replay as replay:
                 response = _replayed(replay.record)
             except Exception as exc:
+                if record is not None:
+                    record.completed = False  # whatever was remembered was rolled back with the work
                 response = view.handle_exception(exc)
-            if record is not None:
-                _finish(record, response)
+            if record is not None and not record.completed:
+                _release(record)
             view.response = view.finalize_response(drf_request, response, *args, **kwargs)
             return view.response
 
