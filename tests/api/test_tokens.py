@@ -171,3 +171,22 @@ def test_creating_and_revoking_are_in_the_audit_trail(tenant) -> None:
     client.post(f"/account/tokens/{token.pk}/revoke/")
     trail = client.get(f"/o/{tenant.organisation.slug}/audit/").content.decode()
     assert "created an API token" in trail and "revoked an API token" in trail
+
+
+def test_token_page_queries_do_not_grow_with_tokens_or_organisations(tenant) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(tenant.owner)
+    make_token(tenant.owner, tenant.organisation)
+    client.get("/account/tokens/")
+    with CaptureQueriesContext(connection) as few:
+        assert client.get("/account/tokens/").status_code == 200
+    for n in range(4):
+        other = OrganisationFactory(name=f"Works {n}")
+        add_member(other, tenant.owner, Role.OWNER)
+        make_token(tenant.owner, other)
+    with CaptureQueriesContext(connection) as many:
+        html = client.get("/account/tokens/").content.decode()
+    assert html.count("<strong>owner token</strong>") == 5
+    assert len(many) == len(few), [q["sql"][:80] for q in many]
