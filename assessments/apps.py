@@ -29,9 +29,9 @@ class AssessmentsConfig(AppConfig):
 
         register_panel(order=20, name="assessment", provider=assessment_panel)
 
-        from assessments.selectors import awaiting_user
+        from assessments.selectors import awaiting_count, awaiting_user
         from portal.dashboard import register_awaiting
 
-        register_awaiting(name="reviews", provider=awaiting_user)
+        register_awaiting(name="reviews", provider=awaiting_user, counter=awaiting_count)
         register_demo_step(order=20, name="assessment", step=demo_assessment)
         register_demo_step(order=30, name="plans", step=demo_plans)

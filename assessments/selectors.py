@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -253,33 +253,49 @@ class AwaitingItem:
     action: str  # what the user is asked to do
 
 
+def _awaiting_querysets(user: Any, signing: dict[Any, Membership]) -> tuple[QuerySet, QuerySet]:
+    """Assessments and plans in workforce review in these organisations that this person has not
+    signed since they were submitted."""
+    from portal.models import Signature
+
+    mine = Signature.objects.filter(subject_id=OuterRef("pk"), signer=user, signed_at__gte=OuterRef("submitted_at"))
+    return (
+        Assessment.objects.filter(organisation_id__in=signing, status=AssessmentStatus.IN_REVIEW).filter(~Exists(mine)),
+        Plan.objects.filter(organisation_id__in=signing, status=AssessmentStatus.IN_REVIEW).filter(~Exists(mine)),
+    )
+
+
+def _signing(memberships: list[Membership]) -> dict[Any, Membership]:
+    return {m.organisation_id: m for m in memberships if m.role in (Role.WORKFORCE_REP, Role.OWNER, Role.MANAGER)}
+
+
+def awaiting_count(user: Any, memberships: list[Membership]) -> int:
+    """How many items `awaiting_user` would list, in one query (the header's badge)."""
+    from django_scopes import scopes_disabled
+
+    signing = _signing(memberships)
+    if not signing:
+        return 0
+    with scopes_disabled():
+        assessments, plans = _awaiting_querysets(user, signing)
+        return assessments.order_by().values("pk").union(plans.order_by().values("pk"), all=True).count()
+
+
 def awaiting_user(user: Any, memberships: list[Membership]) -> list[AwaitingItem]:
     """Items in workforce review that wait for this person's countersignature or signature,
     across every organisation they belong to (two queries, however many items)."""
     from django_scopes import scopes_disabled
 
-    from portal.models import Signature
-
-    signing = {m.organisation_id: m for m in memberships if m.role in (Role.WORKFORCE_REP, Role.OWNER, Role.MANAGER)}
+    signing = _signing(memberships)
     if not signing:
         return []
     with scopes_disabled():
-        mine = Signature.objects.filter(subject_id=OuterRef("pk"), signer=user, signed_at__gte=OuterRef("submitted_at"))
-        assessments = list(
-            Assessment.objects.filter(organisation_id__in=signing, status=AssessmentStatus.IN_REVIEW)
-            .annotate(signed_by_me=Exists(mine))
-            .select_related("organisation")
-        )
-        plans = list(
-            Plan.objects.filter(organisation_id__in=signing, status=AssessmentStatus.IN_REVIEW)
-            .annotate(signed_by_me=Exists(mine))
-            .select_related("organisation")
-        )
+        assessments_qs, plans_qs = _awaiting_querysets(user, signing)
+        assessments = list(assessments_qs.select_related("organisation"))
+        plans = list(plans_qs.select_related("organisation"))
     items = []
     for kind, objects in (("assessment", assessments), ("plan", plans)):
         for obj in objects:
-            if obj.signed_by_me:
-                continue
             role = signing[obj.organisation_id].role
             action = "countersign" if role == Role.WORKFORCE_REP else "sign"
             items.append(AwaitingItem(obj.organisation, kind, obj, action))

@@ -41,15 +41,15 @@ def dashboard_panels(request: HttpRequest) -> list[Panel]:
 
 # What waits for a person across organisations (review, signatures): counted in the navigation.
 AwaitingProvider = Callable[[Any, list[Any]], list[Any]]
-_awaiting: dict[str, AwaitingProvider] = {}
+AwaitingCounter = Callable[[Any, list[Any]], int]
+_awaiting: dict[str, tuple[AwaitingProvider, AwaitingCounter]] = {}
 
 
-def register_awaiting(*, name: str, provider: AwaitingProvider) -> None:
-    _awaiting[name] = provider
+def register_awaiting(*, name: str, provider: AwaitingProvider, counter: AwaitingCounter) -> None:
+    """`provider` lists what waits for a person; `counter` counts the same items cheaply (the badge
+    on every page)."""
+    _awaiting[name] = (provider, counter)
 
 
-def awaiting_for(user: Any, memberships: list[Any]) -> list[Any]:
-    items: list[Any] = []
-    for provider in _awaiting.values():
-        items.extend(provider(user, memberships))
-    return items
+def awaiting_count(user: Any, memberships: list[Any]) -> int:
+    return sum(counter(user, memberships) for _provider, counter in _awaiting.values())

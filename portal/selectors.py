@@ -17,12 +17,15 @@ def memberships_of_user(user: User) -> list[Membership]:
     """Every active membership of one person, across organisations (for the switcher)."""
     now = timezone.now()
     with scopes_disabled():
-        return list(
+        memberships = list(
             Membership.objects.filter(user=user)
             .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
             .select_related("organisation")
             .order_by("organisation__name")
         )
+    for membership in memberships:
+        membership.user = user  # already loaded: no query to read it back
+    return memberships
 
 
 def open_invitations_for_email(email: str) -> list[Invitation]:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from portal.models import Membership, Organisation
+from portal.selectors import memberships_of_user
 
 
 def membership_for(*, user: Any, organisation: Organisation) -> Membership | None:
@@ -45,15 +46,19 @@ class TenantMiddleware:
         if slug is None:
             return self.get_response(request)
 
-        organisation = Organisation.objects.filter(slug=slug).first()
-        membership = membership_for(user=request.user, organisation=organisation) if organisation else None
-        if membership is None:
-            if not request.user.is_authenticated:
-                # Anonymous visitors are sent to sign in; whether the organisation exists stays hidden.
-                from django.contrib.auth.views import redirect_to_login
+        if not request.user.is_authenticated:
+            # Anonymous visitors are sent to sign in; whether the organisation exists stays hidden.
+            from django.contrib.auth.views import redirect_to_login
 
-                return redirect_to_login(request.get_full_path())
+            return redirect_to_login(request.get_full_path())
+        # One query: every active membership of the user with its organisation. It finds this
+        # organisation and the role, and the header's switcher reuses it.
+        memberships = memberships_of_user(request.user)
+        request.my_memberships = memberships  # type: ignore[attr-defined]
+        membership = next((m for m in memberships if m.organisation.slug == slug), None)
+        if membership is None:
             return self._not_found(request)
+        organisation = membership.organisation
 
         request.organisation = organisation  # type: ignore[attr-defined]
         request.membership = membership  # type: ignore[attr-defined]
