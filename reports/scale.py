@@ -27,14 +27,30 @@ from django.db import transaction
 from django.db.models import Count
 from django_scopes import scopes_disabled
 
-from assessments.models import Assessment, AssessmentStatus, Citation, Evidence, Response
+from assessments.models import (
+    Assessment,
+    AssessmentStatus,
+    Characteristic,
+    Citation,
+    ConsultationMeeting,
+    ConsultationOutcome,
+    EqiaOutcome,
+    EqiaRow,
+    EqualityImpactAssessment,
+    Evidence,
+    Impact,
+    Plan,
+    PlanCitation,
+    PlanKind,
+    Response,
+)
 from portal.audit import GENESIS_HASH, event_hash
-from portal.models import AuditEvent, Membership, Organisation, Sector, SizeBand, User
+from portal.models import AuditEvent, EmailStatus, Membership, Organisation, Sector, SizeBand, User
 from portal.roles import Role
 from principles.framework import framework_load
 from principles.models import Criterion
 from supplychain.csv_io import match_key
-from supplychain.models import Supplier, SupplierLink
+from supplychain.models import Campaign, CampaignEdge, InvitationState, Supplier, SupplierInvitation, SupplierLink
 
 SLUG_PREFIX = "scale-"
 EMAIL_DOMAIN = "scale.example"
@@ -76,6 +92,8 @@ class SeedResult:
     built: int = 0
     skipped: int = 0
     buyers_linked: int = 0
+    plans_built: int = 0
+    campaigns_built: int = 0
 
 
 Progress = Callable[[str, int, int], None]
@@ -110,6 +128,8 @@ def seed_scale(plan: ScalePlan, *, progress: Progress | None = None) -> SeedResu
             if progress:
                 progress("organisations", index + 1, plan.organisations)
         result.buyers_linked = _link_suppliers(plan, progress)
+        result.plans_built = _add_plans(plan, progress)
+        result.campaigns_built = _add_campaigns(plan, progress)
     return result
 
 
@@ -341,3 +361,230 @@ def _link(plan: ScalePlan, buyer: Organisation, suppliers: list[Organisation]) -
     for key, supplier in relink.items():
         Supplier.objects.filter(organisation=buyer, match_key=key).update(linked_organisation=supplier)
     SupplierLink.objects.bulk_create(links, ignore_conflicts=True)
+
+
+PLANS_PER_ORGANISATION = 2  # a final digitalisation plan and a retraining plan in draft
+
+
+def _add_plans(plan: ScalePlan, progress: Progress | None) -> int:
+    """Each organisation's plans, each with its sections filled in, evidence cited, consultation
+    meetings and an equality impact assessment. An organisation with its plans is skipped."""
+    have = set(
+        Plan.objects.filter(organisation__slug__startswith=SLUG_PREFIX)
+        .values("organisation__slug")
+        .annotate(n=Count("id"))
+        .filter(n__gte=PLANS_PER_ORGANISATION)
+        .values_list("organisation__slug", flat=True)
+    )
+    built = 0
+    for index in range(plan.organisations):
+        if _slug(index) not in have:
+            _plans_for(plan, index)
+            built += 1
+        if progress:
+            progress("plans", index + 1, plan.organisations)
+    return built
+
+
+@transaction.atomic
+def _plans_for(plan: ScalePlan, index: int) -> None:
+    rng = random.Random(f"{plan.seed}:plans:{index}")  # noqa: S311 - reproducible test data
+    organisation = Organisation.objects.get(slug=_slug(index))
+    Plan.objects.filter(organisation=organisation).delete()  # a half-built set from an interrupted run
+    manager = User.objects.get(email=f"manager.{index:05d}@{EMAIL_DOMAIN}")
+    rep = User.objects.get(email=f"workforce.rep.{index:05d}@{EMAIL_DOMAIN}")
+    evidence = list(Evidence.objects.filter(organisation=organisation).order_by("uploaded_at", "id")[:6])
+    start = date(ANCHOR.year, 1 + rng.randrange(6), 1 + rng.randrange(28))
+    plans, citations, meetings, eqias, rows = [], [], [], [], []
+    for n, (kind, title, final) in enumerate(
+        [
+            (PlanKind.DIGITALISATION, "Collaborative robots on the packing line", True),
+            (PlanKind.RETRAINING, "Retraining for robot cell operators", False),
+        ]
+    ):
+        created = _moment(start + timedelta(days=40 * n), rng)
+        item = Plan(
+            id=_pair_uuid(plan.seed, "plan", index, n),
+            organisation=organisation,
+            family_id=_pair_uuid(plan.seed, "plan-family", index, n),
+            kind=kind,
+            title=title,
+            status=AssessmentStatus.FINAL if final else AssessmentStatus.DRAFT,
+            technology="Two collaborative robot arms palletise finished cartons at the end of line 2.",
+            rationale="Lifting injuries on the line and a backlog of orders at peak times.",
+            shared_on=created.date() + timedelta(days=14),
+            information_disclosed="The business case, the supplier's risk assessment and the staffing plan.",
+            reps_response="Supported on condition that no operator loses pay and training is in work time.",
+            consultation_outcome=ConsultationOutcome.AGREED_WITH_CONDITIONS if final else "",
+            consultation_conditions="Pay protected for 24 months; training in paid time." if final else "",
+            hse_impact="Less manual lifting; new pinch points at the robot cell.",
+            hse_mitigations="Light curtains, a fenced cell and a revised risk assessment.",
+            retraining_who="The eight operators on line 2 and two maintenance technicians.",
+            retraining_when="Before the robots go live, in paid time.",
+            retraining_how="The supplier's course followed by three weeks on the job with a buddy.",
+            data_collected="Cycle times and fault logs from the robot controller; no personal data.",
+            data_purpose="Maintenance and throughput only.",
+            data_access="The maintenance team and the production manager.",
+            data_retention="Twelve months.",
+            data_monitoring_limits="Never used to measure an individual's performance.",
+            jobs_affected="No job is lost; two roles change from lifting to cell supervision.",
+            redeployment="Operators move to supervision and quality checks, retrained first.",
+            growth_reinvestment="Savings fund a second apprenticeship each year.",
+            created_by=manager,
+            created_at=created,
+            submitted_at=created + timedelta(days=30) if final else None,
+            submitted_by=manager if final else None,
+            finalised_at=created + timedelta(days=45) if final else None,
+        )
+        plans.append(item)
+        for k, cited in enumerate(evidence[n * 3 : n * 3 + 3]):
+            citations.append(
+                PlanCitation(
+                    id=_pair_uuid(plan.seed, "plan-citation", index, n, k),
+                    organisation=organisation,
+                    plan=item,
+                    evidence=cited,
+                )
+            )
+        for k in range(2):
+            meetings.append(
+                ConsultationMeeting(
+                    id=_pair_uuid(plan.seed, "meeting", index, n, k),
+                    organisation=organisation,
+                    plan=item,
+                    held_on=created.date() + timedelta(days=14 + 7 * k),
+                    participants=f"{rep.full_name}, {manager.full_name} and four operators",
+                    notes="The plan was walked through line by line and questions answered.",
+                )
+            )
+        eqia = EqualityImpactAssessment(
+            id=_pair_uuid(plan.seed, "eqia", index, n),
+            organisation=organisation,
+            plan=item,
+            outcome=EqiaOutcome.NO_MAJOR_CHANGE if final else "",
+            justification="",
+        )
+        eqias.append(eqia)
+        for characteristic in Characteristic.values:
+            impact = rng.choice([Impact.NEUTRAL, Impact.NEUTRAL, Impact.POSITIVE, Impact.NEGATIVE])
+            rows.append(
+                EqiaRow(
+                    id=_pair_uuid(plan.seed, "eqia-row", index, n, characteristic),
+                    organisation=organisation,
+                    eqia=eqia,
+                    characteristic=characteristic,
+                    impact=impact,
+                    evidence="Staff survey and the workforce profile.",
+                    mitigation="Adjusted shift patterns for training." if impact == Impact.NEGATIVE else "",
+                    owner=manager if impact == Impact.NEGATIVE else None,
+                )
+            )
+    Plan.objects.bulk_create(plans)
+    PlanCitation.objects.bulk_create(citations)
+    ConsultationMeeting.objects.bulk_create(meetings)
+    EqualityImpactAssessment.objects.bulk_create(eqias)
+    EqiaRow.objects.bulk_create(rows)
+
+
+CAMPAIGN_DEPTH = 2
+DECLINE_REASON = "We are reviewing our own policy first."
+
+
+def _add_campaigns(plan: ScalePlan, progress: Progress | None) -> int:
+    """Each tier-0 organisation (the buyers at the top) runs a two-tier campaign down its links:
+    its suppliers are invited, most have accepted, and their own suppliers were invited in turn.
+    A buyer with its campaign is skipped."""
+    level_of = {i: i * LEVELS // plan.organisations for i in range(plan.organisations)}
+    tops = [i for i in range(plan.organisations) if level_of[i] == 0]
+    have = set(
+        Campaign.objects.filter(organisation__slug__startswith=SLUG_PREFIX).values_list("organisation__slug", flat=True)
+    )
+    registers: dict[Any, list[Supplier]] = {}
+    for supplier in Supplier.objects.filter(
+        organisation__slug__startswith=SLUG_PREFIX, linked_organisation__isnull=False
+    ).order_by("name", "id"):
+        registers.setdefault(supplier.organisation_id, []).append(supplier)
+    built = 0
+    for position, index in enumerate(tops):
+        if _slug(index) not in have:
+            _campaign_for(plan, index, registers)
+            built += 1
+        if progress:
+            progress("campaigns", position + 1, len(tops))
+    return built
+
+
+@transaction.atomic
+def _campaign_for(plan: ScalePlan, index: int, registers: dict[Any, list[Supplier]]) -> None:
+    rng = random.Random(f"{plan.seed}:campaign:{index}")  # noqa: S311 - reproducible test data
+    buyer = Organisation.objects.get(slug=_slug(index))
+    owner = User.objects.get(email=f"owner.{index:05d}@{EMAIL_DOMAIN}")
+    started = datetime(ANCHOR.year, ANCHOR.month, 1, 9, 0, tzinfo=UTC)
+    campaign = Campaign.objects.create(
+        id=_pair_uuid(plan.seed, "campaign", index),
+        organisation=buyer,
+        title=f"Supplier commitment {ANCHOR.year}",
+        message="Please commit to the Made Smarter Guiding Principles and share your progress.",
+        depth=CAMPAIGN_DEPTH,
+        due_date=ANCHOR + timedelta(days=60),
+        reminder_days=[3, 8, 15],
+        invitation_ttl_days=90,
+        created_by=owner,
+        created_at=started,
+    )
+    invitations: list[SupplierInvitation] = []
+    edges: list[CampaignEdge] = []
+    invited: set[Any] = {buyer.pk}
+    frontier: list[tuple[Any, SupplierInvitation | None]] = [(buyer.pk, None)]
+    for tier in range(1, CAMPAIGN_DEPTH + 1):
+        below = []
+        for inviter_id, parent in frontier:
+            for supplier in registers.get(inviter_id, []):
+                target = supplier.linked_organisation_id
+                if target in invited:
+                    continue
+                invited.add(target)
+                state = rng.choices(
+                    [InvitationState.ACCEPTED, InvitationState.PENDING, InvitationState.DECLINED], [6, 3, 1]
+                )[0]
+                sent = started + timedelta(days=tier * 3, seconds=rng.randrange(3600))
+                invitation = SupplierInvitation(
+                    id=_pair_uuid(plan.seed, "invitation", index, target),
+                    campaign=campaign,
+                    inviter_id=inviter_id,
+                    supplier=supplier,
+                    parent=parent,
+                    tier=tier,
+                    target_key=f"org:{target}",
+                    email=supplier.contact_email,
+                    nonce=f"{rng.getrandbits(128):032x}",
+                    state=state,
+                    expires_at=sent + timedelta(days=campaign.invitation_ttl_days),
+                    responded_at=None
+                    if state == InvitationState.PENDING
+                    else sent + timedelta(days=rng.randrange(1, 20)),
+                    supplier_organisation_id=target if state == InvitationState.ACCEPTED else None,
+                    decline_reason=DECLINE_REASON if state == InvitationState.DECLINED else "",
+                    email_status=EmailStatus.SENT,
+                    email_queued_at=sent,
+                    email_sent_at=sent,
+                    email_attempts=1,
+                    created_at=sent,
+                )
+                invitations.append(invitation)
+                edges.append(
+                    CampaignEdge(
+                        id=_pair_uuid(plan.seed, "edge", index, inviter_id, supplier.pk),
+                        campaign=campaign,
+                        from_organisation_id=inviter_id,
+                        supplier=supplier,
+                        invitation=invitation,
+                        tier=tier,
+                        created_at=sent,
+                    )
+                )
+                if state == InvitationState.ACCEPTED:
+                    below.append((target, invitation))
+        frontier = below
+    SupplierInvitation.objects.bulk_create(invitations, batch_size=2000)
+    CampaignEdge.objects.bulk_create(edges, batch_size=2000)

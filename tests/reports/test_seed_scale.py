@@ -8,12 +8,21 @@ import pytest
 from django.core.management import call_command
 from django_scopes import scopes_disabled
 
-from assessments.models import Assessment, Evidence, Response
+from assessments.models import (
+    Assessment,
+    Characteristic,
+    ConsultationMeeting,
+    EqiaRow,
+    Evidence,
+    Plan,
+    PlanCitation,
+    Response,
+)
 from portal.audit import audit_verify_chain
 from portal.models import AuditEvent, Membership, Organisation, User
 from principles.models import Criterion
 from reports.scale import SLUG_PREFIX, ScalePlan, seed_scale
-from supplychain.models import Supplier, SupplierLink
+from supplychain.models import Campaign, CampaignEdge, Supplier, SupplierInvitation, SupplierLink
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +63,34 @@ def test_builds_what_the_plan_asks_for() -> None:
         check = audit_verify_chain(organisation=organisation)
         assert check.ok, check.reason
         assert check.events_checked == 25
+    assert (result.plans_built, result.campaigns_built) == (10, 2)
+
+
+def test_plans_and_campaigns_are_complete_and_follow_the_links() -> None:
+    seed_scale(PLAN)
+    with scopes_disabled():
+        # Two plans each: one final, one draft; every section filled, evidence cited, an EqIA row
+        # per protected characteristic, two consultation meetings.
+        assert Plan.objects.count() == 20
+        assert Plan.objects.filter(status="final").count() == 10
+        assert not Plan.objects.filter(technology="").exists() and not Plan.objects.filter(jobs_affected="").exists()
+        assert EqiaRow.objects.count() == 20 * len(Characteristic.values)
+        assert ConsultationMeeting.objects.count() == 40
+        assert PlanCitation.objects.count() >= 10
+        assert all(c.evidence.organisation_id == c.plan.organisation_id for c in PlanCitation.objects.all())
+        # The two top buyers each run a two-tier campaign along their links.
+        campaigns = list(Campaign.objects.all())
+        assert sorted(c.organisation.slug for c in campaigns) == [f"{SLUG_PREFIX}00000", f"{SLUG_PREFIX}00001"]
+        links = set(SupplierLink.objects.values_list("buyer_id", "supplier_organisation_id"))
+        for invitation in SupplierInvitation.objects.select_related("supplier", "parent"):
+            supplier_org = invitation.supplier.linked_organisation_id
+            assert (invitation.inviter_id, supplier_org) in links
+            assert invitation.tier == (1 if invitation.parent is None else 2)
+            if invitation.parent is not None:
+                assert invitation.parent.state == "accepted"
+                assert invitation.parent.supplier.linked_organisation_id == invitation.inviter_id
+        assert SupplierInvitation.objects.filter(tier=1).count() >= 2
+        assert CampaignEdge.objects.count() == SupplierInvitation.objects.count()
 
 
 def test_the_same_seed_builds_the_same_data() -> None:
@@ -78,6 +115,9 @@ def test_an_interrupted_run_is_finished_by_the_next() -> None:
     result = seed_scale(PLAN)
     assert (result.built, result.skipped) == (2, 8)
     assert _fingerprint() == expected
+    assert result.plans_built == 2, "the two rebuilt organisations get their plans back, no other"
+    with scopes_disabled():
+        assert Plan.objects.count() == 20
     with scopes_disabled():
         assert AuditEvent.objects.count() == 250
         assert SupplierLink.objects.count() == links

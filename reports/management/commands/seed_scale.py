@@ -50,7 +50,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"{plan.organisations} organisations ready: {result.built} built, {result.skipped} already there; "
-                f"{result.buyers_linked} buyers linked to their suppliers, in {seconds:.1f} s."
+                f"{result.buyers_linked} buyers linked to their suppliers, plans added for {result.plans_built} "
+                f"and campaigns for {result.campaigns_built}, in {seconds:.1f} s."
             )
         )
 

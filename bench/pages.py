@@ -1,0 +1,294 @@
+"""Benchmark: page and API throughput and latency under gunicorn, against a one-query floor view.
+
+Usage (on the `seed_scale` data set in PostgreSQL, Redis running):
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_scale REDIS_URL=redis://127.0.0.1:6379/0 \\
+    PORTAL_VAR_DIR=/tmp/scalevar .venv/bin/python bench/pages.py [--duration 20] [--connections 20]
+
+What it does, in one run on one machine:
+
+1. Serves the portal with gunicorn under production settings (DJANGO_ENV=production, DEBUG off,
+   manifest static files, sessions in Redis, persistent database connections), behind a pretend
+   TLS-terminating proxy (`X-Forwarded-Proto: https`).
+2. Signs in as the manager of the first top-tier organisation of the data set (a real session
+   cookie) and gives the same person an API token.
+3. Loads each page with wrk (`--connections`, keep-alive) for `--duration` seconds: the one-query
+   floor view `/healthz/database` first, then the dashboard, a principle page of the current
+   assessment, the final plan, the campaign coverage page, two API lists (suppliers and audit
+   events), then the floor again. Every page is checked to answer 200 to the signed-in user first.
+4. Prints requests per second, each page's share of the floor's throughput (the mean of the two
+   floor runs) and p50/p95/p99 latency, with the issue's goals: at least 40% of the floor, p99 under
+   60 ms. Writes the same as JSON to PORTAL_VAR_DIR/bench/pages-<time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = ROOT / ".venv" / "bin"
+SECRET = "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ"
+GOAL_SHARE = 0.40
+GOAL_P99_MS = 60.0
+
+# wrk reports through this script: latency percentiles in microseconds and the error counts.
+WRK_REPORT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH {"requests":%d,"duration_us":%d,"p50_us":%d,"p95_us":%d,"p99_us":%d,"max_us":%d,' ..
+    '"status_errors":%d,"socket_errors":%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), latency.max, e.status, e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+def production_env(port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not env.get(name)]
+    if missing:
+        sys.exit(f"Set {', '.join(missing)}: the benchmark runs the production configuration (see the docstring).")
+    env.update(
+        DJANGO_ENV="production",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=env.get("DJANGO_SECRET_KEY", SECRET),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        PORTAL_SITE_URL=f"http://127.0.0.1:{port}",
+        DJANGO_CONN_MAX_AGE=env.get("DJANGO_CONN_MAX_AGE", "600"),
+    )
+    return env
+
+
+def prepare(env: dict[str, str]) -> dict[str, str]:
+    """Sign in, make a token and find the pages' ids, in the production configuration."""
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django_scopes import scopes_disabled
+
+    from assessments.models import Assessment, AssessmentStatus, Plan
+    from portal.models import Organisation
+    from portal.tokens import token_create
+    from reports.scale import EMAIL_DOMAIN, SLUG_PREFIX
+    from supplychain.models import Campaign
+
+    with scopes_disabled():
+        organisation = Organisation.objects.filter(slug=f"{SLUG_PREFIX}00000").first()
+        if organisation is None:
+            sys.exit("No seed_scale data in this database: run `manage.py seed_scale` first (docs/benchmarks.md).")
+        user = get_user_model().objects.get(email=f"manager.00000@{EMAIL_DOMAIN}")
+        assessment = Assessment.objects.filter(organisation=organisation, status=AssessmentStatus.DRAFT).latest(
+            "period_start"
+        )
+        plan = Plan.objects.filter(organisation=organisation, status=AssessmentStatus.FINAL).first()
+        campaign = Campaign.objects.filter(organisation=organisation).first()
+        if plan is None or campaign is None:
+            sys.exit("The data set has no plans or campaigns: run `manage.py seed_scale` again to add them.")
+        client = Client()
+        client.force_login(user)
+        token = token_create(user=user, organisation=organisation, name="bench", role="manager", expires_at=None)
+    o = f"/o/{organisation.slug}"
+    api = f"/api/v1/organisations/{organisation.slug}"
+    return {
+        "cookie": f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}",
+        "token": token.raw,
+        "floor": "/healthz/database",
+        "dashboard": f"{o}/",
+        "principle page": f"{o}/assessments/{assessment.pk}/principles/1/",
+        "plan page": f"{o}/plans/{plan.pk}/",
+        "coverage page": f"{o}/supply-chain/campaigns/{campaign.pk}/",
+        "API: suppliers": f"{api}/suppliers/",
+        "API: audit events": f"{api}/audit-events/",
+    }
+
+
+def headers_for(name: str, ids: dict[str, str]) -> list[str]:
+    headers = ["X-Forwarded-Proto: https"]
+    if name.startswith("API"):
+        headers.append(f"Authorization: Bearer {ids['token']}")
+    elif name != "floor":
+        headers.append(f"Cookie: {ids['cookie']}")
+    return headers
+
+
+def check(base: str, path: str, headers: list[str]) -> None:
+    request = urllib.request.Request(base + path, headers=dict(h.split(": ", 1) for h in headers))
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, final = response.status, response.url
+    except urllib.error.HTTPError as exc:
+        status, final = exc.code, path
+    if status != 200 or not final.endswith(path):
+        sys.exit(f"{path} answered {status} (ended at {final}), not 200: the benchmark would measure an error page.")
+
+
+def wrk(base: str, path: str, headers: list[str], *, duration: int, connections: int, script: str) -> dict:
+    command = [
+        "wrk",
+        f"--threads={min(2, connections)}",
+        f"--connections={connections}",
+        f"--duration={duration}s",
+        "--timeout=10s",
+        f"--script={script}",
+    ]
+    for header in headers:
+        command += ["--header", header]
+    output = subprocess.run([*command, base + path], capture_output=True, text=True, check=True).stdout
+    line = next(line for line in output.splitlines() if line.startswith("BENCH "))
+    result = json.loads(line.removeprefix("BENCH "))
+    seconds = result["duration_us"] / 1e6
+    return {
+        "requests": result["requests"],
+        "rps": result["requests"] / seconds,
+        "p50_ms": result["p50_us"] / 1000,
+        "p95_ms": result["p95_us"] / 1000,
+        "p99_ms": result["p99_us"] / 1000,
+        "max_ms": result["max_us"] / 1000,
+        "errors": result["status_errors"] + result["socket_errors"],
+    }
+
+
+def out_dir(env: dict[str, str]) -> Path:
+    path = Path(env.get("PORTAL_VAR_DIR", ROOT / "var")) / "bench"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(base: str, server: subprocess.Popen) -> None:
+    for _ in range(200):
+        if server.poll() is not None:
+            sys.exit("gunicorn exited before it served: see gunicorn.log beside the results.")
+        try:
+            request = urllib.request.Request(base + "/healthz/database", headers={"X-Forwarded-Proto": "https"})
+            with urllib.request.urlopen(request, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit("gunicorn did not answer within 20 s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=20, help="seconds of load per page (default 20)")
+    parser.add_argument("--connections", type=int, default=20, help="concurrent keep-alive connections (default 20)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default 4)")
+    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker (default 2)")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: `apt-get install -y wrk`.")
+
+    port = free_port()
+    env = production_env(port)
+    subprocess.run(
+        [str(VENV_BIN / "python"), "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    ids = prepare(env)
+    base = f"http://127.0.0.1:{port}"
+    log = open(out_dir(env) / "gunicorn.log", "w")  # noqa: SIM115 - open for the server's lifetime
+    server = subprocess.Popen(
+        [
+            str(VENV_BIN / "gunicorn"),
+            "portal.wsgi:application",
+            f"--bind=127.0.0.1:{port}",
+            f"--workers={args.workers}",
+            "--worker-class=gthread",
+            f"--threads={args.threads}",
+            "--keep-alive=30",
+            "--log-level=warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    order = [
+        "floor",
+        "dashboard",
+        "principle page",
+        "plan page",
+        "coverage page",
+        "API: suppliers",
+        "API: audit events",
+        "floor",
+    ]
+    results: list[tuple[str, dict]] = []
+    try:
+        wait_for(base, server)
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+            script.write(WRK_REPORT)
+        for name in dict.fromkeys(order):
+            check(base, ids[name], headers_for(name, ids))
+            # Warm each worker's connections and caches before measuring.
+            wrk(base, ids[name], headers_for(name, ids), duration=2, connections=args.connections, script=script.name)
+        for name in order:
+            print(f"measuring {name} ({ids[name]}) for {args.duration} s ...", file=sys.stderr, flush=True)
+            results.append(
+                (
+                    name,
+                    wrk(
+                        base,
+                        ids[name],
+                        headers_for(name, ids),
+                        duration=args.duration,
+                        connections=args.connections,
+                        script=script.name,
+                    ),
+                )
+            )
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+        log.close()
+
+    floors = [r for name, r in results if name == "floor"]
+    floor_rps = sum(r["rps"] for r in floors) / len(floors)
+    print(
+        f"\n{args.connections} connections, {args.duration} s each, gunicorn {args.workers} workers x "
+        f"{args.threads} threads, production settings; floor {floor_rps:.0f} req/s "
+        f"(runs: {' and '.join(str(round(r['rps'])) for r in floors)})\n"
+    )
+    print("| page | req/s | share of floor | p50 ms | p95 ms | p99 ms | errors | goal (>= 40%, p99 < 60 ms) |")
+    print("|---|---|---|---|---|---|---|---|")
+    report = []
+    for name, r in results:
+        share = r["rps"] / floor_rps
+        met = share >= GOAL_SHARE and r["p99_ms"] < GOAL_P99_MS and r["errors"] == 0
+        goal = "floor" if name == "floor" else ("met" if met else "not met")
+        print(
+            f"| {name} | {r['rps']:.0f} | {share:.0%} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} "
+            f"| {r['errors']} | {goal} |"
+        )
+        report.append({"page": name, "path": ids[name], "share_of_floor": share, "goal": goal, **r})
+    target = out_dir(env) / f"pages-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    target.write_text(json.dumps({"args": vars(args), "floor_rps": floor_rps, "pages": report}, indent=2))
+    print(f"\nWritten to {target}")
+
+
+if __name__ == "__main__":
+    main()
