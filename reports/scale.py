@@ -130,7 +130,19 @@ def seed_scale(plan: ScalePlan, *, progress: Progress | None = None) -> SeedResu
         result.buyers_linked = _link_suppliers(plan, progress)
         result.plans_built = _add_plans(plan, progress)
         result.campaigns_built = _add_campaigns(plan, progress)
+    _analyse()
     return result
+
+
+def _analyse() -> None:
+    """Fresh planner statistics for the tables just filled. Without them PostgreSQL plans the
+    benchmarks' queries for empty tables, and where autovacuum is off (it is on this machine type)
+    they would never come."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
 
 def _complete_slugs(plan: ScalePlan) -> set[str]:
