@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -51,7 +52,9 @@ def plan_create(request: TenantRequest, org_slug: str) -> HttpResponse:
 def _section_status(plan: Plan, key: str, problems: dict[str, str]) -> str:
     if key in problems:
         fields = plans.SECTION_FIELDS.get(key, [])
-        started = any(getattr(plan, f) for f in fields) if fields else any(r.impact for r in plan.eqia.rows.all())
+        started = (
+            any(getattr(plan, f) for f in fields) if fields else any(r.impact for r in workflow.eqia_rows(plan.eqia))
+        )
         return "in_progress" if started else "not_started"
     return "completed"
 
@@ -60,22 +63,15 @@ def _section_status(plan: Plan, key: str, problems: dict[str, str]) -> str:
 def plan_detail(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpResponse:
     """The plan's task list, review state, signatures and change requests."""
     membership = require(request, "view_dashboard")
-    plan = selectors.get_plan_for(membership, plan_id)
+    plan, versions = selectors.plan_page_for(membership, plan_id)
     problems = dict(reversed(plans.plan_problems(plan)))
     sections = [
         {"key": key, "title": title, "status": _section_status(plan, key, problems), "problem": problems.get(key)}
         for key, title, _fields in workflow.PLAN_SECTIONS
     ]
     current_hash = workflow.subject_hash(plan)
-    versions = list(
-        selectors.visible_plans(membership)
-        .filter(family_id=plan.family_id)
-        .order_by("version")
-        .values("pk", "version", "status")
-    )
     capacity = workflow.capacity_for(membership)
     signatures = workflow.signatures_for(plan, current_hash=current_hash)
-    comments = selectors.comments_by_anchor(plan, "plan")
     return render(
         request,
         "plans/detail.html",
@@ -86,7 +82,8 @@ def plan_detail(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpResp
             "current_hash": current_hash,
             "change_requests": selectors.change_requests_for(plan, "plan"),
             "versions": versions,
-            "open_comments": sum(1 for thread in comments.values() for c in thread if not c.resolved_at),
+            "open_comments": plan.open_comments,  # type: ignore[attr-defined]
+            "meeting_count": len(workflow.plan_meetings(plan)),
             "can_edit": membership.can("edit_content") and plan.is_editable,
             "can_sign": capacity is not None
             and plan.status == "in_review"
@@ -95,7 +92,7 @@ def plan_detail(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpResp
             "can_answer": membership.can("sign_management") and plan.status != "final",
             "can_amend": membership.can("edit_content")
             and plan.status == "final"
-            and plan.version == versions[-1]["version"],
+            and plan.version == versions[-1].version,
             "blockers": workflow.agreement_blockers(plan),
             "is_workforce": membership.can("countersign_workforce"),
             "actions": list(plan.action_items.select_related("owner").order_by("due_date")),
@@ -138,7 +135,7 @@ def plan_section(request: TenantRequest, org_slug: str, plan_id: Any, section: s
             else:
                 messages.success(request, _("%(section)s has been saved.") % {"section": plans.SECTION_TITLES[section]})
                 return redirect("assessments:plan", org_slug=org_slug, plan_id=plan.pk)
-    comments = selectors.comments_by_anchor(plan, "plan").get(section, [])
+    comments = selectors.comments_by_anchor(plan, "plan", anchor=section).get(section, [])
     return render(
         request,
         "plans/section.html",
@@ -277,7 +274,7 @@ def plan_eqia(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpRespon
             "outcomes": [(v, label, EQIA_OUTCOME_HINTS[EqiaOutcome(v)]) for v, label in EqiaOutcome.choices],
             "outcome": values.get("outcome", eqia.outcome),
             "justification": values.get("justification", eqia.justification),
-            "comments": selectors.comments_by_anchor(plan, "plan").get("equality", []),
+            "comments": selectors.comments_by_anchor(plan, "plan", anchor="equality").get("equality", []),
             "can_comment": membership.can("comment") and plan.status != "final",
             "can_resolve": membership.can("comment"),
         },
@@ -361,6 +358,7 @@ def plan_diff(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpRespon
     if against not in family or against == plan.version:
         raise Http404
     old, new = sorted([family[against], plan], key=lambda p: p.version)
+    prefetch_related_objects([old, new], *workflow.plan_contents())
     return render(
         request,
         "plans/diff.html",

@@ -28,7 +28,7 @@ from assessments.models import (
     Plan,
     PlanCitation,
 )
-from assessments.workflow import PLAN_SECTIONS, WORKFORCE, _members_with, _notify, plan_snapshot
+from assessments.workflow import PLAN_SECTIONS, WORKFORCE, _members_with, _notify, eqia_rows, plan_snapshot
 from portal.audit import audit_record
 from portal.models import Membership, Organisation, User
 
@@ -264,7 +264,7 @@ def _plan_problems(plan: Plan) -> list[tuple[str, str]]:
     if not plan.jobs_affected.strip():
         problems.append(("jobs", _("Say which jobs are affected")))
     eqia = getattr(plan, "eqia", None)
-    if eqia is None or any(not r.impact for r in eqia.rows.all()):
+    if eqia is None or any(not r.impact for r in eqia_rows(eqia)):
         problems.append(("equality", _("Assess the impact on every characteristic in the equality impact assessment")))
     elif not eqia.outcome:
         problems.append(("equality", _("Choose the outcome of the equality impact assessment")))

@@ -111,7 +111,10 @@ def change_request_answer(
     require(request, "sign_management")
     subject = _subject(request, kind, subject_id)
     change_request = get_object_or_404(
-        ChangeRequest, organisation=request.organisation, subject_id=subject.pk, pk=request_id
+        ChangeRequest.objects.select_related("requested_by"),
+        organisation=request.organisation,
+        subject_id=subject.pk,
+        pk=request_id,
     )
     form = AnswerForm(request.POST or None, initial={"answer": change_request.answer})
     if request.method == "POST" and form.is_valid():
@@ -200,5 +203,8 @@ def sign(request: TenantRequest, org_slug: str, kind: str, subject_id: Any) -> H
 @require_GET
 def reviews_home(request: AuthenticatedRequest) -> HttpResponse:
     """What awaits this person's review or signature, in every organisation they belong to."""
-    items = selectors.awaiting_user(request.user, memberships_of_user(request.user))
-    return render(request, "review/home.html", {"items": items})
+    memberships = memberships_of_user(request.user)
+    request.my_memberships = memberships  # type: ignore[attr-defined]  # the header's switcher reuses them
+    items = selectors.awaiting_user(request.user, memberships)
+    # The header's badge counts exactly these items: no need to count them again.
+    return render(request, "review/home.html", {"items": items, "my_awaiting_count": len(items)})

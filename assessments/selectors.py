@@ -6,7 +6,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    prefetch_related_objects,
+)
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -24,6 +35,7 @@ from assessments.models import (
 )
 from portal.models import Membership, Organisation
 from portal.roles import Role
+from principles.framework import principles_of
 from principles.models import Principle
 
 
@@ -37,7 +49,10 @@ def visible_assessments(membership: Membership):
 
 def get_assessment_for(membership: Membership, assessment_id: Any) -> Assessment:
     assessment = (
-        visible_assessments(membership).select_related("framework", "organisation").filter(pk=assessment_id).first()
+        visible_assessments(membership)
+        .select_related("framework", "organisation", "submitted_by")
+        .filter(pk=assessment_id)
+        .first()
     )
     if assessment is None:
         raise Http404
@@ -92,38 +107,89 @@ class AssessmentProgress:
         return sum(1 for p in self.principles if p.status == "completed")
 
 
-def assessment_progress(assessment: Assessment) -> AssessmentProgress:
-    """Answered, evidence missing and overdue actions per principle, in four queries."""
+def _count_of(queryset: QuerySet, column: str) -> Coalesce:
+    """How many rows of `queryset` each outer row has, as a correlated subquery (0 when none)."""
+    counted = queryset.order_by().values(column).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def _overdue_actions(assessment: Assessment) -> QuerySet:
+    """The overdue, unfinished action items of the outer response (for `_count_of`)."""
+    return ActionItem.objects.filter(
+        assessment=assessment, response=OuterRef("pk"), due_date__lt=timezone.localdate()
+    ).exclude(status=ActionStatus.DONE)
+
+
+def overview_responses(assessment: Assessment) -> list[Response]:
+    """The rows of `workflow.assessment_responses` (criteria, cited evidence), each also counting its
+    overdue actions: enough for both the assessment's snapshot and its progress, in two queries."""
+    from assessments.workflow import assessment_responses
+
+    return list(
+        assessment_responses(assessment).annotate(overdue_actions=_count_of(_overdue_actions(assessment), "response"))
+    )
+
+
+def assessment_progress(assessment: Assessment, responses: list[Response] | None = None) -> AssessmentProgress:
+    """Answered, evidence missing and overdue actions per principle, in two queries (the principles,
+    then one row per response carrying its counts), or one given the rows of `overview_responses`."""
     today = timezone.localdate()
-    principles = list(Principle.objects.filter(framework=assessment.framework_id).order_by("number"))
+    principles = principles_of(assessment.framework_id)
     by_id = {p.pk: PrincipleProgress(principle=p) for p in principles}
+    if responses is not None:
+        for response in responses:
+            cited = response.citations.all()
+            _tally(
+                by_id[response.criterion.principle_id],
+                evidence_expected=response.criterion.evidence_expected,
+                maturity=response.maturity,
+                cited=len(cited),
+                expired=sum(1 for c in cited if c.evidence.expiry_date is not None and c.evidence.expiry_date < today),
+                overdue=response.overdue_actions,  # type: ignore[attr-defined]
+            )
+        return AssessmentProgress(principles=[by_id[p.pk] for p in principles])
+    citations = Citation.objects.filter(response=OuterRef("pk"))
     rows = (
         Response.objects.filter(assessment=assessment)
-        # "id" keeps one row per response (values() + annotate() would otherwise group equal rows)
+        .order_by()
+        # "id": one row per response, whatever the annotations (values() + an aggregate would group)
         .values("id", "criterion__principle_id", "criterion__evidence_expected", "maturity")
         .annotate(
-            cited=Count("citations"),
-            expired=Count("citations", filter=Q(citations__evidence__expiry_date__lt=today)),
+            cited=_count_of(citations, "response"),
+            expired=_count_of(citations.filter(evidence__expiry_date__lt=today), "response"),
+            overdue=_count_of(_overdue_actions(assessment), "response"),
         )
     )
     for row in rows:
-        progress = by_id[row["criterion__principle_id"]]
-        progress.total += 1
-        progress.expired_evidence += row["expired"]
-        if row["maturity"] is not None:
-            progress.answered += 1
-            progress.maturity_sum += row["maturity"]
-            if row["maturity"] >= 3 and row["criterion__evidence_expected"] and not row["cited"]:
-                progress.evidence_missing += 1
-    overdue = (
-        ActionItem.objects.filter(assessment=assessment, due_date__lt=today)
-        .exclude(status=ActionStatus.DONE)
-        .values("response__criterion__principle_id")
-        .annotate(n=Count("id"))
-    )
-    for row in overdue:
-        by_id[row["response__criterion__principle_id"]].overdue_actions = row["n"]
+        _tally(
+            by_id[row["criterion__principle_id"]],
+            evidence_expected=row["criterion__evidence_expected"],
+            maturity=row["maturity"],
+            cited=row["cited"],
+            expired=row["expired"],
+            overdue=row["overdue"],
+        )
     return AssessmentProgress(principles=[by_id[p.pk] for p in principles])
+
+
+def _tally(
+    progress: PrincipleProgress,
+    *,
+    evidence_expected: bool,
+    maturity: int | None,
+    cited: int,
+    expired: int,
+    overdue: int,
+) -> None:
+    """Add one response to its principle's progress."""
+    progress.total += 1
+    progress.expired_evidence += expired
+    progress.overdue_actions += overdue
+    if maturity is not None:
+        progress.answered += 1
+        progress.maturity_sum += maturity
+        if maturity >= 3 and evidence_expected and not cited:
+            progress.evidence_missing += 1
 
 
 def principle_responses(assessment: Assessment, principle: Principle) -> list[Response]:
@@ -185,21 +251,42 @@ def visible_plans(membership: Membership):
     return qs
 
 
+def _plans_with_people(membership: Membership) -> QuerySet:
+    return visible_plans(membership).select_related("organisation", "eqia", "created_by", "submitted_by")
+
+
 def get_plan_for(membership: Membership, plan_id: Any) -> Plan:
-    plan = (
-        visible_plans(membership)
-        .select_related("organisation", "eqia", "created_by", "submitted_by")
-        .filter(pk=plan_id)
-        .first()
-    )
+    """The plan, with its EqIA and the people named on it."""
+    plan = _plans_with_people(membership).filter(pk=plan_id).first()
     if plan is None:
         raise Http404
     return plan
 
 
+def plan_page_for(membership: Membership, plan_id: Any) -> tuple[Plan, list[Plan]]:
+    """For the plan's page: the plan (as `get_plan_for`, its unresolved comments counted as `open_comments`
+    and its contents prefetched, see `workflow.plan_contents`) and every version of it this member may
+    see, oldest first. One query reads all the versions, three more the plan's contents."""
+    from assessments.workflow import plan_contents
+
+    family = Plan.objects.filter(pk=plan_id).values("family_id")
+    versions = list(
+        _plans_with_people(membership)
+        .filter(family_id=Subquery(family))
+        .annotate(open_comments=open_comment_count("plan"))
+        .order_by("version")
+    )
+    plan = next((p for p in versions if str(p.pk) == str(plan_id)), None)
+    if plan is None:
+        raise Http404
+    prefetch_related_objects([plan], *plan_contents())
+    return plan, versions
+
+
 def plan_versions(membership: Membership, plan: Plan) -> dict[int, Plan]:
     """Every version of the plan this member may see, by version number."""
-    return {p.version: p for p in visible_plans(membership).filter(family_id=plan.family_id)}
+    versions = visible_plans(membership).filter(family_id=plan.family_id).select_related("organisation", "eqia")
+    return {p.version: p for p in versions}
 
 
 def eqia_owner_choices(organisation: Organisation) -> list[Any]:
@@ -221,20 +308,32 @@ def subject_change_requests(subject: Any, subject_type: str):
     )
 
 
-def comments_by_anchor(subject: Any, subject_type: str) -> dict[str, list[ReviewComment]]:
-    """Top-level comments per criterion or section, each with its replies, in two queries."""
-    comments = list(
-        ReviewComment.objects.filter(subject_type=subject_type, subject_id=subject.pk, parent__isnull=True)
-        .select_related("author", "resolved_by")
-        .prefetch_related(
-            Prefetch("replies", queryset=ReviewComment.objects.select_related("author").order_by("created_at"))
-        )
-        .order_by("created_at")
-    )
+def comments_by_anchor(subject: Any, subject_type: str, *, anchor: str | None = None) -> dict[str, list[ReviewComment]]:
+    """Top-level comments per criterion or section (only `anchor`'s when given), oldest first, each with
+    its replies, oldest first, as `thread_replies`: one query, the threads built here."""
+    comments = ReviewComment.objects.filter(subject_type=subject_type, subject_id=subject.pk)
+    if anchor is not None:
+        comments = comments.filter(Q(parent__isnull=True, anchor=anchor) | Q(parent__anchor=anchor))
+    replies: dict[Any, list[ReviewComment]] = {}
+    top: list[ReviewComment] = []
+    for comment in comments.select_related("author", "resolved_by").order_by("created_at"):
+        if comment.parent_id is None:
+            top.append(comment)
+        else:
+            replies.setdefault(comment.parent_id, []).append(comment)
     grouped: dict[str, list[ReviewComment]] = {}
-    for comment in comments:
+    for comment in top:
+        comment.thread_replies = replies.get(comment.pk, [])  # type: ignore[attr-defined]
         grouped.setdefault(comment.anchor, []).append(comment)
     return grouped
+
+
+def open_comment_count(subject_type: str) -> Coalesce:
+    """Unresolved top-level comments on the outer assessment or plan, as an annotation."""
+    comments = ReviewComment.objects.filter(
+        subject_type=subject_type, subject_id=OuterRef("pk"), parent__isnull=True, resolved_at__isnull=True
+    )
+    return _count_of(comments, "subject_id")
 
 
 def change_requests_for(subject: Any, subject_type: str) -> list[ChangeRequest]:

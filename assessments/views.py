@@ -21,8 +21,9 @@ from assessments.forms import ActionItemForm, AssessmentForm, EvidenceForm
 from assessments.models import ActionItem, Evidence, Response
 from portal.forms import apply_errors
 from portal.models import Membership
+from portal.signing import snapshot_hash
 from portal.tenancy import TenantRequest, require
-from principles.framework import current_framework
+from principles.framework import current_framework, principles_of
 from principles.models import Principle
 
 EVIDENCE_PER_PAGE = 25
@@ -86,8 +87,10 @@ def assessment_overview(request: TenantRequest, org_slug: str, assessment_id: An
     """The task list: the six principles with a status each, and the way to submit."""
     membership = require(request, "view_dashboard")
     assessment = selectors.get_assessment_for(membership, assessment_id)
-    progress = selectors.assessment_progress(assessment)
-    signatures = workflow.signatures_for(assessment)
+    responses = selectors.overview_responses(assessment)  # serve both the progress and the snapshot
+    progress = selectors.assessment_progress(assessment, responses)
+    current_hash = snapshot_hash(workflow.assessment_snapshot(assessment, responses))
+    signatures = workflow.signatures_for(assessment, current_hash=current_hash)
     capacity = workflow.capacity_for(membership)
     return render(
         request,
@@ -110,8 +113,13 @@ def assessment_overview(request: TenantRequest, org_slug: str, assessment_id: An
     )
 
 
-def _principle(assessment: Any, number: int) -> Principle:
-    return get_object_or_404(Principle, framework=assessment.framework_id, number=number)
+def _principles(assessment: Any, number: int) -> tuple[list[Principle], Principle]:
+    """The framework's principles in order (for the page's navigation), and the one numbered `number`."""
+    principles = principles_of(assessment.framework_id)
+    principle = next((p for p in principles if p.number == number), None)
+    if principle is None:
+        raise Http404
+    return principles, principle
 
 
 def _response_values(request: TenantRequest, response: Response) -> tuple[int | None, str, list[str]]:
@@ -133,7 +141,7 @@ def _response_values(request: TenantRequest, response: Response) -> tuple[int | 
 def principle_page(request: TenantRequest, org_slug: str, assessment_id: Any, number: int) -> HttpResponse:
     membership = require(request, "view_dashboard")
     assessment = selectors.get_assessment_for(membership, assessment_id)
-    principle = _principle(assessment, number)
+    principles, principle = _principles(assessment, number)
     responses = selectors.principle_responses(assessment, principle)
     can_edit = membership.can("edit_content") and assessment.is_editable
     errors: dict[Any, str] = {}
@@ -168,9 +176,9 @@ def principle_page(request: TenantRequest, org_slug: str, assessment_id: Any, nu
     comments = selectors.comments_by_anchor(assessment, "assessment")
     for response in responses:
         response.comments = comments.get(response.criterion.code, [])  # type: ignore[attr-defined]
-    principles = list(
-        Principle.objects.filter(framework=assessment.framework_id).order_by("number").values("number", "title")
-    )
+        # Which files of the library each criterion cites, looked up once (the page ticks one box per
+        # file per criterion).
+        response.cited_ids = {c.evidence_id for c in response.citations.all()}  # type: ignore[attr-defined]
     return render(
         request,
         "assessments/principle.html",

@@ -26,9 +26,13 @@ from assessments.models import (
     AssessmentStatus,
     ChangeRequest,
     Citation,
+    ConsultationMeeting,
     ConsultationOutcome,
     EqiaOutcome,
+    EqiaRow,
+    EqualityImpactAssessment,
     Plan,
+    PlanCitation,
     Response,
     ReviewComment,
 )
@@ -62,14 +66,22 @@ def _evidence_entry(evidence: Any) -> dict[str, Any]:
     }
 
 
-def assessment_snapshot(assessment: Assessment) -> dict[str, Any]:
-    """Everything a signature on an assessment covers, in a stable order."""
-    responses = (
+def assessment_responses(assessment: Assessment) -> Any:
+    """The assessment's responses in framework order with their criteria and cited evidence: what its
+    snapshot reads (a queryset, so a page may annotate it and use the same rows for more)."""
+    return (
         Response.objects.filter(assessment=assessment)
         .select_related("criterion")
         .prefetch_related(Prefetch("citations", queryset=Citation.objects.select_related("evidence")))
         .order_by("criterion__principle__number", "criterion__position")
     )
+
+
+def assessment_snapshot(assessment: Assessment, responses: Any = None) -> dict[str, Any]:
+    """Everything a signature on an assessment covers, in a stable order. `responses`: the rows of
+    `assessment_responses`, when the caller has read them already."""
+    if responses is None:
+        responses = assessment_responses(assessment)
     framework = assessment.framework
     return {
         "type": "assessment",
@@ -113,6 +125,42 @@ PLAN_SECTIONS: list[tuple[str, str, list[str]]] = [
 ]
 
 
+def plan_contents() -> tuple[Prefetch, ...]:
+    """Lookups for `prefetch_related` on plans (their EqIA selected with them): with these, reading a plan's
+    meetings, EqIA rows and cited evidence for its snapshot, problems and pages runs no further query."""
+    return (
+        Prefetch(
+            "meetings",
+            queryset=ConsultationMeeting.objects.order_by("held_on", "participants"),
+            to_attr="meetings_in_order",
+        ),
+        Prefetch(
+            "eqia__rows",
+            queryset=EqiaRow.objects.select_related("owner").order_by("characteristic"),
+            to_attr="rows_in_order",
+        ),
+        Prefetch("citations", queryset=PlanCitation.objects.select_related("evidence"), to_attr="cited_evidence"),
+    )
+
+
+def plan_meetings(plan: Plan) -> list[ConsultationMeeting]:
+    """The plan's meetings by date, then participants (prefetched by `plan_contents`, or read now)."""
+    meetings = getattr(plan, "meetings_in_order", None)
+    return meetings if meetings is not None else list(plan.meetings.order_by("held_on", "participants"))
+
+
+def eqia_rows(eqia: EqualityImpactAssessment) -> list[EqiaRow]:
+    """The EqIA's rows by characteristic, with their owners (prefetched by `plan_contents`, or read now)."""
+    rows = getattr(eqia, "rows_in_order", None)
+    return rows if rows is not None else list(eqia.rows.select_related("owner").order_by("characteristic"))
+
+
+def plan_citations(plan: Plan) -> list[PlanCitation]:
+    """The plan's citations with their evidence (prefetched by `plan_contents`, or read now)."""
+    citations = getattr(plan, "cited_evidence", None)
+    return citations if citations is not None else list(plan.citations.select_related("evidence"))
+
+
 def plan_snapshot(plan: Plan) -> dict[str, Any]:
     """Everything a signature on a plan covers: every section, meetings, the EqIA, cited evidence."""
     snapshot: dict[str, Any] = {
@@ -128,8 +176,7 @@ def plan_snapshot(plan: Plan) -> dict[str, Any]:
     for key, _title, fields in PLAN_SECTIONS:
         snapshot["sections"][key] = {name: getattr(plan, name) for name in fields}
     snapshot["sections"]["consultation"]["meetings"] = [
-        {"held_on": m.held_on, "participants": m.participants, "notes": m.notes}
-        for m in plan.meetings.order_by("held_on", "participants")
+        {"held_on": m.held_on, "participants": m.participants, "notes": m.notes} for m in plan_meetings(plan)
     ]
     eqia = getattr(plan, "eqia", None)
     snapshot["sections"]["equality"] = {
@@ -143,11 +190,11 @@ def plan_snapshot(plan: Plan) -> dict[str, Any]:
                 "mitigation": r.mitigation,
                 "owner": r.owner.email if r.owner else None,
             }
-            for r in (eqia.rows.select_related("owner").order_by("characteristic") if eqia else [])
+            for r in (eqia_rows(eqia) if eqia else [])
         ],
     }
     snapshot["evidence"] = sorted(
-        (_evidence_entry(c.evidence) for c in plan.citations.select_related("evidence")),
+        (_evidence_entry(c.evidence) for c in plan_citations(plan)),
         key=lambda e: (e["name"], e["sha256"]),
     )
     return snapshot

@@ -72,38 +72,69 @@ def audit_record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append an event to the organisation's chain, in the caller's transaction."""
+    """Append an event to the organisation's chain, in the caller's transaction.
+
+    The chain's head lives on the organisation row. The usual case costs two statements: the head
+    as `organisation` was loaded is moved on only if it is still the head (a conditional UPDATE, which
+    also holds the row lock until the transaction ends, so two writers cannot take the same number),
+    then the event goes in. If someone else moved the head meanwhile, the head is read under a lock
+    and the event chained to it.
+    """
     with transaction.atomic():
-        # Lock the tenant row so two writers cannot take the same sequence number.
-        # The organisation row also holds the chain's head, so deleting the newest events shows.
-        head = (
-            Organisation.objects.select_for_update()
-            .filter(pk=organisation.pk)
-            .values_list("audit_head_sequence", "audit_head_hash")
-            .get()
+        loaded = (organisation.audit_head_sequence, organisation.audit_head_hash)
+        event = _event(
+            organisation, loaded[0] + 1, loaded[1] or GENESIS_HASH, actor, verb, target, target_label, before, after
         )
-        sequence, prev_hash = head[0] + 1, head[1] or GENESIS_HASH
-        with scope(organisation=organisation):
-            event = AuditEvent(
-                organisation=organisation,
-                sequence=sequence,
-                actor=actor,
-                actor_label=actor.email if actor else "system",
-                verb=verb,
-                target_type=(target._meta.model_name or "") if target is not None else "",
-                target_id=str(target.pk) if target is not None else "",
-                target_label=target_label or (str(target) if target is not None else ""),
-                before=to_jsonable(before) if before is not None else None,
-                after=to_jsonable(after) if after is not None else None,
-                created_at=timezone.now(),
-                request_id=current_request_id() if current_request_id() != "-" else "",
-                prev_hash=prev_hash,
+        moved = Organisation.objects.filter(
+            pk=organisation.pk, audit_head_sequence=loaded[0], audit_head_hash=loaded[1]
+        ).update(audit_head_sequence=event.sequence, audit_head_hash=event.hash)
+        if not moved:
+            head = (
+                Organisation.objects.select_for_update()
+                .filter(pk=organisation.pk)
+                .values_list("audit_head_sequence", "audit_head_hash")
+                .get()
             )
-            event.hash = event_hash(event)
+            event = _event(
+                organisation, head[0] + 1, head[1] or GENESIS_HASH, actor, verb, target, target_label, before, after
+            )
+            Organisation.objects.filter(pk=organisation.pk).update(
+                audit_head_sequence=event.sequence, audit_head_hash=event.hash
+            )
+        with scope(organisation=organisation):
             event.save(force_insert=True)
-        Organisation.objects.filter(pk=organisation.pk).update(audit_head_sequence=sequence, audit_head_hash=event.hash)
-        organisation.audit_head_sequence, organisation.audit_head_hash = sequence, event.hash
+        organisation.audit_head_sequence, organisation.audit_head_hash = event.sequence, event.hash
         return event
+
+
+def _event(
+    organisation: Organisation,
+    sequence: int,
+    prev_hash: str,
+    actor: User | None,
+    verb: str,
+    target: models.Model | None,
+    target_label: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> AuditEvent:
+    event = AuditEvent(
+        organisation=organisation,
+        sequence=sequence,
+        actor=actor,
+        actor_label=actor.email if actor else "system",
+        verb=verb,
+        target_type=(target._meta.model_name or "") if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        target_label=target_label or (str(target) if target is not None else ""),
+        before=to_jsonable(before) if before is not None else None,
+        after=to_jsonable(after) if after is not None else None,
+        created_at=timezone.now(),
+        request_id=current_request_id() if current_request_id() != "-" else "",
+        prev_hash=prev_hash,
+    )
+    event.hash = event_hash(event)
+    return event
 
 
 @dataclass(frozen=True)

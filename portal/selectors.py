@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, cast
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Window
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -47,6 +47,13 @@ def organisation_members(organisation: Organisation) -> QuerySet[Membership]:
         .select_related("user")
         .order_by("user__full_name", "user__email")
     )
+
+
+def organisation_members_head(organisation: Organisation, *, limit: int) -> tuple[list[Membership], int]:
+    """The first `limit` members and how many there are in all, in one query (a window count)."""
+    members = list(organisation_members(organisation).annotate(total=Window(Count("pk")))[:limit])
+    total: int = members[0].total if members else 0
+    return cast(list[Membership], members), total
 
 
 def organisation_invitations(organisation: Organisation, *, open_only: bool = True) -> QuerySet[Invitation]:

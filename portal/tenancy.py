@@ -23,6 +23,7 @@ def membership_for(*, user: Any, organisation: Organisation) -> Membership | Non
         membership = Membership.objects.filter(organisation=organisation, user=user).select_related("user").first()
     if membership is None or not membership.is_active(timezone.now()):
         return None
+    membership.organisation = organisation  # already loaded: no query to read it back
     return membership
 
 

@@ -22,6 +22,7 @@ tenant_patterns = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("healthz/database", views.healthz_database, name="healthz_database"),
     path("accounts/", include("allauth.urls")),
     path("api/", include("portal.api.urls")),
     path("account/", views.account, name="account"),

@@ -97,9 +97,9 @@ def account(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, "portal/account.html", {"form": form})
 
 
-def _token_access_choices(user: Any) -> list[tuple[str, str]]:
+def _token_access_choices(memberships: list[Membership]) -> list[tuple[str, str]]:
     choices = []
-    for membership in selectors.memberships_of_user(user):
+    for membership in memberships:
         for role in TOKEN_ROLES[membership.role]:
             choices.append(
                 (f"{membership.organisation_id}:{role}", f"{membership.organisation.name}: {Role(role).label}")
@@ -112,7 +112,9 @@ def _token_access_choices(user: Any) -> list[tuple[str, str]]:
 @require_http_methods(["GET", "POST"])
 def api_tokens(request: AuthenticatedRequest) -> HttpResponse:
     """Personal API tokens: make one (shown once), see when each was last used, revoke."""
-    form = ApiTokenForm(request.POST or None, access_choices=_token_access_choices(request.user))
+    memberships = selectors.memberships_of_user(request.user)
+    request.my_memberships = memberships  # type: ignore[attr-defined]  # the header's switcher reuses them
+    form = ApiTokenForm(request.POST or None, access_choices=_token_access_choices(memberships))
     if request.method == "POST" and form.is_valid():
         organisation_id, _sep, role = form.cleaned_data["access"].partition(":")
         organisation = get_object_or_404(Organisation, pk=organisation_id)
@@ -233,6 +235,20 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)
 
 
+@never_cache
+@require_GET
+def healthz_database(request: HttpRequest) -> JsonResponse:
+    """The database alone, in one query: a load balancer's cheap probe, and the floor that
+    `bench/pages.py` measures every page against (the cost of any database page on the machine)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:
+        logger.warning("healthz database check failed: %s", exc)
+        return JsonResponse({"status": "error", "checks": {"database": "error"}}, status=503)
+    return JsonResponse({"status": "ok", "checks": {"database": "ok"}})
+
+
 # --- Inside an organisation (/o/<slug>/): the middleware has checked membership -------------
 
 
@@ -241,7 +257,7 @@ def dashboard(request: TenantRequest, org_slug: str) -> HttpResponse:
     membership = require(request, "view_dashboard")
     organisation = request.organisation
     can_manage = membership.can("manage_members")
-    members = list(selectors.organisation_members(organisation)[:10])
+    members, member_count = selectors.organisation_members_head(organisation, limit=10)
     panels = [render_to_string(panel.template, panel.context, request=request) for panel in dashboard_panels(request)]
     return render(
         request,
@@ -249,7 +265,7 @@ def dashboard(request: TenantRequest, org_slug: str) -> HttpResponse:
         {
             "panels": panels,
             "members": members,
-            "member_count": selectors.organisation_members(organisation).count(),
+            "member_count": member_count,
             "invitations": list(selectors.organisation_invitations(organisation)[:5]) if can_manage else [],
             "activity": selectors.recent_activity(organisation) if membership.can("view_audit_trail") else [],
             "can_manage": can_manage,

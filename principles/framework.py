@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,25 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_FRAMEWORK_FILE = DATA_DIR / "made-smarter-2019.json"
 DEFAULT_FRAMEWORK_CODE = "made-smarter-2019"
 MATURITY_LEVELS = (0, 1, 2, 3, 4)
+
+
+# A framework version never changes once loaded (a changed file is a new version with a new id),
+# so its principles can be kept in each process instead of read on every page.
+_PRINCIPLES_CACHE_SIZE = 32
+
+
+@lru_cache(maxsize=_PRINCIPLES_CACHE_SIZE)
+def _principles_of(framework_id: Any) -> tuple[Principle, ...]:
+    return tuple(Principle.objects.filter(framework=framework_id).order_by("number"))
+
+
+def principles_of(framework_id: Any) -> list[Principle]:
+    """The principles of one framework version, in order: read once per process, then from memory.
+    Treat them as read-only (every caller in the process shares them)."""
+    principles = _principles_of(framework_id)
+    if not principles:
+        _principles_of.cache_clear()  # not loaded yet, or gone: never remember an empty answer
+    return list(principles)
 
 
 class FrameworkFileError(ValueError):

@@ -29,10 +29,17 @@ def framework_detail(request: HttpRequest, code: str | None = None, version: int
     if framework is None:
         raise Http404
     versions = list(Framework.objects.filter(code=framework.code).order_by("-version").values("version", "loaded_at"))
+    principles = principles_with_criteria(framework)
     return render(
         request,
         "principles/framework.html",
-        {"framework": framework, "principles": principles_with_criteria(framework), "versions": versions},
+        {
+            "framework": framework,
+            "principles": principles,
+            "versions": versions,
+            # Counted from the prefetched criteria, not with another query.
+            "criteria_count": sum(len(principle.criteria.all()) for principle in principles),
+        },
     )
 
 

@@ -92,8 +92,14 @@ def report_verification(report_id: Any) -> Verification | None:
     """Public: the status of a report by its id (cross-tenant on purpose, read-only)."""
     with scopes_disabled():
         report = AttestationReport.objects.select_related("organisation", "assessment").filter(pk=report_id).first()
-        if report is None:
-            return None
+    if report is None:
+        return None
+    return verification_of(report)
+
+
+def verification_of(report: AttestationReport) -> Verification:
+    """The status of a report already read (one query: whether a newer report supersedes it)."""
+    with scopes_disabled():
         if report.status != ReportStatus.READY:
             return Verification(report, "not_ready")
         newer = (

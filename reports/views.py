@@ -89,7 +89,7 @@ def report_detail(request: TenantRequest, org_slug: str, report_id: Any) -> Http
         {
             "report": report,
             "can_revoke": services.report_can_revoke(membership),
-            "verification": services.report_verification(report.pk),
+            "verification": services.verification_of(report),  # the report is read already
         },
     )
     if request.headers.get("HX-Request") and report.status in (ReportStatus.READY, ReportStatus.FAILED):

@@ -74,7 +74,7 @@ def campaigns_of(organisation: Organisation) -> QuerySet[Campaign]:
 def campaign_for_viewer(campaign_id: Any, *, viewer: Organisation) -> Campaign:
     """The campaign's owner, or a supplier that accepted it, may see it (each its own part); else 404."""
     with scopes_disabled():
-        campaign = get_object_or_404(Campaign.objects.select_related("organisation"), pk=campaign_id)
+        campaign = get_object_or_404(Campaign.objects.select_related("organisation", "created_by"), pk=campaign_id)
     if (
         campaign.organisation_id != viewer.pk
         and not SupplierInvitation.objects.filter(

@@ -13,8 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
@@ -238,57 +237,90 @@ def _invite(
     tier: int,
     parent: SupplierInvitation | None,
 ) -> list[SupplierInvitation]:
-    """Create the invitation rows for one step of the cascade (idempotent, cycle-safe)."""
-    created: list[SupplierInvitation] = []
+    """Create the invitation rows for one step of the cascade (idempotent, cycle-safe).
+
+    A fixed number of queries whatever the number of suppliers: two find who is already invited,
+    one inserts the new invitations, one reads back which of them this step won (a concurrent step
+    of the same campaign may have invited the same organisation meanwhile: then it is "already
+    invited", as the unique constraint decides), one inserts the edges (an edge already there is kept).
+    """
+    suppliers = list(suppliers)
     now = timezone.now()
+    own = (campaign.organisation_id, inviter.pk)
+    keys_of = {s.pk: _target_keys(s) for s in suppliers if s.linked_organisation_id not in own}
+    wanted_keys = {key for keys in keys_of.values() for key in keys}
+    wanted_orgs = {s.linked_organisation_id for s in suppliers if s.pk in keys_of and s.linked_organisation_id}
+    by_key: dict[str, SupplierInvitation] = {}
+    by_org: dict[Any, SupplierInvitation] = {}
+    if keys_of:
+        # Two queries, each on its own index: as one (an OR) it reads the whole campaign every time.
+        found = list(SupplierInvitation.objects.filter(campaign=campaign, target_key__in=wanted_keys))
+        if wanted_orgs:
+            found += SupplierInvitation.objects.filter(campaign=campaign, supplier_organisation_id__in=wanted_orgs)
+        for invitation in sorted(found, key=lambda i: (i.tier, i.created_at)):  # the earliest first
+            by_key.setdefault(invitation.target_key, invitation)
+            if invitation.supplier_organisation_id:
+                by_org.setdefault(invitation.supplier_organisation_id, invitation)
+
+    new: list[SupplierInvitation] = []
+    steps: list[tuple[Supplier, SupplierInvitation | None, str]] = []
     for supplier in suppliers:
-        note = ""
-        invitation = None
-        if supplier.linked_organisation_id in (campaign.organisation_id, inviter.pk):
+        if supplier.pk not in keys_of:
             note = (
                 "the campaign's own organisation"
                 if supplier.linked_organisation_id == campaign.organisation_id
                 else "the inviter itself"
             )
-        else:
-            keys = _target_keys(supplier)
-            existing = (
-                SupplierInvitation.objects.filter(campaign=campaign)
-                .filter(
-                    Q(target_key__in=keys) | Q(supplier_organisation_id=supplier.linked_organisation_id or 0)
-                    if supplier.linked_organisation_id
-                    else Q(target_key__in=keys)
-                )
-                .first()
-            )
-            if existing is not None:
-                invitation, note = existing, "already invited"
-            else:
-                try:
-                    with transaction.atomic():
-                        invitation = SupplierInvitation.objects.create(
-                            campaign=campaign,
-                            inviter=inviter,
-                            supplier=supplier,
-                            parent=parent,
-                            tier=tier,
-                            target_key=keys[0],
-                            email=supplier.contact_email,
-                            nonce=secrets.token_hex(16),
-                            expires_at=now + timedelta(days=campaign.invitation_ttl_days),
-                            email_queued_at=now,
-                        )
-                    created.append(invitation)
-                except IntegrityError:
-                    invitation = SupplierInvitation.objects.get(campaign=campaign, target_key=keys[0])
-                    note = "already invited"
-        CampaignEdge.objects.get_or_create(
+            steps.append((supplier, None, note))
+            continue
+        keys = keys_of[supplier.pk]
+        matches = [by_key[k] for k in keys if k in by_key]
+        if supplier.linked_organisation_id in by_org:
+            matches.append(by_org[supplier.linked_organisation_id])
+        if matches:  # the earliest, as the invitations' ordering has it
+            steps.append((supplier, min(matches, key=lambda i: (i.tier, i.created_at)), "already invited"))
+            continue
+        invitation = SupplierInvitation(
             campaign=campaign,
-            from_organisation=inviter,
+            inviter=inviter,
             supplier=supplier,
-            defaults={"invitation": invitation, "tier": tier, "note": note},
+            parent=parent,
+            tier=tier,
+            target_key=keys[0],
+            email=supplier.contact_email,
+            nonce=secrets.token_hex(16),
+            expires_at=now + timedelta(days=campaign.invitation_ttl_days),
+            email_queued_at=now,
+            created_at=now,
         )
-    return created
+        new.append(invitation)
+        by_key[invitation.target_key] = invitation  # a second register row for the same target finds it
+        steps.append((supplier, invitation, ""))
+
+    lost: dict[Any, Any] = {}  # our row's id -> the row a concurrent step of the campaign got in first
+    if new:
+        SupplierInvitation.objects.bulk_create(new, ignore_conflicts=True)
+        mine = SupplierInvitation.objects.filter(campaign=campaign, target_key__in=[i.target_key for i in new])
+        stored = dict(mine.values_list("target_key", "id"))
+        lost = {i.pk: stored[i.target_key] for i in new if stored[i.target_key] != i.pk}
+    edges = []
+    for supplier, chosen, note in steps:
+        invitation_id = chosen.pk if chosen is not None else None
+        if invitation_id in lost:
+            invitation_id, note = lost[invitation_id], "already invited"
+        edges.append(
+            CampaignEdge(
+                campaign=campaign,
+                from_organisation=inviter,
+                supplier=supplier,
+                invitation_id=invitation_id,
+                tier=tier,
+                note=note,
+                created_at=now,
+            )
+        )
+    CampaignEdge.objects.bulk_create(edges, ignore_conflicts=True)  # an edge already there stays as it was
+    return [i for i in new if i.pk not in lost]
 
 
 def _publish(invitations: list[SupplierInvitation]) -> None:

@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -42,15 +43,28 @@ def _context(invitation: SupplierInvitation, *, reminder: bool) -> dict:
     }
 
 
-def _send_one(invitation_id: str, *, is_eager: bool) -> str:
-    claimed = SupplierInvitation.objects.filter(
-        pk=invitation_id, email_status=EmailStatus.PENDING, state=InvitationState.PENDING
-    ).update(email_status=EmailStatus.SENDING, email_claimed_at=timezone.now())
-    if not claimed:
-        return "not-claimed"  # sent already, being sent, or answered or revoked meanwhile
-    invitation = SupplierInvitation.objects.select_related(
-        "campaign", "campaign__organisation", "inviter", "supplier"
-    ).get(pk=invitation_id)
+def _claim(invitation_ids: list[str]) -> list[SupplierInvitation]:
+    """Claim, in one short transaction, the batch's invitations that still wait for their email.
+
+    Rows are locked while they are read and claimed, so a resend or an answer arriving meanwhile
+    waits for the claim (and is seen by it); a duplicate delivery of the task claims nothing.
+    One commit per batch rather than one per email: a commit waits for the disk.
+    """
+    with transaction.atomic():
+        invitations = list(
+            SupplierInvitation.objects.select_for_update(of=("self",))
+            .select_related("campaign", "campaign__organisation", "inviter", "supplier")
+            .filter(pk__in=invitation_ids, email_status=EmailStatus.PENDING, state=InvitationState.PENDING)
+            .order_by("pk")  # the same lock order in every worker
+        )
+        if invitations:
+            SupplierInvitation.objects.filter(pk__in=[i.pk for i in invitations]).update(
+                email_status=EmailStatus.SENDING, email_claimed_at=timezone.now()
+            )
+    return invitations
+
+
+def _send_claimed(invitation: SupplierInvitation, *, is_eager: bool) -> str:
     try:
         send_templated_email(
             to=invitation.email,
@@ -62,15 +76,17 @@ def _send_one(invitation_id: str, *, is_eager: bool) -> str:
     except Exception as exc:
         attempts = invitation.email_attempts + 1
         final = attempts >= MAX_ATTEMPTS or is_eager
-        SupplierInvitation.objects.filter(pk=invitation_id).update(
+        SupplierInvitation.objects.filter(pk=invitation.pk, nonce=invitation.nonce).update(
             email_status=EmailStatus.FAILED if final else EmailStatus.PENDING,
             email_attempts=attempts,
             email_error=f"{type(exc).__name__}: {exc}"[:2000],
             email_queued_at=timezone.now(),
         )
-        logger.warning("supplier invitation %s failed (attempt %s): %s", invitation_id, attempts, exc)
+        logger.warning("supplier invitation %s failed (attempt %s): %s", invitation.pk, attempts, exc)
         return "failed"
-    SupplierInvitation.objects.filter(pk=invitation_id).update(
+    # Marked one by one: a worker lost in the middle of a batch re-sends nothing already sent. A row
+    # resent meanwhile has a new nonce: it stays pending for its own task, with the link that works.
+    SupplierInvitation.objects.filter(pk=invitation.pk, nonce=invitation.nonce).update(
         email_status=EmailStatus.SENT,
         email_sent_at=timezone.now(),
         email_attempts=F("email_attempts") + 1,
@@ -82,9 +98,13 @@ def _send_one(invitation_id: str, *, is_eager: bool) -> str:
 @app.task(bind=True)
 def send_supplier_invitations(self, *, invitation_ids: list[str]) -> dict[str, int]:
     """Send a batch of invitation emails. A duplicated delivery sends nothing twice (status claim)."""
+    claimed = _claim(invitation_ids)
     results: dict[str, int] = {}
-    for invitation_id in invitation_ids:
-        outcome = _send_one(invitation_id, is_eager=bool(self.request.is_eager))
+    if len(claimed) < len(invitation_ids):
+        # sent already, being sent, or answered or revoked meanwhile
+        results["not-claimed"] = len(invitation_ids) - len(claimed)
+    for invitation in claimed:
+        outcome = _send_claimed(invitation, is_eager=bool(self.request.is_eager))
         results[outcome] = results.get(outcome, 0) + 1
     return results
 

@@ -21,7 +21,7 @@ from portal.models import Membership
 from portal.signing import signing_context
 from portal.tenancy import AuthenticatedRequest, TenantRequest, require
 from principles.framework import current_framework
-from principles.services import active_commitment, commitment_statement
+from principles.services import active_commitments, commitment_statement
 from supplychain import selectors, services
 from supplychain.csv_io import TEMPLATE_CSV, write_csv
 from supplychain.forms import CampaignForm, DeclineForm, ImportForm, SupplierForm
@@ -87,7 +87,9 @@ def supplier_edit(request: TenantRequest, org_slug: str, supplier_id: Any = None
 @require_http_methods(["GET", "POST"])
 def supplier_archive(request: TenantRequest, org_slug: str, supplier_id: Any) -> HttpResponse:
     require(request, "edit_content")
-    supplier = get_object_or_404(Supplier, organisation=request.organisation, pk=supplier_id)
+    supplier = get_object_or_404(
+        Supplier.objects.select_related("linked_organisation"), organisation=request.organisation, pk=supplier_id
+    )
     if request.method == "POST":
         restore = supplier.archived_at is not None
         services.supplier_archive(supplier=supplier, actor=request.user, archived=not restore)
@@ -440,14 +442,17 @@ def invitation_landing(request: AuthenticatedRequest, token: str) -> HttpRespons
         return render(request, "supplychain/invitation_landing.html", context)
     from portal.selectors import memberships_of_user
 
+    memberships = memberships_of_user(request.user)
+    request.my_memberships = memberships  # type: ignore[attr-defined]  # the header's switcher reuses them
     choices = [
         m
-        for m in memberships_of_user(request.user)
+        for m in memberships
         if services.may_answer(invitation=invitation, organisation_id=m.organisation_id, role=m.role)
     ]
     framework = current_framework()
+    committed = active_commitments([m.organisation for m in choices])  # one query for all of them
     for m in choices:
-        m.committed = active_commitment(m.organisation)  # type: ignore[attr-defined]
+        m.committed = committed.get(m.organisation_id)  # type: ignore[attr-defined]
         # The exact statement an owner signs for this organisation (the signing primitive records it).
         m.statement = (  # type: ignore[attr-defined]
             commitment_statement(organisation=m.organisation, framework=framework, extends_to_supply_chain=True)

@@ -13,15 +13,14 @@ import re
 import pytest
 import schemathesis
 from django.core.management import call_command
-from django.db import connection
 from django.test import override_settings
-from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 from schemathesis import checks
 
 from tests.api.world import CALLERS, World, build_world
+from tests.querycount import MAX_QUERIES, counting
 
 pytestmark = pytest.mark.django_db
 
@@ -177,13 +176,17 @@ def test_list_queries_do_not_grow_with_the_page(world, path) -> None:
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {world.callers[caller].token}")
         # Signatures pile up on finished work: list those of the final assessment and plan.
         url = _url(world, "auditor" if path.endswith("/signatures/") else caller, path)
-    counts, sizes = [], []
+    counted, sizes = [], []
     for size in (1, 100):
         client.get(f"{url}?page_size={size}")  # warm: token last-used time, sessions
-        with CaptureQueriesContext(connection) as queries:
+        with counting() as queries:
             response = client.get(f"{url}?page_size={size}")
         assert response.status_code == 200, response.content[:300]
         sizes.append(len(response.json()["results"]))
-        counts.append(len(queries))
+        counted.append(queries)
     assert sizes[0] == 1 and sizes[1] >= 2, f"{path}: the world needs at least two rows here, has {sizes[1]}"
-    assert counts[0] == counts[1], f"{path}: {counts[0]} queries for 1 row, {counts[1]} for {sizes[1]} rows"
+    few, many = counted
+    assert len(few) == len(many), (
+        f"{path}: {len(few)} queries for 1 row, {len(many)} for {sizes[1]} rows:\n{many.listing()}"
+    )
+    assert len(many) <= MAX_QUERIES, f"{path}: {len(many)} queries, over the limit of {MAX_QUERIES}:\n{many.listing()}"

@@ -42,3 +42,14 @@ def test_healthz_is_503_when_the_cache_is_unreachable(settings) -> None:
         caches._settings = None  # type: ignore[attr-defined]
     assert response.status_code == 503
     assert response.json()["checks"]["cache"] == "error"
+
+
+def test_healthz_database_is_one_query_the_benchmarks_floor() -> None:
+    from tests.querycount import counting
+
+    with counting() as counted:
+        response = Client().get("/healthz/database")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok"}}
+    assert len(counted) == 1, counted.listing()
+    assert response["Cache-Control"].startswith("max-age=0")

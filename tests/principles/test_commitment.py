@@ -103,3 +103,54 @@ def test_signing_twice_is_refused(tenant, framework, owner_client) -> None:
     assert response.status_code == 302
     with scope(organisation=tenant.organisation):
         assert Commitment.objects.count() == 1
+
+
+def _count(client, url: str, expected: int, label: str) -> None:
+    from tests.querycount import assert_queries
+
+    client.get(url)  # the first request of a session records it
+    with assert_queries(expected, label):
+        response = client.get(url)
+    assert response.status_code == 200, (label, response.status_code)
+
+
+def test_commitment_pages_do_not_grow_with_the_history(tenant, framework, owner_client) -> None:
+    """Each page's queries after the base 4 (the user; the memberships with their organisations; the
+    invitations and reviews badges)."""
+    slug = tenant.organisation.slug
+    base = f"/o/{slug}/commitment/"
+
+    def measure() -> None:
+        # the commitments with their framework, signature and withdrawer; the current framework
+        _count(owner_client, base, 6, "commitment")
+        # whether one is active (the sign page redirects then: measured on a fresh organisation below)
+        _count(owner_client, base + "withdraw/", 5, "withdraw")  # the active commitment
+
+    _sign(owner_client, slug)
+    measure()
+    for n in range(3):
+        owner_client.post(base + "withdraw/", {"reason": f"Restructure {n}"})
+        _sign(owner_client, slug, name=f"Olivia Owen {n}")
+    with scope(organisation=tenant.organisation):
+        assert Commitment.objects.count() == 4
+    measure()
+
+
+def test_signing_pages_do_not_grow(tenant, framework, outsider) -> None:
+    from tests.factories import OrganisationFactory, add_member
+
+    client = client_for(outsider)
+    with scopes_disabled():
+        (membership,) = outsider.memberships.all()
+    slug = membership.organisation.slug
+    sign, check = f"/o/{slug}/commitment/sign/", f"/o/{slug}/commitment/sign/check/"
+    client.post(sign, {"typed_name": "Nora North", "job_title": "Owner", "extends_to_supply_chain": "on"})
+
+    def measure() -> None:
+        _count(client, sign, 6, "sign")  # whether one is active; the current framework
+        _count(client, check, 5, "check")  # the current framework
+
+    measure()
+    for _ in range(3):
+        add_member(OrganisationFactory(), outsider, Role.OWNER)
+    measure()

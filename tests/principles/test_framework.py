@@ -13,6 +13,7 @@ from django.test import Client
 
 from principles.framework import DEFAULT_FRAMEWORK_FILE, current_framework, framework_load
 from principles.models import Criterion, Framework
+from tests.querycount import assert_queries
 
 pytestmark = pytest.mark.django_db
 SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "made-smarter-guiding-principles-2019.txt"
@@ -71,14 +72,47 @@ def test_a_broken_file_is_refused_with_the_reason(tmp_path) -> None:
     assert Framework.objects.count() == 0
 
 
-def test_public_framework_page_needs_no_sign_in(django_assert_num_queries) -> None:
+def test_public_framework_page_needs_no_sign_in() -> None:
     framework_load()
     client = Client()
-    # framework, versions, principles, criteria, criteria count, and the request's savepoint pair
-    with django_assert_num_queries(7):
+    # the framework, its versions, the principles, their criteria (counted from those, not again)
+    with assert_queries(4, "framework page, anonymous"):
         response = client.get("/framework/")
     html = response.content.decode()
     assert response.status_code == 200
     assert "Partnership at Work" in html and "Equalities, diversity and inclusion" in html
     assert "Embedded and reviewed" in html
     assert Client().get("/framework/made-smarter-2019/v9/").status_code == 404
+
+
+def _another_version(tmp_path, n: int) -> Framework:
+    data = json.loads(DEFAULT_FRAMEWORK_FILE.read_text(encoding="utf-8"))
+    data["title"] += f" (revision {n})"
+    path = tmp_path / f"revision-{n}.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return framework_load(path=path)[0]
+
+
+@pytest.mark.parametrize("page", ["current", "version"])
+def test_framework_pages_do_not_grow_with_versions(tmp_path, page) -> None:
+    from portal.roles import Role
+    from tests.conftest import client_for
+    from tests.factories import OrganisationFactory, UserFactory, add_member
+
+    first = framework_load()[0]
+    address = "/framework/" if page == "current" else f"/framework/{first.code}/v{first.version}/"
+    person = UserFactory()
+    add_member(OrganisationFactory(), person, Role.OWNER)
+    signed_in = client_for(person)
+    signed_in.get(address)
+    for n in range(2):
+        if n:
+            for i in range(3):
+                _another_version(tmp_path, i)
+        with assert_queries(4, f"framework {page}, anonymous, {n}"):
+            assert Client().get(address).status_code == 200
+        # + the base of a signed-in page: the user, the memberships, the invitations and reviews badges
+        with assert_queries(8, f"framework {page}, signed in, {n}"):
+            response = signed_in.get(address)
+        assert response.status_code == 200
+    assert "36 in all" in response.content.decode()

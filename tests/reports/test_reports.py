@@ -19,9 +19,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from pypdf import PdfReader
@@ -37,6 +35,7 @@ from reports.models import AttestationReport, ReportStatus
 from reports.tasks import render_report_task, sweep_reports
 from tests.conftest import ON_REDIS, client_for
 from tests.factories import UserFactory
+from tests.querycount import assert_queries
 from tests.reports.conftest import (
     CITED_CODE,
     EVIDENCE_PDF,
@@ -803,24 +802,54 @@ def _grow(tenant, assessment, n: int) -> list[AttestationReport]:
     return [ready_report(tenant, assessment, rendered_at=base + timedelta(minutes=i)) for i in range(n)]
 
 
-@pytest.mark.parametrize("page", ["list", "detail"])
-def test_report_pages_run_the_same_number_of_queries_for_1_or_5_reports(
-    tenant, final_assessment, django_assert_num_queries, page
-) -> None:
+# The page's queries after the base 4 of a signed-in page (the user; the memberships with their
+# organisations; the invitations and reviews badges). The anonymous verify page has no base.
+REPORT_PAGES = {
+    "list": (lambda t, r: url(t), {}, 6),  # the reports with assessment and requester; the final assessments
+    "create": (lambda t, r: url(t, "new/"), {}, 5),  # the final assessments
+    # the report with its organisation, assessment and people; a newer report superseding it
+    "detail": (lambda t, r: detail_url(t, r), {}, 6),
+    # htmx polling renders the status alone: no header, so no badges
+    "detail_polled": (lambda t, r: detail_url(t, r), {"HTTP_HX_REQUEST": "true"}, 4),
+    "revoke": (lambda t, r: url(t, f"{r.pk}/revoke/"), {}, 5),  # the report
+}
+
+
+@pytest.mark.parametrize("page", REPORT_PAGES)
+def test_report_pages_run_the_same_number_of_queries_for_1_or_5_reports(tenant, final_assessment, page) -> None:
+    target, headers, expected = REPORT_PAGES[page]
     client = client_for(tenant.owner)
     [first] = _grow(tenant, final_assessment, 1)
-    target = url(tenant) if page == "list" else detail_url(tenant, first)
-    client.get(target)  # the first request of a session records it
-    with CaptureQueriesContext(connection) as one:
-        assert client.get(target).status_code == 200
+    address = target(tenant, first)
+    client.get(address, **headers)  # the first request of a session records it
+    with assert_queries(expected, f"{page}, one report"):
+        assert client.get(address, **headers).status_code == 200
     _grow(tenant, final_assessment, 4)
-    with django_assert_num_queries(len(one.captured_queries)):
-        response = client.get(target)
+    with assert_queries(expected, f"{page}, five reports"):
+        response = client.get(address, **headers)
     assert response.status_code == 200
     if page == "list":
         assert html_of(response).count("tag--green") == 5
-    else:
+    elif page.startswith("detail"):
         assert "Superseded" in html_of(response)
+
+
+def test_the_verify_page_runs_the_same_number_of_queries_for_1_or_5_reports(tenant, final_assessment) -> None:
+    [first] = _grow(tenant, final_assessment, 1)
+    signed_in = client_for(tenant.owner)
+    address = f"/verify/{first.pk}/"
+    signed_in.get(address)
+    # The report with its organisation and assessment, and whether a newer one supersedes it.
+    with assert_queries(2, "verify, anonymous, one report"):
+        assert Client().get(address).status_code == 200
+    with assert_queries(6, "verify, signed in, one report"):  # + the base 4
+        assert signed_in.get(address).status_code == 200
+    _grow(tenant, final_assessment, 4)
+    with assert_queries(2, "verify, anonymous, five reports"):
+        response = Client().get(address)
+    assert "Superseded" in html_of(response)
+    with assert_queries(6, "verify, signed in, five reports"):
+        assert signed_in.get(address).status_code == 200
 
 
 # --- a real worker (PostgreSQL + Redis pass) -------------------------------------------------
