@@ -549,7 +549,7 @@ def _campaign_for(plan: ScalePlan, index: int, registers: dict[Any, list[Supplie
     invited: set[Any] = {buyer.pk}
     frontier: list[tuple[Any, SupplierInvitation | None]] = [(buyer.pk, None)]
     for tier in range(1, CAMPAIGN_DEPTH + 1):
-        below = []
+        below: list[tuple[Any, SupplierInvitation | None]] = []
         for inviter_id, parent in frontier:
             for supplier in registers.get(inviter_id, []):
                 target = supplier.linked_organisation_id
