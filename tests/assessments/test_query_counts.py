@@ -7,6 +7,8 @@ import io
 from datetime import date, timedelta
 
 import pytest
+from django.core.signals import request_finished
+from django.db import close_old_connections
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
@@ -81,12 +83,23 @@ def _grow(tenant, assessment, pinned, n: int) -> None:
             Assessment.objects.filter(pk=older.pk).update(created_at=assessment.created_at - timedelta(days=n + i))
 
 
+def _close(response) -> None:
+    """Close a response (a download's file) as the test client closes its own: without the
+    request_finished handler that would close the database connection of the test's transaction
+    (on PostgreSQL; SQLite's in-memory database is never closed)."""
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+
+
 def _count(client, url: str, expected: int, label: str) -> None:
-    client.get(url).close()  # the first request of a session records it (allauth usersessions)
+    _close(client.get(url))  # the first request of a session records it (allauth usersessions)
     with assert_queries(expected, label):
         response = client.get(url)
     assert response.status_code == 200, label
-    response.close()  # a download's file
+    _close(response)
 
 
 # Every tenant page pays 4 (see tests/portal/test_query_counts.py): the user; the user's memberships
