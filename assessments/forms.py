@@ -43,7 +43,10 @@ class EvidenceForm(PortalFormMixin, forms.Form):
     file = forms.FileField(
         label=_("File"),
         help_text=_("PDF, PNG, JPEG, Word (DOCX), Excel (XLSX), CSV or plain text"),
-        error_messages={"required": _("Choose a file to upload")},
+        error_messages={
+            "required": _("Choose a file to upload"),
+            "empty": _("The selected file is empty. Choose a file that has something in it."),
+        },
         widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.png,.jpg,.jpeg,.docx,.xlsx,.csv,.txt"}),
     )
     description = forms.CharField(

@@ -98,6 +98,8 @@ def response_save(
     _require_editable(assessment)
     if maturity is not None and not 0 <= maturity <= 4:
         raise ValidationError({"maturity": _("Choose a maturity level from 0 to 4")})
+    if "\x00" in narrative:  # as every form field refuses it; PostgreSQL cannot store it
+        raise ValidationError({"narrative": _("Null characters are not allowed.")})
     organisation = assessment.organisation
     with scope(organisation=organisation), transaction.atomic():
         # Re-read under a lock: an autosave started before submission or signing must not write.

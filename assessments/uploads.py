@@ -144,7 +144,8 @@ class UploadRejected(ValueError):
     """An upload was refused.
 
     `message` is written for the user and belongs next to the upload field. `code` is machine-readable:
-    "empty", "too_large", "type_not_allowed", "extension_mismatch", "zip_bomb", "encrypted" or "macros".
+    "empty", "too_large", "type_not_allowed", "extension_mismatch", "zip_bomb", "unsafe_zip", "encrypted" or
+    "macros".
     """
 
     def __init__(self, message: str, *, code: str) -> None:
@@ -362,6 +363,8 @@ def _office_kind(archive: IO[bytes] | UploadedFile) -> str:
     for member in members:
         if member.file_size > _ZIP_RATIO_MIN_BYTES and member.file_size > member.compress_size * _MAX_ZIP_RATIO:
             raise UploadRejected(_MSG_ZIP_BOMB, code="zip_bomb")
+    if any(_unsafe_member_name(member.filename) for member in members):
+        raise UploadRejected(_MSG_ZIP_BOMB, code="unsafe_zip")
     if any(member.flag_bits & 0x1 for member in members):
         raise UploadRejected(_MSG_ENCRYPTED, code="encrypted")
     names = {member.filename.lower() for member in members}
@@ -371,6 +374,20 @@ def _office_kind(archive: IO[bytes] | UploadedFile) -> str:
     if "[content_types].xml" not in names or len(kinds) != 1:
         raise UploadRejected(_MSG_NOT_ALLOWED, code="type_not_allowed")
     return kinds.pop()
+
+
+def _unsafe_member_name(name: str) -> bool:
+    """A member name no Word or Excel file has: a path out of the package ("..", absolute, a drive, a
+    backslash) or a control character. Harmless to the portal, which never unpacks, but not to whoever
+    unzips the download."""
+    parts = name.split("/")
+    return (
+        name.startswith("/")
+        or "\\" in name
+        or ".." in parts
+        or bool(re.match(r"[A-Za-z]:", name))
+        or any(ord(char) < 0x20 for char in name)
+    )
 
 
 def _check_zip_directory_size(archive: IO[bytes] | UploadedFile) -> None:

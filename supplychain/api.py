@@ -27,7 +27,7 @@ from portal.api.base import OrganisationGenericView, OrganisationListView, api_s
 from portal.api.errors import Conflict, service_error
 from portal.models import EmailStatus, Membership
 from portal.services import InvitationLinkError
-from supplychain import selectors, services
+from supplychain import csv_io, selectors, services
 from supplychain.models import Campaign, InvitationState, Supplier, SupplierImport, SupplierInvitation, SupplierLink
 from supplychain.selectors import STATES, TreeNode
 
@@ -325,7 +325,10 @@ class SupplierImportView(SupplyChainView):
     def post(self, request: Request, org: str) -> Response:
         upload = _valid(ImportUploadSerializer, request.data)["file"]
         pending, preview = services.import_preview(
-            organisation=self.organisation, actor=request.user, data=upload.read(), file_name=upload.name or ""
+            organisation=self.organisation,
+            actor=request.user,
+            data=upload.read(csv_io.MAX_BYTES + 1),  # enough to know it is too big, never the whole of a huge file
+            file_name=upload.name or "",
         )
         if pending is None:
             raise exceptions.ValidationError({"file": preview.file_errors})

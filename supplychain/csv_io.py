@@ -128,6 +128,9 @@ _COMPANY_NUMBER = re.compile(r"[A-Z0-9]{6,10}")
 _COUNTRY_CODE = re.compile(r"[A-Z]{2}")
 _COUNTRY_ALIASES = {"UK": "GB"}  # "UK" is not ISO 3166, but everyone in the UK writes it
 _WHITESPACE = re.compile(r"\s+")
+# Control characters other than tab and line breaks, and the bidirectional controls that make
+# "Gnp\u202eexe.pdf" display as "Gnpfdp.exe": never part of a name or an address.
+_HIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _JOINING_PUNCTUATION = re.compile(r"['’‘`.]")  # "A.B.C." -> "abc", "O’Brien" -> "obrien"
 _OTHER_PUNCTUATION = re.compile(r"[\W_]+")
 _LEGAL_SUFFIXES = frozenset({"ltd", "limited", "plc", "llp", "inc"})
@@ -206,6 +209,12 @@ def match_key(*, name: str, email: str, company_number: str) -> str:
         return f"cn:{number}"
     domain = email.strip().lower().rpartition("@")[2]
     return f"dn:{domain}|{normalise_name(name)}"
+
+
+def has_hidden_characters(text: str) -> bool:
+    """Whether `text` holds a control character (other than tab and line breaks) or a bidirectional
+    control such as U+202E, which would make a name display as something else."""
+    return bool(_HIDDEN_CHARACTERS.search(text))
 
 
 def csv_safe(value: object) -> str:
@@ -455,14 +464,21 @@ def _read_row(
         for column in COLUMNS
         if column in too_long
     ]
+    hidden = {column for column, value in values.items() if has_hidden_characters(value)} - too_long
+    reasons += [
+        (column, f"{_LABELS[column]} must not contain hidden control characters")
+        for column in COLUMNS
+        if column in hidden
+    ]
+    reported = too_long | hidden  # one message per cell
 
     name = values["name"]
-    if not name and "name" not in too_long:
+    if not name and "name" not in reported:
         reasons.append(("name", "Missing name"))
 
     raw_email = values["contact_email"]
     email = raw_email.lower()
-    if "contact_email" not in too_long:
+    if "contact_email" not in reported:
         if not email:
             reasons.append(("contact_email", "Missing email address"))
         elif not _is_valid_email(email):
@@ -470,12 +486,12 @@ def _read_row(
 
     country = values["country"].upper() or DEFAULT_COUNTRY
     country = _COUNTRY_ALIASES.get(country, country)
-    if "country" not in too_long and not _COUNTRY_CODE.fullmatch(country):
+    if "country" not in reported and not _COUNTRY_CODE.fullmatch(country):
         reasons.append(("country", _MSG_COUNTRY))
 
     raw_number = values["company_number"]
     number = _WHITESPACE.sub("", raw_number).upper()
-    if "company_number" not in too_long and number and not _COMPANY_NUMBER.fullmatch(number):
+    if "company_number" not in reported and number and not _COMPANY_NUMBER.fullmatch(number):
         reasons.append(("company_number", f"Company number “{raw_number}” must be 6 to 10 letters or digits"))
 
     if reasons:

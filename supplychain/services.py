@@ -24,7 +24,7 @@ from portal.models import Membership, Organisation, User
 from portal.roles import role_can
 from portal.services import InvitationLinkError
 from portal.signing import SigningContext
-from supplychain.csv_io import ImportPreview, match_key, parse_supplier_csv
+from supplychain.csv_io import ImportPreview, has_hidden_characters, match_key, parse_supplier_csv
 from supplychain.models import (
     Campaign,
     CampaignEdge,
@@ -57,6 +57,16 @@ def supplier_save(
     country: str = "GB",
 ) -> Supplier:
     """Add a supplier, or change one; the register never holds the same company twice."""
+    hidden = {
+        field: message
+        for field, value, message in (
+            ("name", name, _("Name must not contain hidden control characters")),
+            ("contact_name", contact_name, _("Contact name must not contain hidden control characters")),
+        )
+        if has_hidden_characters(value)
+    }
+    if hidden:  # as the CSV import refuses them
+        raise ValidationError(hidden)
     contact_email = contact_email.strip().lower()
     company_number = company_number.strip().upper().replace(" ", "")
     key = match_key(name=name, email=contact_email, company_number=company_number)

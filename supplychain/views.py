@@ -23,7 +23,7 @@ from portal.tenancy import AuthenticatedRequest, TenantRequest, require
 from principles.framework import current_framework
 from principles.services import active_commitments, commitment_statement
 from supplychain import selectors, services
-from supplychain.csv_io import TEMPLATE_CSV, write_csv
+from supplychain.csv_io import MAX_BYTES, TEMPLATE_CSV, write_csv
 from supplychain.forms import CampaignForm, DeclineForm, ImportForm, SupplierForm
 from supplychain.models import Campaign, InvitationState, Supplier, SupplierImport, SupplierInvitation, SupplierLink
 
@@ -122,7 +122,10 @@ def supplier_import(request: TenantRequest, org_slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         pending, preview = services.import_preview(
-            organisation=request.organisation, actor=request.user, data=upload.read(), file_name=upload.name
+            organisation=request.organisation,
+            actor=request.user,
+            data=upload.read(MAX_BYTES + 1),  # enough to know it is too big, never the whole of a huge file
+            file_name=upload.name,
         )
         if pending is not None:
             return redirect("supplychain:import_preview", org_slug=org_slug, import_id=pending.pk)

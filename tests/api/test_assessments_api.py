@@ -421,7 +421,7 @@ def test_upload_evidence_stores_it_with_its_hash(api) -> None:
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("empty.pdf", b"", "The submitted file is empty."),
+        ("empty.pdf", b"", "The selected file is empty. Choose a file that has something in it."),
         ("page.pdf", b"<!DOCTYPE html><html><script>alert(1)</script></html>", "web page or a script"),
         ("archive.zip", b"PK\x03\x04" + b"\x00" * 40, "must be a PDF, PNG"),
     ],

@@ -73,7 +73,7 @@ def test_a_pdf_is_stored_privately_under_a_random_name_with_its_hash(tenant, set
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("empty.pdf", b"", "The submitted file is empty."),
+        ("empty.pdf", b"", "The selected file is empty. Choose a file that has something in it."),
         ("page.pdf", b"<!DOCTYPE html><html><script>alert(1)</script></html>", "web page or a script"),
         (
             "drawing.svg",
