@@ -34,4 +34,18 @@ class AssessmentsConfig(AppConfig):
 
         register_awaiting(name="reviews", provider=awaiting_user, counter=awaiting_count)
         register_demo_step(order=20, name="assessment", step=demo_assessment)
+
+        from assessments import data_protection as dp
+        from portal.exports import register_export_files, register_export_section
+        from portal.privacy import register_account_deletion, register_personal_data
+
+        register_export_section(name="assessments", order=20, rows=dp.assessment_rows)
+        register_export_section(name="evidence", order=21, rows=dp.evidence_rows)
+        register_export_section(name="plans", order=30, rows=dp.plan_rows)
+        register_export_section(name="comments", order=40, rows=dp.comment_rows)
+        register_export_section(name="change_requests", order=41, rows=dp.change_request_rows)
+        register_export_files(name="evidence", files=dp.evidence_files)
+        register_personal_data(name="comments", order=30, rows=dp.comments_written)
+        register_personal_data(name="change_requests", order=31, rows=dp.change_requests_made)
+        register_account_deletion(name="signed_eqia_owners", hook=dp.keep_signed_eqia_owners)
         register_demo_step(order=30, name="plans", step=demo_plans)

@@ -351,6 +351,9 @@ class EqiaRow(models.Model):
         related_name="+",
         verbose_name=_("owner"),
     )
+    # The owner's email as the plan's snapshot records it, kept here when the owner deletes their
+    # account, so a signed plan still hashes to what was signed (assessments.workflow.plan_snapshot).
+    recorded_owner_email = models.EmailField(blank=True, editable=False)
 
     objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
 

@@ -196,6 +196,8 @@ def eqia_save(
                     {f"{row.characteristic}-owner": _("Choose an owner from the organisation's members")}
                 )
             target = existing[row.characteristic]
+            if row.owner != target.owner:
+                target.recorded_owner_email = ""  # a new owner: the snapshot reads their email again
             target.impact, target.evidence, target.mitigation, target.owner = (
                 row.impact,
                 row.evidence.strip(),
@@ -352,6 +354,7 @@ def plan_amend(*, plan: Plan, actor: User) -> Plan:
                 evidence=r.evidence,
                 mitigation=r.mitigation,
                 owner_id=r.owner_id,
+                recorded_owner_email=r.recorded_owner_email,
             )
             for r in old_eqia.rows.all()
         )

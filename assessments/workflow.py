@@ -188,7 +188,7 @@ def plan_snapshot(plan: Plan) -> dict[str, Any]:
                 "impact": r.impact,
                 "evidence": r.evidence,
                 "mitigation": r.mitigation,
-                "owner": r.owner.email if r.owner else None,
+                "owner": r.recorded_owner_email or (r.owner.email if r.owner else None),
             }
             for r in (eqia_rows(eqia) if eqia else [])
         ],

@@ -33,6 +33,9 @@ VERB_LABELS = {
     "signature.decline": _("declined to sign"),
     "api_token.created": _("created an API token"),
     "api_token.revoked": _("revoked an API token"),
+    "export.requested": _("requested a data export"),
+    "export.downloaded": _("downloaded a data export"),
+    "account.deleted": _("deleted their account"),
 }
 
 

@@ -258,3 +258,38 @@ class ApiTokenForm(PortalFormMixin, forms.Form):
     def expires_at(self) -> Any:
         value = self.cleaned_data["expiry"]
         return None if value == "never" else timezone.now() + timedelta(days=int(value))
+
+
+class AccountDeleteForm(PortalFormMixin, forms.Form):
+    """The person proves it is them before their account goes: their password (or, with no password,
+    their email address)."""
+
+    confirmation = forms.CharField(max_length=254, strip=False)
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        field = self.fields["confirmation"]
+        field.error_messages["required"] = (
+            _("Enter your password") if user.has_usable_password() else _("Enter your email address")
+        )
+        if user.has_usable_password():
+            field.label = _("Your password")
+            field.help_text = _("Type your password again to confirm it is you.")
+            field.widget = forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        else:
+            field.label = _("Your email address")
+            field.help_text = _("Type the email address you sign in with to confirm.")
+            field.widget = forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"})
+
+    def clean_confirmation(self) -> str:
+        from portal.privacy import account_confirmation_matches
+
+        typed = self.cleaned_data.get("confirmation", "")
+        if not account_confirmation_matches(self.user, typed):
+            raise ValidationError(
+                _("The password is not right")
+                if self.user.has_usable_password()
+                else _("That is not your email address")
+            )
+        return typed

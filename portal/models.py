@@ -48,6 +48,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Set when the person deleted their account: the row stays (records they signed or wrote point
+    # at it), anonymised; see portal.privacy.account_delete.
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = UserManager()
 
@@ -397,3 +400,47 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.principal} {self.key}"
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting to be made")
+    BUILDING = "building", _("Being made")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")
+
+
+class OrganisationExport(models.Model):
+    """An owner's export of all the organisation's data: a row with a status, built into a zip by a worker,
+    stored privately and deleted by the retention sweep once it expires."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="exports")
+    status = models.CharField(max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    queued_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    file = models.FileField(max_length=200, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    # {"files": number of files in the zip, "sections": {"members": 5, ...}}
+    counts = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    file_deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
+
+    class Meta:
+        ordering = ["-requested_at"]
+        indexes = [models.Index(fields=["status", "queued_at"]), models.Index(fields=["status", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"Export {self.pk} of {self.organisation_id} ({self.status})"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in (ExportStatus.QUEUED, ExportStatus.BUILDING)

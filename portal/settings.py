@@ -176,6 +176,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.sweep_reports",
         "schedule": timedelta(minutes=5),
     },
+    "sweep-stuck-exports": {
+        "task": "portal.tasks.sweep_exports",
+        "schedule": timedelta(minutes=5),
+    },
+    "apply-retention": {
+        "task": "portal.tasks.apply_retention",
+        "schedule": timedelta(hours=1),
+    },
     "supplier-invitation-reminders-and-expiry": {
         "task": "supplychain.tasks.supplier_invitation_reminders",
         "schedule": timedelta(hours=1),
@@ -363,6 +371,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- Portal rules ---------------------------------------------------------------------------
 INVITATION_TTL_DAYS = env_int("PORTAL_INVITATION_TTL_DAYS", 14, minimum=1)
+# Data protection: how long expired things are kept before portal.privacy.retention_apply removes them.
+PORTAL_EXPORT_RETENTION_DAYS = env_int("PORTAL_EXPORT_RETENTION_DAYS", 7, minimum=1)
+PORTAL_INVITATION_RETENTION_DAYS = env_int("PORTAL_INVITATION_RETENTION_DAYS", 90, minimum=1)
 AUDIT_EVENTS_PER_PAGE = 50
 
 # --- Logging: one line per event, each with the request id ----------------------------------

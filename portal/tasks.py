@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
@@ -153,3 +154,86 @@ def sweep_outbox() -> int:
     for email_id, organisation_id in stuck:
         send_outbox_email.publish(organisation_id=str(organisation_id), email_id=str(email_id))
     return len(stuck)
+
+
+EXPORT_MAX_ATTEMPTS = 3
+EXPORT_STUCK_AFTER = timedelta(minutes=30)
+
+
+@app.task(bind=True, tenant=True, soft_time_limit=1800, time_limit=1900)
+def build_organisation_export(self, *, organisation: Organisation, export_id: str) -> str:
+    """Build one organisation export. Idempotent: only the task that claims a queued export builds it."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from portal.exports import export_build, export_expiry, export_notify_ready
+    from portal.models import ExportStatus, OrganisationExport
+
+    claimed = OrganisationExport.objects.filter(pk=export_id, status=ExportStatus.QUEUED).update(
+        status=ExportStatus.BUILDING, claimed_at=timezone.now(), error=""
+    )
+    if not claimed:
+        return "not-claimed"
+    export = OrganisationExport.objects.select_related("organisation", "requested_by").get(pk=export_id)
+    try:
+        built = export_build(organisation=organisation, export=export)
+    except (Exception, SoftTimeLimitExceeded) as exc:
+        attempts = export.attempts + 1
+        final = attempts >= EXPORT_MAX_ATTEMPTS or bool(self.request.is_eager)
+        OrganisationExport.objects.filter(pk=export_id).update(
+            status=ExportStatus.FAILED if final else ExportStatus.QUEUED,
+            attempts=attempts,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            queued_at=timezone.now(),
+        )
+        logger.exception("export %s failed (attempt %s)", export_id, attempts)
+        if final:
+            return "failed"
+        raise self.retry(exc=exc, countdown=min(300, 20 * 2**attempts)) from exc
+    now = timezone.now()
+    # Ready and its email in one transaction: whoever sees it ready finds the email queued too.
+    with transaction.atomic():
+        OrganisationExport.objects.filter(pk=export_id).update(
+            status=ExportStatus.READY,
+            completed_at=now,
+            expires_at=export_expiry(now),
+            file=built.storage_name,
+            sha256=built.sha256,
+            size=built.size,
+            counts=built.counts,
+            attempts=export.attempts + 1,
+            error="",
+        )
+        export.refresh_from_db()
+        export_notify_ready(organisation=organisation, export=export)
+    return "ready"
+
+
+@app.task
+def sweep_exports() -> int:
+    """Re-enqueue exports whose task was lost, and builds stuck after a killed worker."""
+    from portal.models import ExportStatus, OrganisationExport
+
+    now = timezone.now()
+    with scopes_disabled():
+        OrganisationExport.objects.filter(status=ExportStatus.BUILDING, claimed_at__lt=now - EXPORT_STUCK_AFTER).update(
+            status=ExportStatus.QUEUED
+        )
+        stuck = list(
+            OrganisationExport.objects.filter(
+                status=ExportStatus.QUEUED, queued_at__lt=now - STUCK_PENDING_AFTER
+            ).values_list("id", "organisation_id")[:100]
+        )
+        OrganisationExport.objects.filter(pk__in=[pk for pk, _org in stuck]).update(queued_at=now)
+    for export_id, organisation_id in stuck:
+        build_organisation_export.publish(organisation_id=str(organisation_id), export_id=str(export_id))
+    return len(stuck)
+
+
+@app.task
+def apply_retention() -> dict[str, int]:
+    """Delete what the retention settings say has been kept long enough (see portal.privacy)."""
+    from portal.privacy import retention_apply
+
+    removed = retention_apply()
+    logger.info("retention: %s", ", ".join(f"{k}={v}" for k, v in removed.items()))
+    return removed

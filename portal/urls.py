@@ -17,6 +17,10 @@ tenant_patterns = [
     path("invitations/<uuid:invitation_id>/resend/", views.invitation_resend, name="invitation_resend"),
     path("invitations/<uuid:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
     path("audit/", views.audit_trail, name="audit_trail"),
+    path("settings/export/", views.export_list, name="export_list"),
+    path("settings/export/new/", views.export_create, name="export_create"),
+    path("settings/export/<uuid:export_id>/", views.export_detail, name="export_detail"),
+    path("settings/export/<uuid:export_id>/download/", views.export_download, name="export_download"),
 ]
 
 urlpatterns = [
@@ -26,6 +30,10 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("api/", include("portal.api.urls")),
     path("account/", views.account, name="account"),
+    path("account/data/", views.account_data, name="account_data"),
+    path("account/data/download/", views.account_data_download, name="account_data_download"),
+    path("account/delete/", views.account_delete, name="account_delete"),
+    path("account/deleted/", views.account_deleted, name="account_deleted"),
     path("account/tokens/", views.api_tokens, name="api_tokens"),
     path("account/tokens/<uuid:token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path("organisations/", views.organisation_list, name="organisation_list"),

@@ -22,4 +22,9 @@ class PrinciplesConfig(AppConfig):
         from principles.demo import demo_commitment
 
         register_panel(order=10, name="commitment", provider=commitment_panel)
+
+        from portal.exports import register_export_section
+        from principles.data_protection import commitment_rows
+
+        register_export_section(name="commitments", order=10, rows=commitment_rows)
         register_demo_step(order=10, name="commitment", step=demo_commitment)

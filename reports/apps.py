@@ -10,3 +10,9 @@ class ReportsConfig(AppConfig):
         from reports.demo import demo_report
 
         register_demo_step(order=50, name="report", step=demo_report)
+
+        from portal.exports import register_export_files, register_export_section
+        from reports.data_protection import report_files, report_rows
+
+        register_export_section(name="reports", order=70, rows=report_rows)
+        register_export_files(name="reports", files=report_files)

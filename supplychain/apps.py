@@ -32,3 +32,14 @@ class SupplychainConfig(AppConfig):
             }
         )
         register_demo_step(order=40, name="supply_chain", step=demo_supply_chain)
+
+        from portal.exports import register_export_section
+        from portal.privacy import register_retention
+        from supplychain import data_protection as dp
+
+        register_export_section(name="suppliers", order=60, rows=dp.supplier_rows)
+        register_export_section(name="campaigns", order=61, rows=dp.campaign_rows)
+        register_export_section(name="supplier_requests_forwarded", order=62, rows=dp.forwarded_rows)
+        register_export_section(name="supplier_requests_received", order=63, rows=dp.received_rows)
+        register_export_section(name="supplier_links", order=64, rows=dp.link_rows)
+        register_retention(name="supplier_invitations", step=dp.supplier_invitation_retention)

@@ -69,6 +69,31 @@ def _an_invitation(tenant) -> Invitation:
         return Invitation.objects.filter(organisation=tenant.organisation).order_by("created_at").first()
 
 
+def _an_export(tenant):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_scopes import scope
+
+    from portal.models import ExportStatus, OrganisationExport
+
+    with scope(organisation=tenant.organisation):
+        export = OrganisationExport.objects.filter(organisation=tenant.organisation).first()
+        if export is None:
+            now = timezone.now()
+            export = OrganisationExport.objects.create(
+                organisation=tenant.organisation,
+                requested_by=tenant.owner,
+                status=ExportStatus.READY,
+                completed_at=now,
+                expires_at=now + timedelta(days=7),
+                size=1234,
+                sha256="0" * 64,
+                counts={"files": 3, "sections": {}},
+            )
+    return export
+
+
 # The page's own reads after the base 4.
 PAGES = {
     # members (their total counted in the same query), invitations, recent activity; the commitment
@@ -83,6 +108,9 @@ PAGES = {
     "member_remove": (lambda t: f"members/{_a_member(t).pk}/remove/", 5),
     "leave": (lambda t: "leave/", 4),
     "invitation_revoke": (lambda t: f"invitations/{_an_invitation(t).pk}/revoke/", 5),  # the invitation
+    "export_list": (lambda t: "settings/export/", 5),  # the recent exports with who asked
+    "export_create": (lambda t: "settings/export/new/", 4),
+    "export_detail": (lambda t: f"settings/export/{_an_export(t).pk}/", 5),  # the export with who asked
 }
 
 
@@ -139,6 +167,9 @@ OUTSIDE = {
     "account": ("/account/", 4),
     # + the tokens (the form's choices reuse the memberships; tests/api/test_tokens.py grows the tokens)
     "api_tokens": ("/account/tokens/", 5),
+    "account_data": ("/account/data/", 4),
+    # + the organisations the person owns, and whether each has another owner
+    "account_delete": ("/account/delete/", 6),
 }
 
 

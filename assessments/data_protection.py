@@ -1,0 +1,246 @@
+"""What the assessments app adds to data protection: its sections of an organisation's export (with the
+evidence files), a person's comments and change requests, and what deleting an account must keep."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch
+from django_scopes import scopes_disabled
+
+from assessments.models import (
+    ActionItem,
+    Assessment,
+    ChangeRequest,
+    ConsultationMeeting,
+    EqiaRow,
+    Evidence,
+    Plan,
+    Response,
+    ReviewComment,
+)
+from assessments.workflow import PLAN_SECTIONS
+from portal.exports import ExportFile, person, safe_file_name
+from portal.models import Organisation, Signature, User
+
+
+def evidence_path(evidence: Evidence) -> str:
+    return f"evidence/{evidence.pk}-{safe_file_name(evidence.original_name)}"
+
+
+def _action(item: ActionItem) -> dict[str, Any]:
+    return {
+        "id": item.pk,
+        "title": item.title,
+        "source": item.source,
+        "owner": person(item.owner),
+        "due_date": item.due_date,
+        "status": item.status,
+        "created_by": person(item.created_by),
+        "created_at": item.created_at,
+        "completed_at": item.completed_at,
+        "response_id": item.response_id,
+    }
+
+
+def assessment_rows(organisation: Organisation) -> list[dict[str, Any]]:
+    responses = Response.objects.select_related("criterion", "updated_by").prefetch_related("citations")
+    assessments = (
+        Assessment.objects.filter(organisation=organisation)
+        .select_related("framework", "created_by", "submitted_by")
+        .prefetch_related(
+            Prefetch("responses", queryset=responses),
+            Prefetch("action_items", queryset=ActionItem.objects.select_related("owner", "created_by")),
+        )
+        .order_by("created_at")
+    )
+    return [
+        {
+            "id": a.pk,
+            "title": a.title,
+            "framework": {"code": a.framework.code, "version": a.framework.version},
+            "period_start": a.period_start,
+            "period_end": a.period_end,
+            "status": a.status,
+            "version": a.version,
+            "created_by": person(a.created_by),
+            "created_at": a.created_at,
+            "submitted_by": person(a.submitted_by),
+            "submitted_at": a.submitted_at,
+            "finalised_at": a.finalised_at,
+            "responses": [
+                {
+                    "criterion": r.criterion.code,
+                    "maturity": r.maturity,
+                    "narrative": r.narrative,
+                    "evidence": sorted(str(c.evidence_id) for c in r.citations.all()),
+                    "updated_at": r.updated_at,
+                    "updated_by": person(r.updated_by),
+                }
+                for r in sorted(a.responses.all(), key=lambda r: r.criterion.code)
+            ],
+            "action_items": [_action(item) for item in a.action_items.all()],
+        }
+        for a in assessments
+    ]
+
+
+def evidence_rows(organisation: Organisation) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": e.pk,
+            "file": evidence_path(e),
+            "original_name": e.original_name,
+            "kind": e.kind,
+            "content_type": e.content_type,
+            "size": e.size,
+            "sha256": e.sha256,
+            "description": e.description,
+            "effective_date": e.effective_date,
+            "expiry_date": e.expiry_date,
+            "uploaded_by": person(e.uploaded_by),
+            "uploaded_at": e.uploaded_at,
+        }
+        for e in Evidence.objects.filter(organisation=organisation)
+        .select_related("uploaded_by")
+        .order_by("uploaded_at")
+    ]
+
+
+def evidence_files(organisation: Organisation) -> list[ExportFile]:
+    return [
+        ExportFile(path=evidence_path(e), storage_name=e.file.name)
+        for e in Evidence.objects.filter(organisation=organisation).exclude(file="").order_by("uploaded_at")
+    ]
+
+
+def plan_rows(organisation: Organisation) -> list[dict[str, Any]]:
+    plans = (
+        Plan.objects.filter(organisation=organisation)
+        .select_related("eqia", "created_by", "submitted_by")
+        .prefetch_related(
+            "citations",
+            Prefetch("meetings", queryset=ConsultationMeeting.objects.order_by("held_on")),
+            Prefetch("eqia__rows", queryset=EqiaRow.objects.select_related("owner").order_by("characteristic")),
+            Prefetch("action_items", queryset=ActionItem.objects.select_related("owner", "created_by")),
+        )
+        .order_by("created_at")
+    )
+    rows = []
+    for plan in plans:
+        eqia = getattr(plan, "eqia", None)
+        rows.append(
+            {
+                "id": plan.pk,
+                "family_id": plan.family_id,
+                "version": plan.version,
+                "kind": plan.kind,
+                "title": plan.title,
+                "status": plan.status,
+                "sections": {key: {name: getattr(plan, name) for name in fields} for key, _t, fields in PLAN_SECTIONS},
+                "evidence": sorted(str(c.evidence_id) for c in plan.citations.all()),
+                "meetings": [
+                    {"id": m.pk, "held_on": m.held_on, "participants": m.participants, "notes": m.notes}
+                    for m in plan.meetings.all()
+                ],
+                "eqia": {
+                    "outcome": eqia.outcome,
+                    "justification": eqia.justification,
+                    "rows": [
+                        {
+                            "characteristic": r.characteristic,
+                            "impact": r.impact,
+                            "evidence": r.evidence,
+                            "mitigation": r.mitigation,
+                            "owner": person(r.owner),
+                        }
+                        for r in eqia.rows.all()
+                    ],
+                }
+                if eqia
+                else None,
+                "action_items": [_action(item) for item in plan.action_items.all()],
+                "created_by": person(plan.created_by),
+                "created_at": plan.created_at,
+                "submitted_by": person(plan.submitted_by),
+                "submitted_at": plan.submitted_at,
+                "finalised_at": plan.finalised_at,
+            }
+        )
+    return rows
+
+
+def _comment(c: ReviewComment) -> dict[str, Any]:
+    return {
+        "id": c.pk,
+        "subject_type": c.subject_type,
+        "subject_id": c.subject_id,
+        "anchor": c.anchor,
+        "reply_to": c.parent_id,
+        "body": c.body,
+        "created_at": c.created_at,
+        "resolved_at": c.resolved_at,
+    }
+
+
+def comment_rows(organisation: Organisation) -> list[dict[str, Any]]:
+    comments = (
+        ReviewComment.objects.filter(organisation=organisation)
+        .select_related("author", "resolved_by")
+        .order_by("created_at")
+    )
+    return [{**_comment(c), "author": person(c.author), "resolved_by": person(c.resolved_by)} for c in comments]
+
+
+def _change_request(c: ChangeRequest) -> dict[str, Any]:
+    return {
+        "id": c.pk,
+        "subject_type": c.subject_type,
+        "subject_id": c.subject_id,
+        "reasons": c.reasons,
+        "created_at": c.created_at,
+        "answer": c.answer,
+        "answered_at": c.answered_at,
+    }
+
+
+def change_request_rows(organisation: Organisation) -> list[dict[str, Any]]:
+    requests = (
+        ChangeRequest.objects.filter(organisation=organisation)
+        .select_related("requested_by", "answered_by")
+        .order_by("created_at")
+    )
+    return [
+        {**_change_request(c), "requested_by": person(c.requested_by), "answered_by": person(c.answered_by)}
+        for c in requests
+    ]
+
+
+# --- A person's own data -------------------------------------------------------------------
+
+
+def comments_written(user: User) -> list[dict[str, Any]]:
+    with scopes_disabled():
+        comments = ReviewComment.objects.filter(author=user).select_related("organisation").order_by("created_at")
+        return [
+            {**_comment(c), "organisation": {"id": c.organisation_id, "name": c.organisation.name}} for c in comments
+        ]
+
+
+def change_requests_made(user: User) -> list[dict[str, Any]]:
+    with scopes_disabled():
+        requests = ChangeRequest.objects.filter(requested_by=user).select_related("organisation").order_by("created_at")
+        return [
+            {**_change_request(c), "organisation": {"id": c.organisation_id, "name": c.organisation.name}}
+            for c in requests
+        ]
+
+
+def keep_signed_eqia_owners(user: User) -> None:
+    """A signed plan's snapshot names its EqIA owners by email. Before the owner's email is replaced,
+    record it on the rows of plans that have been signed, so those signatures still verify."""
+    with scopes_disabled():
+        signed = Signature.objects.filter(subject_type="plan").values("subject_id")
+        EqiaRow.objects.filter(owner=user, recorded_owner_email="", eqia__plan_id__in=signed).update(
+            recorded_owner_email=user.email
+        )
