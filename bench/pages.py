@@ -38,6 +38,7 @@ import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -215,6 +216,27 @@ def wait_for(base: str, server: subprocess.Popen) -> None:
     sys.exit("gunicorn did not answer within 20 s")
 
 
+def start_gunicorn(port: int, env: dict[str, str], log: IO[str], *, workers: int, threads: int) -> subprocess.Popen:
+    """gunicorn serving the portal on 127.0.0.1:`port` with `env` (see production_env)."""
+    return subprocess.Popen(
+        [
+            str(VENV_BIN / "gunicorn"),
+            "portal.wsgi:application",
+            f"--bind=127.0.0.1:{port}",
+            f"--workers={workers}",
+            "--worker-class=gthread",
+            f"--threads={threads}",
+            "--keep-alive=30",
+            "--log-level=warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        process_group=0,  # its own group, so its CPU time can be read apart from wrk's and ours
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=20, help="seconds of load per page (default 20)")
@@ -233,23 +255,7 @@ def main() -> None:
     ids = prepare(env)
     base = f"http://127.0.0.1:{port}"
     log = open(out_dir(env) / "gunicorn.log", "w")  # noqa: SIM115 - open for the server's lifetime
-    server = subprocess.Popen(
-        [
-            str(VENV_BIN / "gunicorn"),
-            "portal.wsgi:application",
-            f"--bind=127.0.0.1:{port}",
-            f"--workers={args.workers}",
-            "--worker-class=gthread",
-            f"--threads={args.threads}",
-            "--keep-alive=30",
-            "--log-level=warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        process_group=0,  # its own group, so its CPU time can be read apart from wrk's and ours
-    )
+    server = start_gunicorn(port, env, log, workers=args.workers, threads=args.threads)
     order = [
         "floor",
         "dashboard",

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
-from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -20,11 +24,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal import selectors, services
-from portal.api.errors import is_api_path, json_error
+from portal import exports, privacy, selectors, services
+from portal.api.errors import database_unavailable_message, is_api_path, json_error
 from portal.audit import VERB_LABELS, audit_verify_chain
 from portal.dashboard import dashboard_panels
 from portal.forms import (
+    AccountDeleteForm,
     ApiTokenForm,
     AuditFilterForm,
     InvitationForm,
@@ -33,7 +38,7 @@ from portal.forms import (
     RoleForm,
     apply_errors,
 )
-from portal.models import ApiToken, Invitation, Membership, Organisation
+from portal.models import ApiToken, Invitation, Membership, Organisation, OrganisationExport
 from portal.roles import ROLE_DESCRIPTIONS, Role
 from portal.services import InvitationLinkError
 from portal.tenancy import AuthenticatedRequest, TenantRequest, require
@@ -95,6 +100,62 @@ def account(request: AuthenticatedRequest) -> HttpResponse:
         messages.success(request, _("Your name has been updated."))
         return redirect("account")
     return render(request, "portal/account.html", {"form": form})
+
+
+@login_required
+@require_GET
+def account_data(request: AuthenticatedRequest) -> HttpResponse:
+    """What the portal holds about you, and the button to download it."""
+    return render(request, "portal/account_data.html")
+
+
+@login_required
+@never_cache
+@require_GET
+def account_data_download(request: AuthenticatedRequest) -> HttpResponse:
+    data = privacy.personal_data(request.user)
+    response = HttpResponse(
+        json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2), content_type="application/json"
+    )
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="my-data-{stamp}.json"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def account_delete(request: AuthenticatedRequest) -> HttpResponse:
+    """Confirm, then anonymise the account; refused while the person is an organisation's only owner."""
+    blockers = privacy.account_delete_blockers(request.user)
+    form = AccountDeleteForm(request.POST if request.method == "POST" else None, user=request.user)
+    if request.method == "POST" and not blockers and form.is_valid():
+        try:
+            privacy.account_delete(user=request.user)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            logout(request)
+            return redirect("account_deleted")
+    error = (
+        _("You are the only owner of %(orgs)s. Make someone else an owner there first, then delete your account.")
+        % {"orgs": ", ".join(o.name for o in blockers)}
+        if blockers and request.method == "POST"
+        else None
+    )
+    return render(
+        request,
+        "portal/account_delete.html",
+        {"form": form, "blockers": blockers, "error": error},
+        status=400 if (request.method == "POST" and (blockers or form.errors)) else 200,
+    )
+
+
+@never_cache
+@require_GET
+def account_deleted(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/account_deleted.html")
 
 
 def _token_access_choices(memberships: list[Membership]) -> list[tuple[str, str]]:
@@ -204,6 +265,7 @@ def invitation_accept(request: AuthenticatedRequest, token: str) -> HttpResponse
 
 @never_cache
 @require_GET
+@transaction.non_atomic_requests  # report the database down (503), not fail opening a transaction
 def healthz(request: HttpRequest) -> JsonResponse:
     checks: dict[str, str] = {}
     try:
@@ -237,6 +299,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @never_cache
 @require_GET
+@transaction.non_atomic_requests  # report the database down (503), not fail opening a transaction
 def healthz_database(request: HttpRequest) -> JsonResponse:
     """The database alone, in one query: a load balancer's cheap probe, and the floor that
     `bench/pages.py` measures every page against (the cost of any database page on the machine)."""
@@ -286,6 +349,7 @@ def members(request: TenantRequest, org_slug: str) -> HttpResponse:
             "members": list(selectors.organisation_members(organisation)),
             "invitations": list(selectors.organisation_invitations(organisation)) if can_manage else [],
             "can_manage": can_manage,
+            "can_export": exports.export_can_manage(membership),
         },
     )
 
@@ -450,6 +514,71 @@ def audit_trail(request: TenantRequest, org_slug: str) -> HttpResponse:
     )
 
 
+# --- Organisation data export (owners only) --------------------------------------------------
+
+
+@require_GET
+def export_list(request: TenantRequest, org_slug: str) -> HttpResponse:
+    require(request, "export_data")
+    return render(
+        request,
+        "portal/export_list.html",
+        {
+            "exports": list(exports.exports_of(request.organisation)[:20]),
+            "retention_days": settings.PORTAL_EXPORT_RETENTION_DAYS,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def export_create(request: TenantRequest, org_slug: str) -> HttpResponse:
+    """Check your answers: what the export holds, who is told, how long it is kept; then request it."""
+    require(request, "export_data")
+    if request.method == "POST":
+        try:
+            export = exports.export_request(organisation=request.organisation, actor=request.user)
+        except ValidationError as exc:
+            raise PermissionDenied(" ".join(exc.messages)) from None
+        messages.success(request, _("Your export has been requested. We will email you when it is ready."))
+        return redirect("portal:export_detail", org_slug=org_slug, export_id=export.pk)
+    return render(
+        request,
+        "portal/export_create.html",
+        {"sections": exports.export_sections(), "retention_days": settings.PORTAL_EXPORT_RETENTION_DAYS},
+    )
+
+
+def _export(request: TenantRequest, export_id: Any) -> OrganisationExport:
+    return get_object_or_404(
+        OrganisationExport.objects.select_related("requested_by"), organisation=request.organisation, pk=export_id
+    )
+
+
+@require_GET
+def export_detail(request: TenantRequest, org_slug: str, export_id: Any) -> HttpResponse:
+    require(request, "export_data")
+    export = _export(request, export_id)
+    template = "portal/_export_status.html" if request.headers.get("HX-Request") else "portal/export_detail.html"
+    return render(request, template, {"export": export})
+
+
+@require_GET
+def export_download(request: TenantRequest, org_slug: str, export_id: Any) -> FileResponse:
+    membership = require(request, "export_data")
+    export = _export(request, export_id)
+    export.organisation = request.organisation
+    try:
+        download = exports.export_download(export=export, membership=membership, actor=request.user)
+    except (exports.ExportNotReady, FileNotFoundError, ValueError):
+        raise Http404 from None
+    response = FileResponse(
+        download.handle, as_attachment=True, content_type="application/zip", filename=download.filename
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 def error_400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_api_path(request):
         return json_error(400, _("The request could not be read."))
@@ -473,11 +602,24 @@ def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def error_500(request: HttpRequest) -> HttpResponse:
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        # The database cannot be reached (restarting, failing over): say so, and that it is temporary.
+        return error_503_database(request)
     if is_api_path(request):
         return json_error(500, _("Something went wrong on our side. It has been logged; try again later."))
     from django.views.defaults import server_error
 
     return server_error(request)
+
+
+def error_503_database(request: HttpRequest) -> HttpResponse:
+    """The page for a request that failed because the database is unreachable: rendered without it."""
+    if is_api_path(request):
+        response: HttpResponse = json_error(503, database_unavailable_message())
+    else:
+        response = HttpResponse(render_to_string("503.html"), status=503)
+    response["Retry-After"] = "30"
+    return response
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

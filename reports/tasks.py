@@ -10,6 +10,7 @@ from datetime import timedelta
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -52,25 +53,27 @@ def render_report_task(self, *, organisation: Organisation, report_id: str) -> s
             return "failed"
         raise self.retry(exc=exc, countdown=min(300, 20 * 2**attempts)) from exc
     name = default_storage.save(f"reports/{organisation.pk}/{report_id}-{uuid.uuid4().hex[:8]}.pdf", ContentFile(pdf))
-    AttestationReport.objects.filter(pk=report_id).update(
-        status=ReportStatus.READY,
-        rendered_at=timezone.now(),
-        file=name,
-        sha256=hashlib.sha256(pdf).hexdigest(),
-        size=len(pdf),
-        page_count=pages,
-        render_seconds=round(seconds, 3),
-        attempts=report.attempts + 1,
-        error="",
-    )
-    audit_record(
-        organisation=organisation,
-        actor=None,
-        verb="report.rendered",
-        target=report,
-        target_label=str(report.pk),
-        after={"pages": pages, "sha256": hashlib.sha256(pdf).hexdigest()},
-    )
+    # The row and its audit event together: a worker killed in between leaves neither.
+    with transaction.atomic():
+        AttestationReport.objects.filter(pk=report_id).update(
+            status=ReportStatus.READY,
+            rendered_at=timezone.now(),
+            file=name,
+            sha256=hashlib.sha256(pdf).hexdigest(),
+            size=len(pdf),
+            page_count=pages,
+            render_seconds=round(seconds, 3),
+            attempts=report.attempts + 1,
+            error="",
+        )
+        audit_record(
+            organisation=organisation,
+            actor=None,
+            verb="report.rendered",
+            target=report,
+            target_label=str(report.pk),
+            after={"pages": pages, "sha256": hashlib.sha256(pdf).hexdigest()},
+        )
     return "ready"
 
 

@@ -93,6 +93,82 @@ def _database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+def worker_env(mail_folder: Path, **extra: str) -> dict[str, str]:
+    """The environment of a worker process: this test run's database and Redis, email into files."""
+    return {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(mail_folder),
+        "DJANGO_CONN_MAX_AGE": "0",
+        **extra,
+    }
+
+
+def start_worker(
+    queue: str,
+    *,
+    log: Path,
+    env: dict[str, str],
+    pool: str = "solo",
+    concurrency: int = 1,
+    own_process_group: bool = False,
+    timeout: float = 60,
+) -> subprocess.Popen:
+    """Start `celery worker` on `queue`, logging to `log`, and return once it is ready.
+
+    With `own_process_group` the worker and its pool children form a process group of their own,
+    which a test can kill at once (`os.killpg(process.pid, signal.SIGKILL)`) without killing itself.
+    """
+    log_file = log.open("w")
+    command = [
+        str(Path(sys.executable).with_name("celery")),
+        "-A",
+        "portal",
+        "worker",
+        f"--pool={pool}",
+        "--loglevel=INFO",
+        "-Q",
+        queue,
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-n",
+        f"{queue}@%h",
+    ]
+    if pool != "solo":
+        command.append(f"--concurrency={concurrency}")
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=own_process_group,
+    )
+    log_file.close()  # the child holds its own copy
+    deadline = time.monotonic() + timeout
+    while "ready." not in log.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"Celery worker did not start:\n{log.read_text()}")
+        time.sleep(0.2)
+    return process
+
+
+def stop_worker(process: subprocess.Popen) -> None:
+    """Warm shutdown, then kill if it does not stop within 20 s."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Worker]:
     """A `celery worker` subprocess consuming a queue private to this test run."""
@@ -106,57 +182,15 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Itera
     log = folder / "worker.log"
     queue = f"portal-test-{uuid.uuid4().hex[:8]}"
     with django_db_blocker.unblock():
-        database_url = _database_url()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": settings.REDIS_URL,
-        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-        "EMAIL_FILE_PATH": str(mail_folder),
-        "DJANGO_CONN_MAX_AGE": "0",
-    }
-    log_file = log.open("w")
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("celery")),
-            "-A",
-            "portal",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "-Q",
-            queue,
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-n",
-            f"{queue}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while "ready." not in log.read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            log_file.close()
-            raise RuntimeError(f"Celery worker did not start:\n{log.read_text()}")
-        time.sleep(0.2)
+        env = worker_env(mail_folder)
+    process = start_worker(queue, log=log, env=env)
     previous_queue = app.conf.task_default_queue
     app.conf.task_default_queue = queue
     try:
         yield Worker(queue=queue, mail_folder=mail_folder, log=log)
     finally:
         app.conf.task_default_queue = previous_queue
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log_file.close()
+        stop_worker(process)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
@@ -36,6 +37,7 @@ _CODES = {
     422: "unprocessable",
     429: "throttled",
     500: "server_error",
+    503: "service_unavailable",
 }
 
 
@@ -183,11 +185,22 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         message = str(detail) if not isinstance(detail, dict | list) else _("The request is not valid.")
         return Response(error_body(code, message), status=exc.status_code, headers=headers)
     request = context.get("request")
+    if isinstance(exc, OperationalError | InterfaceError):  # the database cannot be reached: temporary
+        logger.warning(
+            "API %s %s: database unavailable: %s", getattr(request, "method", ""), getattr(request, "path", ""), exc
+        )
+        return Response(
+            error_body("service_unavailable", database_unavailable_message()), status=503, headers={"Retry-After": "30"}
+        )
     logger.exception("Unhandled error in API %s %s", getattr(request, "method", ""), getattr(request, "path", ""))
     return Response(
         error_body("server_error", _("Something went wrong on our side. It has been logged; try again later.")),
         status=500,
     )
+
+
+def database_unavailable_message() -> str:
+    return _("The service is unavailable for a moment. Try again in a minute.")
 
 
 def is_api_path(request: HttpRequest) -> bool:
