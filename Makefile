@@ -47,6 +47,10 @@ beat: install ## Start the Celery beat scheduler, exactly one (needs REDIS_URL)
 	@test -n "$$REDIS_URL" || { echo "REDIS_URL is not set: without it there is no scheduler."; exit 1; }
 	@$(VENV)/bin/celery -A portal beat --loglevel=INFO --schedule=var/celerybeat-schedule
 
+.PHONY: backup-check
+backup-check: install ## Back up PostgreSQL, restore into a scratch database and verify it (BACKUP_CHECK_ARGS="--seed [URL]")
+	@PYTHON=$(PY) bash scripts/backup_restore_check.sh $(BACKUP_CHECK_ARGS)
+
 # Integer limits in the schema come from the database backend; the schema documents production's
 # (PostgreSQL), whatever database this machine uses. Generating it never connects to a database.
 SCHEMA := DATABASE_URL=postgres://schema@localhost.invalid:5432/schema $(PY) manage.py spectacular --validate --fail-on-warn
