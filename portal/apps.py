@@ -1,6 +1,13 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = "Portal"
+
+    def ready(self) -> None:
+        from portal import rls
+
+        # After every migrate (all apps' tables exist by then): the row-level-security policies.
+        post_migrate.connect(rls.install_after_migrate, sender=self, dispatch_uid="portal.rls.install")
