@@ -105,9 +105,9 @@ def extra_visibility() -> dict[str, str]:
     """Tables whose rows some other organisations may also see, by a rule the model states in SQL
     (``RLS_ALSO_VISIBLE_WHEN``), e.g. a campaign to the suppliers taking part in it."""
     return {
-        model._meta.db_table: str(getattr(model, "RLS_ALSO_VISIBLE_WHEN"))
+        model._meta.db_table: str(rule)
         for model in apps.get_models()
-        if getattr(model, "RLS_ALSO_VISIBLE_WHEN", "")
+        if (rule := getattr(model, "RLS_ALSO_VISIBLE_WHEN", ""))
     }
 
 
