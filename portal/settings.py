@@ -110,6 +110,9 @@ DATABASE_URL = env_url("DATABASE_URL", schemes=("postgres", "postgresql", "sqlit
 CONN_MAX_AGE = env_int("DJANGO_CONN_MAX_AGE", 60, minimum=0)
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=CONN_MAX_AGE, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # The same backend, plus the row-level-security context of each transaction (portal/rls.py).
+        DATABASES["default"]["ENGINE"] = "portal.dbbackend"
 else:
     DATABASES = {
         "default": {
@@ -119,6 +122,11 @@ else:
         }
     }
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
+# PostgreSQL: the role the application connects as in production, granted its privileges after each
+# migrate (which runs as the tables' owner). It must not own the tables or bypass row-level security.
+PORTAL_DB_APP_ROLE = env_str("PORTAL_DB_APP_ROLE", "")
+# Only where migrate creates that role (compose): its password, set each time migrate runs.
+PORTAL_DB_APP_PASSWORD = env_str("PORTAL_DB_APP_PASSWORD", "")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker and the shared cache ----------------------------------------------

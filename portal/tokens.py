@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_scopes import scope, scopes_disabled
 
 from portal.audit import audit_record
 from portal.models import ApiToken, Membership, Organisation, User
@@ -69,7 +70,7 @@ def token_create(
         expires_at = membership.expires_at
     prefix = secrets.token_hex(_PREFIX_CHARS // 2)
     raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
-    with transaction.atomic():
+    with scope(organisation=organisation), transaction.atomic():
         token = ApiToken.objects.create(
             user=user,
             organisation=organisation,
@@ -92,7 +93,7 @@ def token_create(
 def token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
     if token.revoked_at is not None:
         return token
-    with transaction.atomic():
+    with scope(organisation=token.organisation), transaction.atomic():
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         audit_record(organisation=token.organisation, actor=actor, verb="api_token.revoked", target=token)
@@ -100,7 +101,8 @@ def token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
 
 
 def tokens_of_user(user: User) -> list[ApiToken]:
-    return list(ApiToken.objects.filter(user=user).select_related("organisation").order_by("-created_at"))
+    with scopes_disabled():  # one person's tokens across their organisations
+        return list(ApiToken.objects.filter(user=user).select_related("organisation").order_by("-created_at"))
 
 
 class TokenRefused(Exception):
@@ -126,7 +128,10 @@ def token_authenticate(raw: str, *, now: Any = None) -> ApiToken:
     """The token `raw` names, if it is genuine, unrevoked and unexpired; else TokenRefused."""
     now = now or timezone.now()
     prefix = _parse(raw)
-    token = ApiToken.objects.select_related("user", "organisation").filter(prefix=prefix).first() if prefix else None
+    token = None
+    if prefix:
+        with scopes_disabled():  # the token names its organisation: nothing to scope by before reading it
+            token = ApiToken.objects.select_related("user", "organisation").filter(prefix=prefix).first()
     if token is None or not hmac.compare_digest(token.key_hash, hash_token(raw)):
         raise TokenRefused(_("The API token is not valid."))
     if token.revoked_at is not None:
@@ -136,7 +141,8 @@ def token_authenticate(raw: str, *, now: Any = None) -> ApiToken:
     if not token.user.is_active:
         raise TokenRefused(_("The API token is not valid."))
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_GRANULARITY:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        with scope(organisation=token.organisation):
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
 

@@ -23,6 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_scopes import scopes_disabled
 
 from portal import exports, privacy, selectors, services
 from portal.api.errors import database_unavailable_message, is_api_path, json_error
@@ -203,7 +204,8 @@ def api_tokens(request: AuthenticatedRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def api_token_revoke(request: AuthenticatedRequest, token_id: Any) -> HttpResponse:
-    token = get_object_or_404(ApiToken.objects.select_related("organisation"), pk=token_id, user=request.user)
+    with scopes_disabled():  # the person's own token, in whichever of their organisations
+        token = get_object_or_404(ApiToken.objects.select_related("organisation"), pk=token_id, user=request.user)
     if request.method == "POST":
         token_revoke(token=token, actor=request.user)
         messages.success(

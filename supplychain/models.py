@@ -50,6 +50,13 @@ class Supplier(models.Model):
 class Campaign(models.Model):
     """A buyer's request, cascaded tier by tier down its supply chain."""
 
+    # Row-level security (portal.rls): the buyer's, and seen too by every supplier that answered it.
+    RLS_ALSO_VISIBLE_WHEN = (
+        "EXISTS (SELECT 1 FROM supplychain_supplierinvitation taking_part "
+        "WHERE taking_part.campaign_id = supplychain_campaign.id "
+        "AND portal_rls_allows(taking_part.supplier_organisation_id))"
+    )
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="campaigns")
     title = models.CharField(_("title"), max_length=200)
@@ -86,6 +93,9 @@ class SupplierInvitation(models.Model):
     Not scoped by django-scopes (it has two tenants); every read goes through supplychain.selectors,
     which filters by the organisation on one end explicitly.
     """
+
+    # Row-level security (portal.rls): the inviting buyer and the invited supplier both see it.
+    RLS_TENANT_COLUMNS = ("inviter", "supplier_organisation")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="invitations")
@@ -137,6 +147,9 @@ class SupplierInvitation(models.Model):
 class CampaignEdge(models.Model):
     """Every path by which a supplier was asked, including the ones that found it already invited."""
 
+    # Row-level security (portal.rls): the organisation whose supplier the edge reaches.
+    RLS_TENANT_COLUMNS = ("from_organisation",)
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="edges")
     from_organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
@@ -157,6 +170,9 @@ class CampaignEdge(models.Model):
 
 class SupplierLink(models.Model):
     """A supplier answered a buyer: what the buyer may see of it beyond commitment status."""
+
+    # Row-level security (portal.rls): a link is seen by both ends.
+    RLS_TENANT_COLUMNS = ("buyer", "supplier_organisation")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     buyer = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="supplier_links")

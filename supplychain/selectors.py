@@ -90,6 +90,7 @@ def invitations_sent(organisation: Organisation) -> QuerySet[SupplierInvitation]
     return SupplierInvitation.objects.filter(inviter=organisation)
 
 
+@scopes_disabled()  # the whole campaign, every inviter's invitations: shown only as counts beyond the viewer's own
 def campaign_coverage(campaign: Campaign) -> list[TierCoverage]:
     """Invited, accepted, declined, pending and expired per tier (one query)."""
     now = timezone.now()
@@ -115,6 +116,7 @@ class TreeNode:
     children: list[TreeNode] = field(default_factory=list)
 
 
+@scopes_disabled()  # the whole campaign, every inviter's invitations: shown only as counts beyond the viewer's own
 def campaign_tree(campaign: Campaign, *, viewer: Organisation) -> list[TreeNode]:
     """The viewer's own invitations in the campaign, named; everything further down only as counts."""
     invitations = list(
@@ -125,6 +127,7 @@ def campaign_tree(campaign: Campaign, *, viewer: Organisation) -> list[TreeNode]
     return _tree_nodes(invitations, [inv for inv in invitations if inv.inviter_id == viewer.pk], viewer=viewer)
 
 
+@scopes_disabled()  # the whole campaign, every inviter's invitations: shown only as counts beyond the viewer's own
 def campaign_tree_nodes(
     campaign: Campaign, *, viewer: Organisation, invitations: list[SupplierInvitation]
 ) -> list[TreeNode]:

@@ -188,11 +188,14 @@ def invitation_token(invitation: SupplierInvitation) -> str:
 
 def invitation_from_token(token: str) -> SupplierInvitation:
     """The request a link points at (crossing tenants on purpose), or why it cannot be used."""
-    invitation = link_target(
-        token=token,
-        salt=_SALT,
-        queryset=SupplierInvitation.objects.select_related("campaign", "campaign__organisation", "inviter", "supplier"),
-    )
+    with scopes_disabled():  # the link is the authority: whoever holds it may see this one request
+        invitation = link_target(
+            token=token,
+            salt=_SALT,
+            queryset=SupplierInvitation.objects.select_related(
+                "campaign", "campaign__organisation", "inviter", "supplier"
+            ),
+        )
     if not isinstance(invitation, SupplierInvitation):
         raise InvitationLinkError("invalid")
     invitation_check_open(invitation)
@@ -240,6 +243,23 @@ def _target_keys(supplier: Supplier) -> list[str]:
 
 
 def _invite(
+    *,
+    campaign: Campaign,
+    inviter: Organisation,
+    suppliers: Iterable[Supplier],
+    tier: int,
+    parent: SupplierInvitation | None,
+) -> list[SupplierInvitation]:
+    """One step of the cascade. Deliberately cross-tenant: whoever forwards, the campaign has one
+    invitation per supplier, so the step must see the invitations every inviter of the campaign has
+    made (row-level security would otherwise hide the other inviters' rows)."""
+    with scopes_disabled():
+        return _invite_across_the_campaign(
+            campaign=campaign, inviter=inviter, suppliers=suppliers, tier=tier, parent=parent
+        )
+
+
+def _invite_across_the_campaign(
     *,
     campaign: Campaign,
     inviter: Organisation,
@@ -431,7 +451,8 @@ def invitation_accept(
         raise ValidationError(_("An organisation cannot accept its own request."))
     committed = active_commitment(organisation)
     _require_member(organisation, user, _accept_action(committed))
-    with transaction.atomic():
+    # Cross-tenant on purpose: the request is the buyer's until this answer makes it the supplier's too.
+    with scopes_disabled(), transaction.atomic():
         locked = SupplierInvitation.objects.select_for_update().get(pk=invitation.pk)
         if locked.state != InvitationState.PENDING or locked.expires_at <= timezone.now():
             raise InvitationLinkError("used" if locked.state != InvitationState.PENDING else "expired", locked)
@@ -474,7 +495,7 @@ def invitation_accept(
             target_label=organisation.name,
             after=details,
         )
-    invitation.refresh_from_db()
+    _take_answer(invitation, locked)
     return invitation
 
 
@@ -483,7 +504,7 @@ def invitation_decline(
 ) -> SupplierInvitation:
     if not reason.strip():
         raise ValidationError({"reason": _("Say why you are declining, so the buyer understands")})
-    with transaction.atomic():
+    with scopes_disabled(), transaction.atomic():  # the buyer's request, answered by another organisation
         locked = SupplierInvitation.objects.select_for_update().get(pk=invitation.pk)
         if locked.state != InvitationState.PENDING:
             raise InvitationLinkError("used", locked)
@@ -498,8 +519,15 @@ def invitation_decline(
             target_label=locked.supplier.name,
             after={"reason": locked.decline_reason, "tier": locked.tier},
         )
-    invitation.refresh_from_db()
+    _take_answer(invitation, locked)
     return invitation
+
+
+def _take_answer(invitation: SupplierInvitation, answered: SupplierInvitation) -> None:
+    """Copy the answer onto the caller's object, keeping the campaign, buyer and supplier it already
+    loaded (the caller may not be able to read them again: they are the buyer's rows)."""
+    for name in ("state", "responded_at", "responded_by_id", "supplier_organisation_id", "decline_reason"):
+        setattr(invitation, name, getattr(answered, name))
 
 
 def invitation_forward(

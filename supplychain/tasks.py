@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django_scopes import scopes_disabled
 
 from portal.celery import app
 from portal.emails import send_templated_email
@@ -96,6 +97,7 @@ def _send_claimed(invitation: SupplierInvitation, *, is_eager: bool) -> str:
 
 
 @app.task(bind=True)
+@scopes_disabled()  # system work across every organisation's invitations (portal.rls)
 def send_supplier_invitations(self, *, invitation_ids: list[str]) -> dict[str, int]:
     """Send a batch of invitation emails. A duplicated delivery sends nothing twice (status claim)."""
     claimed = _claim(invitation_ids)
@@ -110,6 +112,7 @@ def send_supplier_invitations(self, *, invitation_ids: list[str]) -> dict[str, i
 
 
 @app.task
+@scopes_disabled()  # system work across every organisation's invitations (portal.rls)
 def supplier_invitation_reminders() -> dict[str, int]:
     """Expire overdue invitations; send each reminder day once, unless the campaign is muted."""
     now = timezone.now()
@@ -157,6 +160,7 @@ def supplier_invitation_reminders() -> dict[str, int]:
 
 
 @app.task
+@scopes_disabled()  # system work across every organisation's invitations (portal.rls)
 def sweep_supplier_invitations() -> int:
     """Re-enqueue invitation emails whose task was lost (Redis restart, killed worker)."""
     from supplychain.services import BATCH_SIZE

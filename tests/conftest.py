@@ -17,8 +17,74 @@ from tests.factories import OrganisationFactory, UserFactory, add_member
 # still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-ON_POSTGRES = bool(settings.DATABASE_URL) and settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+ON_POSTGRES = bool(settings.DATABASE_URL) and settings.DATABASES["default"]["ENGINE"] == "portal.dbbackend"
 ON_REDIS = bool(settings.REDIS_URL)
+
+
+APP_ROLE = "portal_app"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """On PostgreSQL the suite runs as the application role, under row-level security.
+
+    The test database is created and migrated as the owner (the configured user), as production
+    migrates; then every connection, including live servers' and real workers', signs in as a
+    role that neither owns the tables nor bypasses RLS, so every test also exercises the policies.
+    """
+    if not ON_POSTGRES:
+        yield
+        return
+    from django.db import connections
+
+    from portal import rls
+
+    with django_db_blocker.unblock():
+        connection = connections["default"]
+        rls.install(connection, APP_ROLE)
+        owner = connection.settings_dict["USER"]
+        connection.close()
+        connection.settings_dict["USER"] = APP_ROLE
+    yield
+    with django_db_blocker.unblock():
+        connections["default"].close()
+        connections["default"].settings_dict["USER"] = owner  # the owner drops the test database
+
+
+@pytest.fixture(autouse=True)
+def _test_code_reads_across_tenants(monkeypatch):
+    """Test code (setup, assertions, refresh_from_db) reads every tenant's rows; requests do not.
+
+    Each request the test makes (test client, API client, WSGI app) starts with no scope at all,
+    as in production, so the views' own scopes, and on PostgreSQL the row-level-security
+    policies, decide what it sees. Use the `no_scope` fixture to run test code without it.
+    """
+    from django.core.handlers.base import BaseHandler
+    from django_scopes import scopes_disabled
+    from django_scopes.state import state
+
+    get_response = BaseHandler.get_response
+
+    def get_response_with_no_scope(self, request):
+        token = state.set(None)
+        try:
+            return get_response(self, request)
+        finally:
+            state.reset(token)
+
+    monkeypatch.setattr(BaseHandler, "get_response", get_response_with_no_scope)
+    with scopes_disabled():
+        yield
+
+
+@pytest.fixture
+def no_scope():
+    """Run the test body as production code runs outside a request: no scope until one is entered."""
+    from django_scopes.state import state
+
+    token = state.set(None)
+    yield
+    state.reset(token)
 
 
 @pytest.fixture(autouse=True)

@@ -206,7 +206,7 @@ def worker(celery_worker) -> Iterator[Worker]:
 
 
 def on_production_services() -> bool:
-    return bool(settings.REDIS_URL) and settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    return bool(settings.REDIS_URL) and settings.DATABASES["default"]["ENGINE"] == "portal.dbbackend"
 
 
 @pytest.fixture

@@ -101,7 +101,7 @@ def test_member_of_the_organisation_gets_in(tenant) -> None:
 
 
 @pytest.mark.parametrize("model", [Membership, Invitation, AuditEvent])
-def test_tenant_queries_without_a_scope_raise(tenant, model) -> None:
+def test_tenant_queries_without_a_scope_raise(tenant, model, no_scope) -> None:
     with pytest.raises(ScopeError):
         list(model.objects.all())
 
