@@ -308,7 +308,8 @@ def plan_submit(*, plan: Plan, actor: User) -> list[str]:
             )
             % {"who": actor.display_name, "title": locked.title},
         )
-    plan.refresh_from_db()
+    with scope(organisation=plan.organisation):  # callers outside a request (tasks, commands) have no scope
+        plan.refresh_from_db()
     return [r.email for r in reps]
 
 

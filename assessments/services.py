@@ -224,7 +224,8 @@ def assessment_submit(*, assessment: Assessment, actor: User) -> list[str]:
             before={"status": before},
             after={"status": locked.status, "notified": [r.user.email for r in reps]},
         )
-    assessment.refresh_from_db()
+    with scope(organisation=assessment.organisation):  # callers outside a request (tasks, commands) have no scope
+        assessment.refresh_from_db()
     return [r.user.email for r in reps]
 
 

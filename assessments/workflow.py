@@ -425,7 +425,8 @@ def changes_request(*, subject: Subject, actor: User, reasons: str) -> ChangeReq
             message=_("%(who)s asked for changes: “%(reasons)s”")
             % {"who": actor.display_name, "reasons": _quote(request.reasons)},
         )
-    subject.refresh_from_db()
+    with scope(organisation=subject.organisation):  # callers outside a request (tasks, commands) have no scope
+        subject.refresh_from_db()
     return request
 
 
@@ -595,7 +596,8 @@ def subject_sign(
             % {"org": organisation.name, "title": locked.title, "label": label},
             message=message,
         )
-    subject.refresh_from_db()
+    with scope(organisation=subject.organisation):  # callers outside a request (tasks, commands) have no scope
+        subject.refresh_from_db()
     return signature
 
 

@@ -209,6 +209,7 @@ register_personal_data(name="api_tokens", order=90, rows=_api_tokens)
 register_personal_data(name="sessions", order=91, rows=_sessions)
 
 
+@scopes_disabled()  # one person's data across every organisation they belong to (row-level security: explicit)
 def personal_data(user: User) -> dict[str, Any]:
     """Everything the portal holds about one person, by kind (the "download your data" file)."""
     data: dict[str, Any] = {
@@ -253,6 +254,7 @@ class DeletedAccount:
     sessions_ended: int
 
 
+@scopes_disabled()  # one person's records across every organisation; audit events scope themselves
 def account_delete(*, user: User) -> DeletedAccount:
     """Anonymise an account: name, email, password and sign-in methods go; memberships end; tokens are
     revoked and sessions ended. What the person signed or wrote stays, attributed to "Deleted user …".

@@ -608,7 +608,8 @@ def invitation_revoke(*, invitation: SupplierInvitation, actor: User) -> Supplie
             target=invitation,
             target_label=invitation.supplier.name,
         )
-    invitation.refresh_from_db()
+    with scope(organisation=invitation.inviter):  # callers outside a request (tasks, commands) have no scope
+        invitation.refresh_from_db()
     return invitation
 
 

@@ -22,6 +22,8 @@ ON_REDIS = bool(settings.REDIS_URL)
 
 
 APP_ROLE = "portal_app"
+# The configured user, which creates and migrates the test database (the owner, as in production).
+DATABASE_OWNER = settings.DATABASES["default"].get("USER", "")
 
 
 @pytest.fixture(scope="session")

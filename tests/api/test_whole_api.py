@@ -70,7 +70,7 @@ def world(django_db_setup, django_db_blocker, world_files) -> World:
         built = build_world()
     yield built
     with django_db_blocker.unblock():
-        call_command("flush", interactive=False, verbosity=0)
+        call_command("flush", interactive=False, verbosity=0, reset_sequences=False)  # the app role owns no sequence
 
 
 @pytest.fixture(autouse=True)

@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from bench import pages
-from tests.conftest import ON_POSTGRES, ON_REDIS
+from tests.conftest import APP_ROLE, ON_POSTGRES, ON_REDIS
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTAGE_SECONDS = 3.0
@@ -201,7 +201,10 @@ def _serve(cluster: Cluster, folder: Path, source_url: str) -> tuple[dict[str, s
     began = time.monotonic()
     _schema_from(source_url, cluster)
     timings["schema"] = round(time.monotonic() - began, 1)
-    step("migrate", [python, "manage.py", "migrate", "--noinput", "-v0"])  # nothing left to do, normally
+    # As the owner, as production migrates: normally nothing left to migrate, but the policies, and
+    # the application role created in this cluster with its grants.
+    env["PORTAL_DB_APP_ROLE"] = "portal_app"
+    step("migrate", [python, "manage.py", "migrate", "--noinput", "-v0"])
     step(
         "seed",
         [
@@ -216,6 +219,8 @@ def _serve(cluster: Cluster, folder: Path, source_url: str) -> tuple[dict[str, s
         ]
         + ["--quiet"],
     )
+    # From here on, as production runs: the web connects as the application role, under RLS.
+    env["DATABASE_URL"] = cluster.url.replace("postgres://postgres@", "postgres://portal_app@")
     began = time.monotonic()
     (folder / "var").mkdir(exist_ok=True)
     (folder / "var" / "static").symlink_to(_collected_static(env))
@@ -227,9 +232,12 @@ def _serve(cluster: Cluster, folder: Path, source_url: str) -> tuple[dict[str, s
 
 
 def test_the_web_recovers_without_a_500_once_postgresql_is_back(cluster, tmp_path, transactional_db) -> None:
+    from tests.conftest import DATABASE_OWNER
     from tests.worker import _database_url
 
-    ids, port, env = _serve(cluster, tmp_path, _database_url())
+    # pg_dump reads every row: as the owner, which row-level security does not restrict.
+    source = _database_url().replace(f"postgres://{APP_ROLE}", f"postgres://{DATABASE_OWNER}", 1)
+    ids, port, env = _serve(cluster, tmp_path, source)
     log = (tmp_path / "gunicorn.log").open("w")
     server = pages.start_gunicorn(port, env, log, workers=2, threads=2)
     results: list[Result] = []

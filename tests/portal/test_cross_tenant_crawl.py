@@ -98,7 +98,7 @@ def crawl_world(django_db_setup, django_db_blocker, crawl_files) -> CrawlWorld:
         built = _build()
     yield built
     with django_db_blocker.unblock():
-        call_command("flush", interactive=False, verbosity=0)
+        call_command("flush", interactive=False, verbosity=0, reset_sequences=False)  # the app role owns no sequence
 
 
 @pytest.fixture(autouse=True)
