@@ -383,6 +383,10 @@ class ApiToken(models.Model):
 class IdempotencyRecord(models.Model):
     """The first response to a POST carrying an Idempotency-Key, replayed for repeats of it."""
 
+    # Private to the caller that sent the key: on PostgreSQL a policy shows a row only inside
+    # `rls.acting_as(principal)` (or deliberate cross-tenant work such as the retention sweep).
+    RLS_PRINCIPAL_COLUMN = "principal"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # "token:<id>" or "user:<id>": keys are private to whoever sent them.
     principal = models.CharField(max_length=64)

@@ -127,6 +127,11 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = True
 PORTAL_DB_APP_ROLE = env_str("PORTAL_DB_APP_ROLE", "")
 # Only where migrate creates that role (compose): its password, set each time migrate runs.
 PORTAL_DB_APP_PASSWORD = env_str("PORTAL_DB_APP_PASSWORD", "")
+# The key that signs each transaction's row-level-security context (portal/rls.py): the database
+# honours a context only with a valid signature, so the application role alone (an SQL injection, a
+# leaked DATABASE_URL) cannot choose which tenants it sees. Derived from the secret key unless set;
+# migrate installs it in the database, so change it (or the secret key) only together with a migrate.
+PORTAL_RLS_KEY = env_str("PORTAL_RLS_KEY", "")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker and the shared cache ----------------------------------------------

@@ -54,7 +54,7 @@ class Campaign(models.Model):
     RLS_ALSO_VISIBLE_WHEN = (
         "EXISTS (SELECT 1 FROM supplychain_supplierinvitation taking_part "
         "WHERE taking_part.campaign_id = supplychain_campaign.id "
-        "AND portal_rls_allows(taking_part.supplier_organisation_id))"
+        "AND taking_part.supplier_organisation_id = ANY ((SELECT portal_rls_orgs())::uuid[]))"
     )
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

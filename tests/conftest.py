@@ -43,7 +43,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock():
         connection = connections["default"]
-        rls.install(connection, APP_ROLE)
+        rls.install(connection, APP_ROLE, allow_truncate=True)
         owner = connection.settings_dict["USER"]
         connection.close()
         connection.settings_dict["USER"] = APP_ROLE

@@ -27,6 +27,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal import rls
 from portal.api.authentication import (  # noqa: F401 - re-exported for the apps' api modules
     Cursor,
     api_signing_context,
@@ -161,6 +162,10 @@ class ApiMixin:
             self.exit_stack = stack
             try:
                 view.initial(drf_request, *args, **kwargs)
+                principal = principal_of(drf_request)
+                if principal is not None:
+                    # Its idempotency records are visible to this request only (row-level security).
+                    stack.enter_context(rls.acting_as(principal))
                 method = (drf_request.method or "").lower()
                 handler = getattr(view, method, view.http_method_not_allowed)
                 if method not in view.http_method_names:

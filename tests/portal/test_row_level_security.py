@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 
+import psycopg
 import pytest
 from django.db import connection, transaction
 from django.db.utils import ProgrammingError
@@ -180,9 +181,10 @@ def test_writes_into_another_organisation_are_refused_and_its_rows_cannot_be_cha
 def test_the_setting_lasts_only_as_long_as_its_transaction(demo, no_scope) -> None:
     acme = demo[ACME]
     with scope(organisation=acme), transaction.atomic():
-        assert _rows("SELECT current_setting(%s, true)", [rls.ORG_SETTING]) == [(str(acme.pk),)]
+        assert _rows(f"SELECT {rls.ORGS}()::text[]") == [([str(acme.pk)],)]
     # The same connection, after the commit, carries nothing of Acme's.
-    assert _rows("SELECT coalesce(current_setting(%s, true), '')", [rls.ORG_SETTING]) == [("",)]
+    assert _rows("SELECT coalesce(current_setting(%s, true), '')", [rls.SETTING]) == [("",)]
+    assert _rows(f"SELECT {rls.ORGS}()::text[], {rls.ALL}()") == [([], False)]
     assert _rows('SELECT count(*) FROM "portal_membership"') == [(0,)]
 
 
@@ -244,17 +246,150 @@ def test_a_forged_organisation_id_in_the_context_is_not_a_way_in(demo, no_scope)
         rls.current_context()
 
 
+def _errors(problems: list) -> set[str]:
+    from django.core.checks import ERROR
+
+    return {problem.id for problem in problems if problem.level >= ERROR}
+
+
 def test_the_database_check_passes_for_the_application_role_and_fails_for_the_owner(db) -> None:
     """`manage.py check_rls` is how an operator confirms a deployment (docs/operations.md)."""
     from django.core.management import call_command
     from django.db.backends.postgresql.base import DatabaseWrapper
 
-    assert rls.check_database(connection) == []
-    call_command("check_rls")  # raises CommandError on any problem
+    problems = rls.check_database(connection)
+    assert _errors(problems) == set()
+    # The suite alone grants TRUNCATE (pytest-django empties tables with it): said, as a warning.
+    assert {problem.id for problem in problems} == {"portal.W101"}
+    call_command("check_rls")  # raises CommandError on any error
 
     # The same database, signed in as the owner (a superuser here): a misconfigured deployment.
     as_owner = DatabaseWrapper({**connection.settings_dict, "USER": "postgres"}, alias="owner-check")
     try:
-        assert "portal.E101" in {error.id for error in rls.check_database(as_owner)}
+        assert "portal.E101" in _errors(rls.check_database(as_owner))
     finally:
+        as_owner.close()
+
+
+# --- The application role alone (an SQL injection, a leaked DATABASE_URL) ------------------------
+
+
+def _attacker():
+    """A connection of its own as the application role, outside the portal's code: what someone
+    holding the database URL (or injecting SQL) has."""
+    import psycopg
+
+    settings = connection.settings_dict
+    return psycopg.connect(
+        host=settings["HOST"] or "127.0.0.1",
+        port=settings["PORT"] or 5432,
+        user=APP_ROLE,
+        dbname=settings["NAME"],
+        autocommit=True,
+    )
+
+
+def _visible_rows(cursor) -> dict[str, int]:
+    counts = {}
+    for table in rls.protected_tables():
+        cursor.execute(f'SELECT count(*) FROM "{table}"')  # noqa: S608 - names from the models
+        counts[table] = cursor.fetchone()[0]
+    return {table: count for table, count in counts.items() if count}
+
+
+@pytest.mark.django_db(transaction=True)  # the attacker's own connection sees only committed rows
+def test_the_application_role_alone_cannot_choose_which_tenants_it_sees(demo, no_scope, api_idempotency_record) -> None:
+    """No setting the role can make on its own opens a row: not the first design's bypass flag, not an
+    organisation id, not a forged or replayed signed context, not the key itself."""
+    northern = demo[NORTHERN]
+    with scopes_disabled():
+        assert _rows('SELECT count(*) FROM "assessments_assessment"')[0][0] > 0
+        assert _rows('SELECT count(*) FROM "portal_idempotencyrecord"')[0][0] > 0
+    # A value the portal really signed, for its own connection (as pg_stat_activity might show one).
+    with scopes_disabled(), transaction.atomic():
+        genuine = _rows("SELECT current_setting(%s, true)", [rls.SETTING])[0][0]
+    assert genuine and genuine.split(";")[3] == "all"
+
+    with _attacker() as attacker, attacker.cursor() as cursor:
+        (role,) = cursor.execute("SELECT current_user").fetchone()
+        assert role == APP_ROLE
+        pid = attacker.info.backend_pid
+        payload = f"v1;{pid};all;;"
+        attempts = [
+            "SELECT set_config('app.rls_bypass', 'on', false)",
+            f"SELECT set_config('app.org_ids', '{northern.pk}', false)",
+            f"SELECT set_config('app.rls', '{'0' * 64};{payload}', false)",  # a made-up signature
+            f"SELECT set_config('app.rls', '{genuine}', false)",  # replayed from another connection
+            # The portal's signature, with this connection's pid swapped in: the signature no longer fits.
+            f"SELECT set_config('app.rls', '{genuine.split(';')[0]};{payload}', false)",
+        ]
+        for attempt in attempts:
+            cursor.execute(attempt)
+            assert _visible_rows(cursor) == {}, attempt
+            cursor.execute(f"SELECT {rls.ALL}(), {rls.ORGS}()::text[], {rls.PRINCIPAL}()")
+            assert cursor.fetchone() == (False, [], None), attempt
+        # The key cannot be read, and the owner's schema cannot even be entered.
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            cursor.execute(f"SELECT * FROM {rls.PRIVATE_SCHEMA}.rls_key")  # noqa: S608 - a constant
+        # Policies cannot be dropped or switched off by a role that owns nothing.
+        for statement in (
+            'ALTER TABLE "assessments_assessment" DISABLE ROW LEVEL SECURITY',
+            f'DROP POLICY {rls.POLICY} ON "assessments_assessment"',
+            "CREATE OR REPLACE FUNCTION portal_rls_all() RETURNS boolean LANGUAGE sql AS 'SELECT true'",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                cursor.execute(statement)
+        assert _visible_rows(cursor) == {}
+        # The control: the same connection with a context signed by the key (which only the portal's
+        # processes hold) sees the rows, so the empty answers above were the policies at work.
+        cursor.execute("SELECT set_config('app.rls', %s, false)", [rls.signed(rls.CROSS_TENANT, pid)])
+        visible = _visible_rows(cursor)
+        assert visible["assessments_assessment"] > 0 and visible["portal_idempotencyrecord"] > 0
+
+
+@pytest.fixture
+def api_idempotency_record(demo):
+    """A completed API POST of Acme's owner, remembered with its whole response body."""
+    from portal.models import IdempotencyRecord
+
+    with scopes_disabled():
+        owner = User.objects.get(email="owner@acme.example")
+        return IdempotencyRecord.objects.create(
+            principal=f"user:{owner.pk}", key="k-1", fingerprint="f", completed=True, body={"secret": "A"}
+        )
+
+
+def test_idempotency_records_are_seen_only_by_the_caller_that_sent_them(demo, no_scope, api_idempotency_record):
+    acme = demo[ACME]
+    mine = api_idempotency_record.principal
+    with scope(organisation=acme), transaction.atomic():
+        # A request of Acme's, but not this caller's: the stored response stays hidden.
+        assert _rows('SELECT count(*) FROM "portal_idempotencyrecord"') == [(0,)]
+        with rls.acting_as("user:999999"):
+            assert _rows('SELECT count(*) FROM "portal_idempotencyrecord"') == [(0,)]
+        with rls.acting_as(mine):
+            assert _rows('SELECT principal FROM "portal_idempotencyrecord"') == [(mine,)]
+
+
+@pytest.mark.django_db(transaction=True)  # the owner's ALTERs must not wait on the test's own transaction
+def test_the_check_fails_on_a_policy_that_trusts_an_unsigned_setting_or_a_key_the_database_lacks() -> None:
+    from django.db.backends.postgresql.base import DatabaseWrapper
+    from django.test import override_settings
+
+    as_owner = DatabaseWrapper({**connection.settings_dict, "USER": "postgres"}, alias="owner-tamper")
+    try:
+        with as_owner.cursor() as cursor:
+            cursor.execute(f'DROP POLICY {rls.POLICY} ON "assessments_assessment"')
+            cursor.execute(
+                f'CREATE POLICY {rls.POLICY} ON "assessments_assessment" '
+                "USING (current_setting('app.rls_bypass', true) = 'on')"
+            )
+        assert "portal.E104" in _errors(rls.check_database(connection))
+        rls.install(as_owner, APP_ROLE, allow_truncate=True)
+        assert _errors(rls.check_database(connection)) == set()
+        # Web and workers signing with a key that migrate did not install: everything would look empty.
+        with override_settings(PORTAL_RLS_KEY="a-key-the-database-was-never-given"):
+            assert "portal.E108" in _errors(rls.check_database(connection))
+    finally:
+        rls.install(as_owner, APP_ROLE, allow_truncate=True)
         as_owner.close()
