@@ -392,9 +392,20 @@ def _exports(now: datetime) -> dict[str, int]:
     return {"exports_deleted": removed}
 
 
+def _idempotency_records(now: datetime) -> dict[str, int]:
+    """Stored API responses past the 24 hours in which their Idempotency-Key may be replayed."""
+    from portal.api.base import IDEMPOTENCY_RETENTION
+    from portal.models import IdempotencyRecord
+
+    with scopes_disabled():
+        deleted, _by_model = IdempotencyRecord.objects.filter(created_at__lt=now - IDEMPOTENCY_RETENTION).delete()
+    return {"idempotency_records_deleted": deleted}
+
+
 register_retention(name="invitations", step=_invitations)
 register_retention(name="sessions", step=_sessions_expired)
 register_retention(name="exports", step=_exports)
+register_retention(name="idempotency", step=_idempotency_records)
 
 
 def retention_apply(now: datetime | None = None) -> dict[str, int]:

@@ -752,3 +752,18 @@ def test_retention_settings_come_from_the_environment() -> None:
     assert run(PORTAL_EXPORT_RETENTION_DAYS="3", PORTAL_INVITATION_RETENTION_DAYS="45").stdout.split() == ["3", "45"]
     refused = run(PORTAL_EXPORT_RETENTION_DAYS="0")
     assert refused.returncode != 0 and "PORTAL_EXPORT_RETENTION_DAYS must be at least 1" in refused.stderr
+
+
+def test_stored_api_responses_are_deleted_a_day_after_their_key_was_used(tenant, no_scope) -> None:
+    """Idempotency records hold whole API responses: they are kept only as long as a key may be replayed."""
+    from portal.models import IdempotencyRecord
+
+    with scopes_disabled():
+        old = IdempotencyRecord.objects.create(principal=f"user:{tenant.owner.pk}", key="old", fingerprint="f")
+        IdempotencyRecord.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=25))
+        recent = IdempotencyRecord.objects.create(principal=f"user:{tenant.owner.pk}", key="new", fingerprint="f")
+
+    # As the beat task runs it: no scope of its own to begin with.
+    assert privacy.retention_apply()["idempotency_records_deleted"] == 1
+    with scopes_disabled():
+        assert list(IdempotencyRecord.objects.values_list("pk", flat=True)) == [recent.pk]
