@@ -209,17 +209,16 @@ def protected_tables() -> list[str]:
 
 
 # Verifying the signature needs the key, which lives where only the owner (and these functions,
-# which run as the owner) can read it. The policies call the three readers inside scalar sub-selects,
+# which run as the owner) can read it: a new schema grants nothing to anyone else (`check_rls` says
+# so if someone has). The policies call the three readers inside scalar sub-selects,
 # so each query verifies once per table, not once per row. Names are this module's constants.
 INSTALL_FUNCTIONS = f"""
 CREATE SCHEMA IF NOT EXISTS {PRIVATE_SCHEMA};
-REVOKE ALL ON SCHEMA {PRIVATE_SCHEMA} FROM PUBLIC;
 CREATE TABLE IF NOT EXISTS {PRIVATE_SCHEMA}.rls_key (
     id smallint PRIMARY KEY CHECK (id = 1),
     inner_pad bytea NOT NULL,
     outer_pad bytea NOT NULL
 );
-REVOKE ALL ON {PRIVATE_SCHEMA}.rls_key FROM PUBLIC;
 CREATE OR REPLACE FUNCTION {VERIFIED}() RETURNS text
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
