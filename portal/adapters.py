@@ -19,6 +19,7 @@ from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.internal import ratelimit
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.template import TemplateDoesNotExist
@@ -26,8 +27,11 @@ from django.template.loader import render_to_string
 from django.utils.html import linebreaks, urlize
 from django.http import HttpRequest
 from django.utils.safestring import mark_safe
+from django.utils.translation import ngettext
 
 from portal.addresses import client_ip, client_limit_address
+from portal.models import TokenRevokedReason, User
+from portal.tokens import tokens_revoke_for_password_change
 
 
 class _Attempts:
@@ -109,3 +113,31 @@ class AccountAdapter(DefaultAccountAdapter):
         )
         multi.attach_alternative(html, "text/html")
         return multi
+
+
+# --- allauth signals (connected in PortalConfig.ready) ------------------------------------------
+
+
+def _revoke_tokens(request: HttpRequest | None, user: User, reason: TokenRevokedReason) -> None:
+    revoked = tokens_revoke_for_password_change(user=user, reason=reason)
+    if revoked and request is not None:
+        messages.warning(
+            request,
+            ngettext(
+                "Your API token was revoked with your old password. Make a new one on the API tokens page "
+                "for any system that still needs it.",
+                "Your %(count)d API tokens were revoked with your old password. Make new ones on the API "
+                "tokens page for any systems that still need them.",
+                len(revoked),
+            )
+            % {"count": len(revoked)},
+        )
+
+
+def on_password_changed(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
+    """A changed (or first set) password ends the person's API tokens, as it ends their other sessions."""
+    _revoke_tokens(request, user, TokenRevokedReason.PASSWORD_CHANGED)
+
+
+def on_password_reset(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
+    _revoke_tokens(request, user, TokenRevokedReason.PASSWORD_RESET)
