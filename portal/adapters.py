@@ -22,10 +22,10 @@ from allauth.core.internal import ratelimit
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.http import HttpRequest
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils.html import linebreaks, urlize
-from django.http import HttpRequest
 from django.utils.safestring import mark_safe
 from django.utils.translation import ngettext
 

@@ -7,14 +7,12 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal"
 
     def ready(self) -> None:
-        # Their own export sections, personal-data sections and retention steps register on import.
-        from portal import exports, privacy, rls  # noqa: F401
-
-        # A password change or reset revokes the person's API tokens, as it ends their other sessions.
         from allauth.account.signals import password_changed, password_reset, password_set
 
-        from portal import adapters
+        # Their own export sections, personal-data sections and retention steps register on import.
+        from portal import adapters, exports, privacy, rls  # noqa: F401
 
+        # A password change or reset revokes the person's API tokens, as it ends their other sessions.
         password_changed.connect(adapters.on_password_changed, dispatch_uid="portal.tokens.password_changed")
         password_set.connect(adapters.on_password_changed, dispatch_uid="portal.tokens.password_set")
         password_reset.connect(adapters.on_password_reset, dispatch_uid="portal.tokens.password_reset")

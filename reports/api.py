@@ -27,6 +27,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
 from assessments.models import Assessment
+from portal.addresses import requester_key
 from portal.api.base import (
     GenericApiView,
     OrganisationGenericView,
@@ -34,7 +35,6 @@ from portal.api.base import (
     OrganisationRetrieveView,
 )
 from portal.api.errors import Conflict
-from portal.addresses import requester_key
 from reports import services
 from reports.models import AttestationReport, ReportStatus
 

@@ -35,7 +35,9 @@ def holder(tenant):
         "erp": make_token(owner, tenant.organisation),
         "hr": make_token(owner, other),
     }
-    by_hand = token_create(user=owner, organisation=tenant.organisation, name="Old script", role="owner", expires_at=None)
+    by_hand = token_create(
+        user=owner, organisation=tenant.organisation, name="Old script", role="owner", expires_at=None
+    )
     token_revoke(token=by_hand.token, actor=owner)
     expired = token_create(
         user=owner, organisation=other, name="Pilot", role="manager", expires_at=timezone.now() + timedelta(days=1)
@@ -132,7 +134,8 @@ def test_resetting_the_password_through_the_emailed_link_revokes_every_token(hol
 def test_a_failed_password_change_revokes_nothing(holder) -> None:
     client = client_for(holder["owner"])
     response = client.post(
-        "/accounts/password/change/", {"oldpassword": "not my password", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+        "/accounts/password/change/",
+        {"oldpassword": "not my password", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
     )
     assert response.status_code == 200
     for raw in holder["raw"].values():

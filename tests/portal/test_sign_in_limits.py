@@ -127,7 +127,9 @@ def test_a_password_reset_lifts_the_accounts_own_limit() -> None:
     client.post("/accounts/password/reset/", {"email": "forgetful@example.org"})
     link = re.search(r"http://testserver(/accounts/password/reset/key/\S+)", mail.outbox[-1].body).group(1)
     form = client.get(link, follow=True)
-    client.post(form.redirect_chain[-1][0], {"password1": "a-brand-new-passphrase", "password2": "a-brand-new-passphrase"})
+    client.post(
+        form.redirect_chain[-1][0], {"password1": "a-brand-new-passphrase", "password2": "a-brand-new-passphrase"}
+    )
     assert signed_in(sign_in("forgetful@example.org", "a-brand-new-passphrase", REMOTE_ADDR=OFFICE))
 
 
