@@ -25,8 +25,8 @@ def static_files_problem() -> str | None:
     path = storage.manifest_storage.path(storage.manifest_name)
     return (
         f"Static files have not been collected: {path} is missing, so every page would answer 500. "
-        "Run `python manage.py collectstatic --noinput` with the same environment (DJANGO_ENV, PORTAL_VAR_DIR) "
-        "before starting the web server (the Docker image does this when it is built; see docs/deploy.md)."
+        "Run `python manage.py collectstatic --noinput` with the same environment (DJANGO_ENV, PORTAL_VAR_DIR, "
+        "PORTAL_STATIC_ROOT) before starting the web server (the Docker image does it when built; see docs/deploy.md)."
     )
 
 

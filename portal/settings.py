@@ -272,7 +272,9 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 
 # --- Static and private files ---------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+# The image keeps its collected files outside the data volume: a volume keeps its first contents, so static
+# files under it would stay those of the first release after every upgrade.
+STATIC_ROOT = Path(env_str("PORTAL_STATIC_ROOT", str(VAR_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {

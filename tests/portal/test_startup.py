@@ -46,3 +46,19 @@ def test_production_web_refuses_to_start_until_static_files_are_collected(tmp_pa
 def test_development_needs_no_collected_static_files(tmp_path) -> None:
     result = _check_gunicorn(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_environment_variable_the_settings_read_is_in_the_readme_table() -> None:
+    import re
+
+    settings_source = (ROOT / "portal" / "settings.py").read_text()
+    read = set(re.findall(r"env_(?:str|bool|int|list|url)\(\s*\"([A-Z0-9_]+)\"", settings_source))
+    assert {
+        "DJANGO_SECURE_SSL_REDIRECT",
+        "DJANGO_HSTS_SECONDS",
+        "ALLAUTH_TRUSTED_PROXY_COUNT",
+        "PORTAL_STATIC_ROOT",
+    } <= read
+    table = [line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("| `")]
+    documented = {name for line in table for name in re.findall(r"`([A-Z0-9_]+)`", line.split("|")[1])}
+    assert read - documented == set()
