@@ -7,8 +7,15 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal"
 
     def ready(self) -> None:
+        from allauth.account.signals import password_changed, password_reset, password_set
+
         # Their own export sections, personal-data sections and retention steps register on import.
-        from portal import exports, privacy, rls  # noqa: F401
+        from portal import adapters, exports, privacy, rls  # noqa: F401
+
+        # A password change or reset revokes the person's API tokens, as it ends their other sessions.
+        password_changed.connect(adapters.on_password_changed, dispatch_uid="portal.tokens.password_changed")
+        password_set.connect(adapters.on_password_changed, dispatch_uid="portal.tokens.password_set")
+        password_reset.connect(adapters.on_password_reset, dispatch_uid="portal.tokens.password_reset")
 
         # After every migrate (all apps' tables exist by then): the row-level-security policies.
         post_migrate.connect(rls.install_after_migrate, sender=self, dispatch_uid="portal.rls.install")

@@ -33,6 +33,8 @@ VERB_LABELS = {
     "signature.decline": _("declined to sign"),
     "api_token.created": _("created an API token"),
     "api_token.revoked": _("revoked an API token"),
+    "api_token.revoked_password_changed": _("changed their password, which revoked their API token"),
+    "api_token.revoked_password_reset": _("reset their password, which revoked their API token"),
     "export.requested": _("requested a data export"),
     "export.downloaded": _("downloaded a data export"),
     "account.deleted": _("deleted their account"),

@@ -349,6 +349,12 @@ class Outbox(models.Model):
         return f"{self.subject} to {self.to_email} ({self.status})"
 
 
+class TokenRevokedReason(models.TextChoices):
+    OWNER = "owner", _("revoked by its owner")
+    PASSWORD_CHANGED = "password_changed", _("revoked when your password was changed")
+    PASSWORD_RESET = "password_reset", _("revoked when your password was reset")
+
+
 class ApiToken(models.Model):
     """A personal API token: one person, one organisation, a role no more than theirs there.
 
@@ -367,6 +373,8 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Why: a password change or reset revokes every token of the person (portal/tokens.py).
+    revoked_reason = models.CharField(max_length=20, choices=TokenRevokedReason.choices, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

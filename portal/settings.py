@@ -233,8 +233,13 @@ ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Made Smarter Portal] "
 ACCOUNT_SIGNUP_FORM_CLASS = "portal.forms.SignupDetailsForm"
 ACCOUNT_FORMS = {"login": "portal.account_forms.LoginForm"}
+# Failed sign-ins are counted per account and address, per account, and per address (portal/adapters.py):
+# one person mistyping is stopped without locking out everyone else behind the same address.
 ACCOUNT_RATE_LIMITS = {
-    "login_failed": "5/5m/ip,5/5m/key",
+    "login_failed_account_address": "5/5m/key",
+    "login_failed": "20/15m/key",  # one account from any address; also wrong second-factor codes
+    "login_failed_address": "30/15m/ip",  # many accounts from one address: password spraying
+    "login": "60/m/ip",  # every sign-in attempt, right or wrong: a flood guard above the failure ceiling
     "signup": "20/h/ip",
     "confirm_email": "1/3m/key",
     "reset_password": "20/m/ip,5/m/key",
@@ -243,6 +248,8 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Made Smarter Portal"
 # Tracking last activity costs five queries on every request; sessions are still listed.
 USERSESSIONS_TRACK_ACTIVITY = False
+# How many proxies in front append to X-Forwarded-For: the client's address is the entry that many from the
+# end (portal/addresses.py). 0 ignores the header, as anyone can send it.
 ALLAUTH_TRUSTED_PROXY_COUNT = env_int("ALLAUTH_TRUSTED_PROXY_COUNT", 0, minimum=0)
 
 # --- Email ----------------------------------------------------------------------------------
@@ -270,7 +277,9 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 
 # --- Static and private files ---------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+# The image keeps its collected files outside the data volume: a volume keeps its first contents, so static
+# files under it would stay those of the first release after every upgrade.
+STATIC_ROOT = Path(env_str("PORTAL_STATIC_ROOT", str(VAR_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {
@@ -337,7 +346,8 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
-# Requests per minute, counted in the shared cache (Redis in production) across all web processes.
+# Requests per minute, counted in the shared cache (Redis in production) across all web processes: per token
+# (or signed-in person), and, for requests without either, per client address.
 API_THROTTLE_RATES = {
     "principal": f"{env_int('PORTAL_API_RATE_PER_TOKEN', 600, minimum=1)}/min",
     "address": f"{env_int('PORTAL_API_RATE_PER_IP', 1200, minimum=1)}/min",

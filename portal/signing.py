@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
@@ -17,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scope
 
+from portal.addresses import client_ip
 from portal.audit import audit_record
 from portal.canonical import canonical_json, sha256_hex, to_jsonable
 from portal.models import Membership, Organisation, Signature, SignatureDecision, User
@@ -35,16 +35,6 @@ class SigningContext:
     @property
     def mfa_used(self) -> bool:
         return bool(_MFA_METHODS & set(self.auth_methods))
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The client's address, trusting X-Forwarded-For only as far as the configured proxies."""
-    proxies = settings.ALLAUTH_TRUSTED_PROXY_COUNT
-    if proxies:
-        forwarded = [p.strip() for p in request.headers.get("X-Forwarded-For", "").split(",") if p.strip()]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def signing_context(request: HttpRequest) -> SigningContext:

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
 from portal.audit import audit_record
-from portal.models import ApiToken, Membership, Organisation, User
+from portal.models import ApiToken, Membership, Organisation, TokenRevokedReason, User
 from portal.roles import Role
 from portal.tenancy import membership_for
 
@@ -95,9 +95,44 @@ def token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
         return token
     with scope(organisation=token.organisation), transaction.atomic():
         token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
+        token.revoked_reason = TokenRevokedReason.OWNER
+        token.save(update_fields=["revoked_at", "revoked_reason"])
         audit_record(organisation=token.organisation, actor=actor, verb="api_token.revoked", target=token)
     return token
+
+
+# The audit verb for each reason a password change revokes tokens.
+_PASSWORD_REVOCATION_VERBS = {
+    TokenRevokedReason.PASSWORD_CHANGED: "api_token.revoked_password_changed",
+    TokenRevokedReason.PASSWORD_RESET: "api_token.revoked_password_reset",
+}
+
+
+def tokens_revoke_for_password_change(*, user: User, reason: TokenRevokedReason) -> list[ApiToken]:
+    """Revoke every usable token of `user` after their password changed or was reset; returns them.
+
+    A password change already ends the person's other sessions; without this, whoever had taken over
+    the account would keep its tokens. Each revocation is recorded in its organisation's audit trail,
+    in the caller's transaction."""
+    verb = _PASSWORD_REVOCATION_VERBS[reason]
+    now = timezone.now()
+    revoked: list[ApiToken] = []
+    with transaction.atomic():
+        for token in reversed(tokens_of_user(user)):  # oldest first, so the audit trail reads in order
+            if not token.is_usable(now):
+                continue
+            with scope(organisation=token.organisation):
+                # A conditional UPDATE: a token revoked meanwhile (another request) is not recorded twice.
+                claimed = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+                    revoked_at=now, revoked_reason=reason
+                )
+                if not claimed:
+                    continue
+                token.revoked_at, token.revoked_reason = now, reason
+                # The verb says why; the event names the token ("ERP sync (1a2b3c4d5e)").
+                audit_record(organisation=token.organisation, actor=user, verb=verb, target=token)
+            revoked.append(token)
+    return revoked
 
 
 def tokens_of_user(user: User) -> list[ApiToken]:
@@ -135,6 +170,10 @@ def token_authenticate(raw: str, *, now: Any = None) -> ApiToken:
     if token is None or not hmac.compare_digest(token.key_hash, hash_token(raw)):
         raise TokenRefused(_("The API token is not valid."))
     if token.revoked_at is not None:
+        if token.revoked_reason in _PASSWORD_REVOCATION_VERBS:
+            raise TokenRefused(
+                _("This API token was revoked when its owner's password changed. Make a new one on the account page.")
+            )
         raise TokenRefused(_("This API token has been revoked."))
     if token.expires_at is not None and token.expires_at <= now:
         raise TokenRefused(_("This API token has expired."))

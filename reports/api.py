@@ -27,6 +27,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
 from assessments.models import Assessment
+from portal.addresses import requester_key
 from portal.api.base import (
     GenericApiView,
     OrganisationGenericView,
@@ -34,7 +35,6 @@ from portal.api.base import (
     OrganisationRetrieveView,
 )
 from portal.api.errors import Conflict
-from portal.signing import client_ip
 from reports import services
 from reports.models import AttestationReport, ReportStatus
 
@@ -295,10 +295,11 @@ def _verification_data(verification: services.Verification) -> dict[str, Any]:
 
 
 class VerifyRateThrottle(BaseThrottle):
-    """The public verify page's own limit (`services.VERIFY_LIMIT_PER_MINUTE` per address), shared with the API."""
+    """The public verify page's own limit (`services.VERIFY_LIMIT_PER_MINUTE` per person or address), shared with
+    the API."""
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        return not services.verify_rate_limited(client_ip(request._request))
+        return not services.verify_rate_limited(requester_key(request._request))
 
     def wait(self) -> float:
         return 60.0

@@ -155,9 +155,10 @@ def report_download(*, report: AttestationReport, membership: Membership, actor:
     return ReportDownload(handle, f"attestation-{report.organisation.slug}-{str(report.pk)[:8]}.pdf")
 
 
-def verify_rate_limited(address: str | None) -> bool:
-    """Public verification: at most VERIFY_LIMIT_PER_MINUTE checks a minute per client address."""
-    key = f"verify-rate:{address}"
+def verify_rate_limited(requester: str) -> bool:
+    """Public verification: at most VERIFY_LIMIT_PER_MINUTE checks a minute per requester (a signed-in
+    person, else a client address: `portal.addresses.requester_key`)."""
+    key = f"verify-rate:{requester}"
     added = cache.add(key, 1, timeout=60)
     if added:
         return False

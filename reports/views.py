@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from portal.signing import client_ip
+from portal.addresses import requester_key
 from portal.tenancy import TenantRequest, require
 from reports import services
 from reports.models import AttestationReport, ReportStatus
@@ -140,7 +140,7 @@ def report_revoke(request: TenantRequest, org_slug: str, report_id: Any) -> Http
 @require_http_methods(["GET", "POST"])
 def verify(request: HttpRequest, report_id: Any) -> HttpResponse:
     """Public: who issued a report, when, its hash and status; and a byte-for-byte check of a file."""
-    if services.verify_rate_limited(client_ip(request)):
+    if services.verify_rate_limited(requester_key(request)):
         return render(request, "reports/verify_limited.html", status=429)
     verification = services.report_verification(report_id)
     if verification is None:

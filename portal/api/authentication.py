@@ -15,8 +15,9 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
+from portal.addresses import client_ip, client_limit_address
 from portal.models import ApiToken
-from portal.signing import SigningContext, client_ip
+from portal.signing import SigningContext
 from portal.tokens import TokenRefused, token_authenticate
 
 # --- Authentication ----------------------------------------------------------------------------
@@ -77,7 +78,7 @@ def api_signing_context(request: Request) -> SigningContext:
     )
 
 
-# --- Throttling (per token or person, and per address, in the shared cache) ---------------------
+# --- Throttling (per token or person; per address only without either; in the shared cache) -----
 
 
 class _SettingsRateThrottle(SimpleRateThrottle):
@@ -96,10 +97,15 @@ class PrincipalRateThrottle(_SettingsRateThrottle):
 
 
 class AddressRateThrottle(_SettingsRateThrottle):
+    """Requests with neither token nor session, per client address. Everyone behind one proxy or office
+    shares an address, so requests that say who they are count only against their own principal."""
+
     scope = "address"
 
-    def get_cache_key(self, request: Request, view: Any) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": client_ip(request._request) or "unknown"}
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        if principal_of(request) is not None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": client_limit_address(request._request)}
 
 
 # --- Pagination ----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ session access for the portal's own pages."""
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 from django.conf import settings
@@ -91,14 +92,16 @@ def test_throttle_counts_per_token(api, settings) -> None:
     assert api.client("manager").get("/api/v1/me/").status_code == 200
 
 
-def test_throttle_counts_per_address(api, settings) -> None:
+def test_throttle_counts_per_address_only_requests_without_token_or_session(api, settings) -> None:
     settings.API_THROTTLE_RATES = {"principal": "1000/min", "address": "4/min"}
-    for role in ("owner", "manager", "workforce_rep", "auditor"):
+    # Tokens sharing an address (one office, one proxy) are counted per token only.
+    for role in ("owner", "manager", "workforce_rep", "auditor", "member"):
         assert api.client(role).get("/api/v1/me/").status_code == 200
-    _is_error(api.client("member").get("/api/v1/me/"), 429, "throttled")
-    other = APIClient(REMOTE_ADDR="10.9.8.7")
-    other.credentials(HTTP_AUTHORIZATION=f"Bearer {api.tokens['member']}")
-    assert other.get("/api/v1/me/").status_code == 200
+    anonymous = APIClient()
+    for _ in range(4):
+        assert anonymous.get(f"/api/v1/verify/{uuid.uuid4()}/").status_code == 404
+    _is_error(anonymous.get(f"/api/v1/verify/{uuid.uuid4()}/"), 429, "throttled")
+    assert APIClient(REMOTE_ADDR="10.9.8.7").get(f"/api/v1/verify/{uuid.uuid4()}/").status_code == 404
 
 
 @pytest.mark.skipif(not ON_REDIS, reason="the shared cache is Redis only when REDIS_URL is set (PostgreSQL pass)")
