@@ -65,10 +65,12 @@ ACTIONS: dict[str, Action] = {
     ),
     "view_supply_chain": Action(_("see the supplier register, campaigns and buyers' requests"), _REVIEWERS),
     "edit_content": Action(_("edit assessments, plans, EqIAs, evidence and suppliers"), _EDITORS),
-    "comment": Action(_("comment and request changes"), _REVIEWERS),
+    "comment": Action(_("comment on assessments and plans"), _REVIEWERS),
     "sign_management": Action(_("sign for management"), _EDITORS),
     "sign_commitment": Action(_("sign or withdraw the commitment"), frozenset({Role.OWNER})),
-    "countersign_workforce": Action(_("countersign for the workforce"), frozenset({Role.WORKFORCE_REP})),
+    "countersign_workforce": Action(
+        _("request changes and countersign for the workforce"), frozenset({Role.WORKFORCE_REP})
+    ),
     "request_report": Action(_("request attestation reports"), _EDITORS),
     "download_report": Action(_("download attestation reports"), _REVIEWERS | {Role.AUDITOR}),
     "revoke_report": Action(_("revoke attestation reports"), frozenset({Role.OWNER})),
