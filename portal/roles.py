@@ -114,7 +114,7 @@ def role_description(role: str) -> str:
 
 _role_description_lazy = lazy(role_description, str)
 
-ROLE_DESCRIPTIONS: dict[Role, Promise] = {role: _role_description_lazy(role) for role in Role}
+ROLE_DESCRIPTIONS: dict[Role, str] = {role: _role_description_lazy(role) for role in Role}
 
 
 @dataclass(frozen=True)
