@@ -508,14 +508,13 @@ class EvidenceQuery(serializers.Serializer[Any]):
 class EvidenceListView(OrganisationListView):
     """The evidence library, newest first (not for auditors, who reach files through finalised work)."""
 
-    actions = {"GET": "view_dashboard", "POST": "edit_content"}
+    actions = {"GET": "view_evidence_library", "POST": "edit_content"}
     serializer_class = EvidenceSerializer
     query_serializer_class = EvidenceQuery
     ordering = "-uploaded_at"
     parser_classes = [MultiPartParser, FormParser]
 
     def get_queryset(self) -> QuerySet[Evidence]:
-        selectors.require_evidence_library(self.membership)
         search = (self.query().get("search") or "").strip()
         return selectors.evidence_library(self.organisation, search=search)
 
@@ -549,7 +548,7 @@ class EvidenceListView(OrganisationListView):
 class EvidenceDetailView(OrganisationGenericView):
     """One file's record and where it is cited; DELETE removes it unless submitted work cites it (409)."""
 
-    actions = {"GET": "view_dashboard", "DELETE": "edit_content"}
+    actions = {"GET": "view_evidence_library", "DELETE": "edit_content"}
     serializer_class = EvidenceDetailSerializer
     pagination_class = None
 
@@ -560,7 +559,6 @@ class EvidenceDetailView(OrganisationGenericView):
         return evidence
 
     def get(self, request: Request, org: str, evidence_id: Any) -> Response:
-        selectors.require_evidence_library(self.membership)
         return Response(EvidenceDetailSerializer(self._evidence(evidence_id)).data)
 
     @extend_schema(responses={204: None})
@@ -577,6 +575,7 @@ class EvidenceDownloadView(OrganisationGenericView):
     """The file itself, as an attachment. Auditors may download only files cited by final work, and
     each of their downloads is recorded in the audit trail."""
 
+    actions = {"GET": "download_evidence"}
     serializer_class = EvidenceSerializer
     pagination_class = None
 

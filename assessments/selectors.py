@@ -209,9 +209,9 @@ def principle_responses(assessment: Assessment, principle: Principle) -> list[Re
 
 
 def require_evidence_library(membership: Membership) -> None:
-    """Auditors reach evidence through finalised work only (see `services.evidence_download_allow`),
-    never through the library or a file's page."""
-    if membership.role == Role.AUDITOR:
+    """Who browses the library is `view_evidence_library` in portal.roles: not auditors (they reach
+    files through finalised work, see `services.evidence_download_allow`), not plain members."""
+    if not membership.can("view_evidence_library"):
         raise PermissionDenied
 
 

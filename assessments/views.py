@@ -368,8 +368,7 @@ def action_delete(request: TenantRequest, org_slug: str, assessment_id: Any, act
 
 @require_GET
 def evidence_list(request: TenantRequest, org_slug: str) -> HttpResponse:
-    membership = require(request, "view_dashboard")
-    selectors.require_evidence_library(membership)
+    membership = require(request, "view_evidence_library")
     search = request.GET.get("q", "").strip()[:200]
     page = Paginator(selectors.evidence_library(request.organisation, search=search), EVIDENCE_PER_PAGE).get_page(
         request.GET.get("page")
@@ -429,8 +428,7 @@ def _evidence(request: TenantRequest, evidence_id: Any) -> Evidence:
 
 @require_GET
 def evidence_detail(request: TenantRequest, org_slug: str, evidence_id: Any) -> HttpResponse:
-    membership = require(request, "view_dashboard")
-    selectors.require_evidence_library(membership)
+    membership = require(request, "view_evidence_library")
     evidence = _evidence(request, evidence_id)
     citations = list(
         Response.objects.filter(citations__evidence=evidence)
@@ -452,7 +450,7 @@ def evidence_detail(request: TenantRequest, org_slug: str, evidence_id: Any) -> 
 
 @require_GET
 def evidence_download(request: TenantRequest, org_slug: str, evidence_id: Any) -> FileResponse:
-    membership = require(request, "view_dashboard")
+    membership = require(request, "download_evidence")
     evidence = _evidence(request, evidence_id)
     services.evidence_download_allow(membership=membership, evidence=evidence, actor=request.user)
     return services.evidence_file_response(evidence)

@@ -227,14 +227,12 @@ class ReportDownloadView(OrganisationGenericView):
 class ReportRevokeView(OrganisationGenericView):
     """Revoke a report (owners only): the public verify page then says so, with the reason."""
 
-    actions = {"POST": "download_report"}
+    actions = {"POST": "revoke_report"}
     serializer_class = ReportRevokeSerializer
     pagination_class = None
 
     @extend_schema(request=ReportRevokeSerializer, responses={200: ReportSerializer}, operation_id="reports_revoke")
     def post(self, request: Request, org: str, report_id: Any) -> Response:
-        if not services.report_can_revoke(self.membership):
-            raise exceptions.PermissionDenied(_("Only an owner revokes a report."))
         report = get_object_or_404(_reports(self.organisation), pk=report_id)
         body = ReportRevokeSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -30,8 +30,8 @@ def reportable_assessments(organisation: Organisation) -> QuerySet[Assessment]:
 
 
 def report_can_revoke(membership: Membership) -> bool:
-    """Only an owner revokes a report (the verify page then says so, with the reason)."""
-    return membership.role == "owner"
+    """`revoke_report` in portal.roles: owners only (the verify page then says so, with the reason)."""
+    return membership.can("revoke_report")
 
 
 def report_request(*, organisation: Organisation, actor: User, assessment: Assessment) -> AttestationReport:

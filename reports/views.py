@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -115,9 +115,7 @@ def report_download(request: TenantRequest, org_slug: str, report_id: Any) -> Fi
 
 @require_http_methods(["GET", "POST"])
 def report_revoke(request: TenantRequest, org_slug: str, report_id: Any) -> HttpResponse:
-    membership = require(request, "download_report")
-    if not services.report_can_revoke(membership):
-        raise PermissionDenied
+    require(request, "revoke_report")
     report = _report(request, report_id)
     error = None
     if request.method == "POST":

@@ -3,8 +3,8 @@ what the campaign tree shows the caller, the buyer's resend and revoke, and the 
 (requests received, accepting, declining and passing them on, and what each buyer may see).
 
 Views only parse input and call supplychain.services and supplychain.selectors, as the web views do.
-As on the web, auditors do not reach the supply chain (403), and a buyer sees the companies it asked
-itself by name and everything deeper only as counts (DESIGN.md section 7).
+As on the web, only roles with `view_supply_chain` (portal.roles) reach the supply chain (others: 403),
+and a buyer sees the companies it asked itself by name and everything deeper only as counts (DESIGN.md section 7).
 """
 
 from __future__ import annotations
@@ -38,14 +38,14 @@ SHOWN_STATES = list(STATES[1:])  # accepted, declined, pending, expired (revoked
 
 
 class SupplyChainAccess:
-    """Auditors' read-only access covers finalised work and reports, not the supply chain (as on the web)."""
+    """`view_supply_chain` in portal.roles, for every method, as on the web (not auditors, not members)."""
 
     membership: Membership
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
-        if not selectors.can_see_supply_chain(self.membership.role):
-            raise exceptions.PermissionDenied(_("Auditors' access does not cover the supply chain."))
+        if not self.membership.can("view_supply_chain"):
+            raise exceptions.PermissionDenied(_("Your role in this organisation does not cover the supply chain."))
 
 
 class SupplyChainListView(SupplyChainAccess, OrganisationListView):

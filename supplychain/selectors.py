@@ -18,11 +18,6 @@ from supplychain.models import Campaign, InvitationState, Supplier, SupplierInvi
 STATES = ("invited", "accepted", "declined", "pending", "expired")
 
 
-def can_see_supply_chain(role: str) -> bool:
-    """Auditors' read-only access covers finalised work and reports, not the supplier register."""
-    return role != "auditor"
-
-
 def register(organisation: Organisation, *, search: str = "", archived: bool = False) -> QuerySet[Supplier]:
     qs = Supplier.objects.filter(organisation=organisation, archived_at__isnull=not archived)
     if search:

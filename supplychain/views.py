@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -30,12 +30,9 @@ from supplychain.models import Campaign, InvitationState, Supplier, SupplierImpo
 PER_PAGE = 50
 
 
-def _require_supply_chain(request: TenantRequest, action: str = "view_dashboard") -> Membership:
-    """Auditors' read-only access covers finalised work and reports, not the supplier register."""
-    membership = require(request, action)
-    if not selectors.can_see_supply_chain(membership.role):
-        raise PermissionDenied
-    return membership
+def _require_supply_chain(request: TenantRequest) -> Membership:
+    """Who sees the supply chain is `view_supply_chain` in portal.roles (not auditors, not members)."""
+    return require(request, "view_supply_chain")
 
 
 # --- Register -------------------------------------------------------------------------------

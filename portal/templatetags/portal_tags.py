@@ -56,6 +56,14 @@ def status_colour(status: str) -> str:
     return _STATUS_COLOURS.get(status, "grey")
 
 
+@register.simple_tag
+def roles_table() -> dict[str, Any]:
+    """The actions x roles table of portal.roles, for the members page."""
+    from portal.roles import Role, permission_rows
+
+    return {"roles": [role.label for role in Role], "rows": list(permission_rows())}
+
+
 @register.filter
 def can(membership: Any, action: str) -> bool:
     return bool(membership) and membership.can(action)

@@ -452,14 +452,15 @@ def test_only_editors_upload(api, role) -> None:
         assert not Evidence.objects.exists()
 
 
-def test_evidence_library_search_and_no_auditors(api) -> None:
+def test_evidence_library_search_and_no_auditors_or_members(api) -> None:
     _evidence(api.tenant, "Minutes.pdf")
     _evidence(api.tenant, "Training plan.pdf")
-    client = api.client(Role.MEMBER)
+    client = api.client(Role.WORKFORCE_REP)
     assert len(client.get(f"{api.base}evidence/").json()["results"]) == 2
     found = client.get(f"{api.base}evidence/?search=training").json()["results"]
     assert [e["name"] for e in found] == ["Training plan.pdf"]
     _error(api.client(Role.AUDITOR).get(f"{api.base}evidence/"), 403, "permission_denied")
+    _error(api.client(Role.MEMBER).get(f"{api.base}evidence/"), 403, "permission_denied")
 
 
 def test_evidence_list_queries_do_not_grow_with_rows(api) -> None:
@@ -493,7 +494,7 @@ def test_evidence_detail_shows_citations_and_is_not_for_auditors(api, assessment
 
 def test_download_is_a_private_attachment(api) -> None:
     evidence = _evidence(api.tenant)
-    response = api.client(Role.MEMBER).get(f"{api.base}evidence/{evidence.pk}/download/")
+    response = api.client(Role.WORKFORCE_REP).get(f"{api.base}evidence/{evidence.pk}/download/")
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == PDF
     assert response["Content-Disposition"].startswith("attachment")

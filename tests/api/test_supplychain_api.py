@@ -72,7 +72,7 @@ def test_register_lists_searches_and_shows_archived(api) -> None:
     severn = _add(api.tenant, "Severn Plastics", "sam@severn.example", company_number="01234567")
     _add(api.tenant, "Wolds Electrical", "wendy@wolds.example")
     services.supplier_archive(supplier=_add(api.tenant, "Old Mill", "o@mill.example"), actor=api.tenant.owner)
-    client = api.client("member")
+    client = api.client("workforce_rep")
     names = [s["name"] for s in client.get(f"{api.base}suppliers/").json()["results"]]
     assert sorted(names) == ["Severn Plastics", "Wolds Electrical"]
     found = client.get(f"{api.base}suppliers/", {"search": "0123"}).json()["results"]
@@ -372,7 +372,7 @@ def _buyer_campaign(api, *companies: Company, depth: int = 3) -> Campaign:
 
 def test_campaign_list_detail_and_query_counts(api, framework, outsider_client) -> None:
     campaign = _buyer_campaign(api, Company("Bravo"))
-    client = api.client("member")
+    client = api.client("workforce_rep")
     listed = client.get(f"{api.base}campaigns/").json()["results"]
     assert [c["id"] for c in listed] == [str(campaign.pk)]
     _queries(client, f"{api.base}campaigns/", 3, "campaigns, one")  # + one page of campaigns
@@ -416,7 +416,7 @@ def test_coverage_per_tier(api, framework) -> None:
     services.invitation_revoke(
         invitation=SupplierInvitation.objects.get(campaign=campaign, email=echo.email), actor=api.tenant.owner
     )
-    response = api.client("member").get(f"{api.base}campaigns/{campaign.pk}/coverage/")
+    response = api.client("workforce_rep").get(f"{api.base}campaigns/{campaign.pk}/coverage/")
     assert response.status_code == 200
     tiers = {t["tier"]: t for t in response.json()["tiers"]}
     assert set(tiers) == {1, 2, 3}
@@ -434,7 +434,7 @@ def test_the_tree_names_only_the_buyers_own_suppliers(api, framework) -> None:
     bravo.accept(campaign)
     bravo.forward(campaign, delta)
     url = f"{api.base}campaigns/{campaign.pk}/invitations/"
-    response = api.client("member").get(url)
+    response = api.client("workforce_rep").get(url)
     assert response.status_code == 200
     text = response.content.decode()
     assert "Delta" not in text and delta.email not in text
@@ -444,17 +444,17 @@ def test_the_tree_names_only_the_buyers_own_suppliers(api, framework) -> None:
     assert rows["Bravo"]["below"] == {"invited": 1, "accepted": 0, "declined": 0, "pending": 1, "expired": 0}
     assert rows["Charlie"]["state"] == "pending" and rows["Charlie"]["tier"] == 1
     # Filters: state (as shown) and tier.
-    accepted = api.client("member").get(url, {"state": "accepted"}).json()["results"]
+    accepted = api.client("workforce_rep").get(url, {"state": "accepted"}).json()["results"]
     assert [r["supplier"]["name"] for r in accepted] == ["Bravo"]
-    assert api.client("member").get(url, {"tier": 2}).json()["results"] == []
-    _error(api.client("member").get(url, {"state": "revoked"}), 400, "state")
+    assert api.client("workforce_rep").get(url, {"tier": 2}).json()["results"] == []
+    _error(api.client("workforce_rep").get(url, {"state": "revoked"}), 400, "state")
     # Bravo sees the supplier it asked itself, by name.
     mine = _company_client(bravo).get(f"/api/v1/organisations/{bravo.org.slug}/campaigns/{campaign.pk}/invitations/")
     assert [r["supplier"]["name"] for r in mine.json()["results"]] == ["Delta Secret"]
     # Once Bravo shares, the buyer sees its summary maturity; never before.
     link = SupplierLink.objects.get(buyer=api.organisation, supplier_organisation=bravo.org)
     services.link_set_sharing(link=link, actor=bravo.owner, share=True)
-    shared = api.client("member").get(url, {"state": "accepted"}).json()["results"][0]["shared_summary"]
+    shared = api.client("workforce_rep").get(url, {"state": "accepted"}).json()["results"][0]["shared_summary"]
     assert shared == {"assessment": None, "principles": []}
 
 
@@ -550,11 +550,12 @@ def test_requests_list_what_is_addressed_to_the_organisation(api, framework) -> 
     assert api.client("manager").get(f"{api.base}requests/").json()["results"] == []
 
 
-def test_requests_addressed_to_the_organisation_are_seen_by_its_members(api, framework) -> None:
+def test_requests_addressed_to_the_organisation_are_seen_by_those_who_see_its_supply_chain(api, framework) -> None:
     _buyer, _campaign, invitation = _request_to_tenant(api, by_org=True)
     assert invitation.target_key == f"org:{api.organisation.pk}"
-    results = api.client("member").get(f"{api.base}requests/").json()["results"]
+    results = api.client("workforce_rep").get(f"{api.base}requests/").json()["results"]
     assert [r["id"] for r in results] == [str(invitation.pk)]
+    assert api.client("member").get(f"{api.base}requests/").status_code == 403  # not `view_supply_chain`
 
 
 def test_accept_signs_the_commitment_with_the_token(api, framework) -> None:
@@ -718,7 +719,7 @@ def _answered_buyers(api, n: int) -> list[Company]:
 def test_buyers_and_sharing(api, framework, outsider_client) -> None:
     (buyer,) = _answered_buyers(api, 1)
     link = SupplierLink.objects.get(buyer=buyer.org, supplier_organisation=api.organisation)
-    listed = api.client("member").get(f"{api.base}buyers/").json()["results"]
+    listed = api.client("workforce_rep").get(f"{api.base}buyers/").json()["results"]
     assert [(b["id"], b["buyer"], b["share_maturity"]) for b in listed] == [(str(link.pk), buyer.org.name, False)]
     url = f"{api.base}buyers/{link.pk}/"
     _error(api.client("member").patch(url, {"share_maturity": True}, format="json"), 403)

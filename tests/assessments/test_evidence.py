@@ -197,7 +197,8 @@ def test_deleting_uncited_or_draft_cited_evidence_removes_file_and_citations(
 def test_only_owners_and_managers_upload_or_delete(tenant, role) -> None:
     client = client_for(tenant.user(role))
     slug = tenant.organisation.slug
-    assert client.get(f"/o/{slug}/evidence/").status_code == 200
+    # Workforce reps browse the library; plain members do not (portal.roles: view_evidence_library).
+    assert client.get(f"/o/{slug}/evidence/").status_code == (200 if role == Role.WORKFORCE_REP else 403)
     assert _post(client, slug, "a.pdf", PDF).status_code == 403
 
 
