@@ -5,9 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import struct
 import zipfile
-import zlib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -19,49 +17,23 @@ from assessments.uploads import (
     safe_display_name,
     sniff_upload,
 )
+from tests.sample_files import jpeg, pdf, png
+from tests.sample_files import office as sample_office
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NOT_ALLOWED = "The file must be a PDF, PNG, JPEG, Word (DOCX), Excel (XLSX), CSV or plain text file."
 ZIP_BOMB = "The file could not be checked safely. Save it again from Word or Excel and upload the new copy."
 
-PDF = (
-    b"%PDF-1.4\n"
-    b"1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 72 72]>>endobj\n"
-    b"trailer<</Root 1 0 R>>\n%%EOF\n"
-)
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
+PDF = pdf()
+JPEG = jpeg()
 CSV = b"site,principle,score\nLeeds,Safety,4\nHull,Wellbeing,3\n"
 TXT = b"Toolbox talk held on 3 March. Attendance: 14.\n"
 
 
-def png() -> bytes:
-    """A real 1x1 red PNG."""
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1x1, 8-bit RGB
-    pixels = zlib.compress(b"\x00\xff\x00\x00")  # filter byte, then one red pixel
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-
-
 def office(kind: str, **extra: bytes) -> bytes:
-    """A minimal DOCX ("docx"), XLSX ("xlsx") or plain zip ("zip"); `extra` adds members by path."""
-    members = {"[Content_Types].xml": b'<?xml version="1.0"?><Types/>', "_rels/.rels": b"<Relationships/>"}
-    if kind == "docx":
-        members["word/document.xml"] = b"<w:document><w:body><w:p/></w:body></w:document>"
-    elif kind == "xlsx":
-        members["xl/workbook.xml"] = b"<workbook><sheets/></workbook>"
-        members["xl/worksheets/sheet1.xml"] = b"<worksheet><sheetData/></worksheet>"
-    members.update({path.replace("__", "/"): data for path, data in extra.items()})
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path, data in members.items():
-            archive.writestr(path, data)
-    return buffer.getvalue()
+    """A minimal DOCX ("docx"), XLSX ("xlsx") or plain zip ("zip"); `extra` adds members by path ("__" for "/")."""
+    return sample_office(kind, {path.replace("__", "/"): data for path, data in extra.items()})
 
 
 def sniff(data: bytes, name: str, **kwargs: int):
