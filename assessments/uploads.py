@@ -640,6 +640,8 @@ def _check_structure(kind: str, content: IO[bytes] | UploadedFile, *, size: int,
         return
     try:
         checks[kind](content, size)
+    except UploadRejected:
+        raise
     except _Damaged as exc:
         message = gettext(_MSG_DAMAGED[kind]) % {"name": label, "problem": gettext(exc.problem)}
         raise UploadRejected(message, code="damaged") from exc
