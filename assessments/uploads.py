@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import hashlib
+import io
 import os
 import re
 import struct
@@ -26,13 +28,13 @@ import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 from xml.parsers import expat
 
 from django.utils.translation import gettext, gettext_noop
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
     from django.core.files.uploadedfile import UploadedFile
 
@@ -139,6 +141,7 @@ _ZIP_RATIO_MIN_BYTES = 1024 * 1024
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _UTF8_BOM = b"\xef\xbb\xbf"
+_STRUCTURED_SIGNATURES = (b"%PDF-", _PNG_SIGNATURE, b"\xff\xd8\xff", b"PK\x03\x04")
 _BLOCKED_SIGNATURES = (
     b"\x7fELF",
     b"\xca\xfe\xba\xbe",  # Mach-O universal binary, Java class
@@ -162,16 +165,17 @@ _MARKUP_START = re.compile(
     rb"<(?:[!?]|(?:html|head|body|script|iframe|svg|style|title|h1|div|font|table|a|b|br|p|meta|link"
     rb"|img|object|embed)(?:[\s/>]|\Z))"
 )
-# Markup no text, PDF, image or Office file has a reason to carry, looked for in the whole file (lower-cased).
+# Markup no text, PDF, image or Office file has a reason to carry (searched lower-cased): anywhere in text, and
+# in every part of a PDF, PNG, JPEG or Office file except its compressed data, where these few bytes could turn up
+# by chance (each alternative is long enough that even 20 MB of random bytes almost never holds one).
 _MARKUP_ANYWHERE = re.compile(
-    rb"<script|<svg|<iframe|javascript:|vbscript:|<!doctype\s{1,8}html|<(?:html|body|object|embed)[\s/>]"
+    rb"<script|<iframe|javascript:|vbscript:|<!doctype\s{1,8}html|<(?:html|body|object|embed|svg)[\s/>]"
 )
 _MARKUP_OVERLAP = 32  # bytes kept from one chunk to the next, so a match across the boundary is found
 # C0 controls other than tab, line feed, form feed and carriage return; DEL; C1 controls.
 _BAD_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 _TEXT_WHITESPACE = b" \t\r\n\f"
-_MAX_LINE_CHARS = 4 * 64 * 1024
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
+_MAX_LINE_CHARS = 256 * 1024
 _ECHOABLE_EXTENSION = re.compile(r"[a-z0-9]{1,10}")
 _DISPLAY_EXTENSION = re.compile(r"\w{1,16}")
 _MAX_DISPLAY_NAME = 150
@@ -346,9 +350,10 @@ def _read(source: IO[bytes] | UploadedFile, *, copy: IO[bytes] | None, max_bytes
             raise UploadRejected(f"The file must be smaller than {_format_limit(max_bytes)}.", code="too_large")
         digest.update(chunk)
         text.feed(chunk)
-        markup.feed(chunk)
         if len(head) < _HEAD_BYTES:
             head += chunk[: _HEAD_BYTES - len(head)]
+        if not head.startswith(_STRUCTURED_SIGNATURES):  # those are searched part by part in _check_structure
+            markup.feed(chunk)
         if copy is not None:
             copy.write(chunk)
     text.finish()
@@ -375,8 +380,6 @@ def _sniff(*, source: IO[bytes] | UploadedFile, copy: IO[bytes] | None, name: st
     kind = _content_kind(scan, archive=content, label=label)
     kind = _agree_with_name(kind, scan, name, content=content)
     _check_structure(kind, content, size=scan.size, label=label)
-    if scan.markup.line is not None:  # text was checked in _content_kind
-        raise _markup_inside(kind, label)
     return SniffedFile(
         kind=kind,
         content_type=_CONTENT_TYPES[kind],
@@ -536,37 +539,36 @@ def _mismatch(description: str, extension: str, *, expected: str) -> UploadRejec
 
 def _parses_as_csv(scan: _Scan, content: IO[bytes] | UploadedFile) -> bool:
     """Whether the whole text reads as CSV (strictly: no stray quotes, every quoted field closed) with at least
-    one row that has something in it. Streamed line by line, so a large file is never held in memory."""
-    encoding = scan.text.encoding or "utf-8-sig"
-    rows = 0
-    try:
-        for row in csv.reader(_text_lines(content, encoding), strict=True):
-            rows += any(field.strip() for field in row)
-    except csv.Error:
-        return False
-    return rows > 0
-
-
-def _text_lines(content: IO[bytes] | UploadedFile, encoding: str) -> Iterator[str]:
-    """The decoded lines of `content`, each with its line ending (CR LF, LF or a lone CR) as csv expects."""
-    decoder = codecs.getincrementaldecoder(encoding)()
+    one row that has something in it. Read line by line, so a large file is never held in memory at once."""
     content.seek(0)
-    pending = ""
-    while True:
-        chunk = content.read(_CHUNK_BYTES)
-        pending += decoder.decode(chunk, final=not chunk)
-        lines = _LINE.findall(pending)
-        if not lines and len(pending) > _MAX_LINE_CHARS:
-            lines = [pending]  # a line this long fails csv's field size limit anyway
-        cut = sum(map(len, lines))
-        if chunk and pending.endswith("\r") and lines and lines[-1].endswith("\r"):
-            cut -= len(lines.pop())  # may be the first half of CR LF: wait for the next chunk
-        yield from lines
-        pending = pending[cut:]
-        if not chunk:
-            break
-    if pending:
-        yield pending
+    text = io.TextIOWrapper(
+        io.BufferedReader(_Unclosable(content), _CHUNK_BYTES), encoding=scan.text.encoding or "utf-8-sig", newline=""
+    )
+    # A line is handed over in pieces of at most _MAX_LINE_CHARS; csv refuses a field that long anyway.
+    lines = iter(functools.partial(text.readline, _MAX_LINE_CHARS), "")
+    has_content = False
+    try:
+        for row in csv.reader(lines, strict=True):
+            has_content = has_content or any(field.strip() for field in row)
+    except (csv.Error, UnicodeDecodeError):
+        return False
+    return has_content
+
+
+class _Unclosable(io.RawIOBase):
+    """The upload as a raw stream for io's text reading, which must not close the upload when it is done."""
+
+    def __init__(self, file: IO[bytes] | UploadedFile) -> None:
+        super().__init__()
+        self._file = file
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._file.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 # --- structure ---------------------------------------------------------------------------------------
@@ -583,9 +585,11 @@ _PDF_MAX_SECTIONS = 1000  # incremental updates, each with its own cross-referen
 _PDF_MAX_DICTIONARY = 64 * 1024
 _PDF_DELIMITER = re.compile(rb"<<|>>|[<(%]")
 _PDF_WHITESPACE = b" \t\r\n\f\x00"
+_PDF_STREAM_START = re.compile(rb"(?<![a-z])stream(?:\r\n|\n|\r)")
 
 _PNG_CRITICAL = {b"IHDR", b"PLTE", b"IDAT", b"IEND"}
 _PNG_TEXT_CHUNKS = {b"zTXt", b"iTXt"}  # compressed text is unpacked and checked for markup too
+_PNG_COMPRESSED_DATA = {b"IDAT", b"fdAT", b"iCCP"}  # image and colour profile data: not searched for markup
 _PNG_MAX_CHUNK = 2**31 - 1
 _PNG_MAX_TEXT = 1024 * 1024
 
@@ -670,6 +674,18 @@ def _is_padding(content: IO[bytes] | UploadedFile, offset: int, size: int, allow
     return True
 
 
+def _has_markup(content: IO[bytes] | UploadedFile, start: int, end: int) -> bool:
+    scan = _MarkupScan()
+    content.seek(start)
+    while start < end and scan.line is None:
+        chunk = content.read(min(_CHUNK_BYTES, end - start))
+        if not chunk:
+            break
+        scan.feed(chunk)
+        start += len(chunk)
+    return scan.line is not None
+
+
 # PDF: a header at the start; at the end "startxref <offset> %%EOF" with nothing after it but whitespace; at that
 # offset a cross-reference table and trailer with the document's /Root (or a cross-reference stream), and the
 # same for each earlier section it names with /Prev. Object offsets inside are not followed: readers repair those.
@@ -697,6 +713,37 @@ def _check_pdf(content: IO[bytes] | UploadedFile, size: int) -> None:
         seen.add(offset)
         previous = re.search(rb"/Prev\s+(\d{1,10})(?!\s+\d+\s+R)", trailer)
         offset = int(previous[1]) if previous else None
+    if _pdf_has_markup(content, size):
+        raise _HiddenMarkup
+
+
+def _pdf_has_markup(content: IO[bytes] | UploadedFile, size: int) -> bool:
+    """Whether markup appears anywhere outside the PDF's streams (whose data is mostly compressed)."""
+    content.seek(0)
+    window = b""
+    window_start = 0  # file offset of window[0]
+    searched_to = 0  # file offset up to which matches have been looked for
+    in_stream = False
+    while chunk := content.read(_CHUNK_BYTES):
+        keep = window[-_MARKUP_OVERLAP:]
+        window_start += len(window) - len(keep)
+        window = keep + chunk.lower()
+        at = max(0, searched_to - window_start)
+        while True:
+            if in_stream:
+                end = window.find(b"endstream", at)
+                if end < 0:
+                    break
+                at, in_stream = end + 9, False
+                continue
+            start = _PDF_STREAM_START.search(window, at)
+            if _MARKUP_ANYWHERE.search(window, at, start.start() if start else len(window)):
+                return True
+            if start is None:
+                break
+            at, in_stream = start.end(), True
+        searched_to = window_start + max(at, len(window) - _MARKUP_OVERLAP)
+    return False
 
 
 def _pdf_xref_section(content: IO[bytes] | UploadedFile, offset: int, limit: int) -> bytes:
@@ -801,6 +848,7 @@ def _check_png(content: IO[bytes] | UploadedFile, size: int) -> None:
             raise _Damaged(_BAD_LAYOUT)
         checksum = zlib.crc32(tag)
         text = bytearray() if tag in _PNG_TEXT_CHUNKS and length <= _PNG_MAX_TEXT else None
+        markup = None if tag in _PNG_COMPRESSED_DATA else _MarkupScan()
         remaining = length
         while remaining:
             chunk = content.read(min(remaining, _CHUNK_BYTES))
@@ -809,9 +857,13 @@ def _check_png(content: IO[bytes] | UploadedFile, size: int) -> None:
             checksum = zlib.crc32(chunk, checksum)
             if text is not None:
                 text += chunk
+            if markup is not None:
+                markup.feed(chunk)
             remaining -= len(chunk)
         if content.read(4) != struct.pack(">I", checksum):
             raise _Damaged(_BAD_CHECKSUM)
+        if markup is not None and markup.line is not None:
+            raise _HiddenMarkup
         if tag in _PNG_TEXT_CHUNKS:
             _check_png_text(tag, text)
         seen.add(tag)
@@ -906,6 +958,8 @@ def _jpeg_image_end(content: IO[bytes] | UploadedFile, position: int, size: int)
             raise _Damaged(_BAD_LAYOUT)
         if position + length > size:
             raise _Damaged(_CUT_SHORT)
+        if _MARKUP_ANYWHERE.search(content.read(length - 2).lower()):  # comments, Exif, XMP and the like
+            raise _HiddenMarkup
         position += length
         framed = framed or code in _JPEG_FRAMES
         if code == 0xDA:
@@ -982,11 +1036,15 @@ def _check_office_package(content: IO[bytes] | UploadedFile, size: int, *, kind:
             if member.header_offset != expected or len(header) < 30 or not header.startswith(b"PK\x03\x04"):
                 raise _Damaged(_BAD_LAYOUT)
             name_length, extra_length = struct.unpack_from("<HH", header, 26)
+            if _has_markup(content, member.header_offset + 30, member.header_offset + 30 + name_length + extra_length):
+                raise _HiddenMarkup
             expected = member.header_offset + 30 + name_length + extra_length + member.compress_size
             if member.flag_bits & 0x08:  # a data descriptor follows the data, with or without its signature
                 expected += 16 if _read_at(content, expected, 4) == b"PK\x07\x08" else 12
         if expected != directory_offset:
             raise _Damaged(_BAD_LAYOUT)
+        if _has_markup(content, directory_offset, size):  # names, extra fields and the comment
+            raise _HiddenMarkup
         by_name = {m.filename.lower(): m for m in members}
         types = by_name.get("[content_types].xml")
         if types is None or types.file_size > _MAX_CONTENT_TYPES_BYTES:
