@@ -459,6 +459,16 @@ def test_a_csv_is_parsed_to_its_end():
         (PDF.replace(b"xref\n0 4", b"xref\n0 5"), PDF_INDEX),  # says five entries, has four
         (PDF.replace(b"/Root 1 0 R", b"/Info 1 0 R"), PDF_INDEX),
     ],
+    ids=[
+        "html-after",
+        "zip-after",
+        "cut-short",
+        "header-on-html",
+        "no-startxref",
+        "bad-offset",
+        "bad-count",
+        "no-root",
+    ],
 )
 def test_a_pdf_must_parse_from_header_to_end_of_file(data, problem):
     error = rejected(data, "policy.pdf")
@@ -497,6 +507,16 @@ def test_real_pdfs_are_accepted():
         (with_chunk_before_iend(b"IHDR", png()[16:29]), LAYOUT),  # a second header
         (with_chunk_before_iend(b"tEXt", b"a\x00b")[:-12] + png()[33:], LAYOUT),  # image data split by a chunk
     ],
+    ids=[
+        "html-after",
+        "chunk-after-iend",
+        "no-iend",
+        "cut-short",
+        "bad-crc",
+        "unknown-critical",
+        "two-ihdr",
+        "split-idat",
+    ],
 )
 def test_a_png_must_parse_chunk_by_chunk_to_iend(data, problem):
     error = rejected(data, "photo.png")
@@ -512,6 +532,7 @@ def test_a_png_must_parse_chunk_by_chunk_to_iend(data, problem):
         (b"iTXt", b"Comment\x00\x01\x00en\x00\x00" + zlib.compress(HTML)),
         (b"htMl", HTML),
     ],
+    ids=["tEXt", "zTXt", "iTXt", "private"],
 )
 def test_markup_in_a_png_chunk_is_refused(chunk):
     error = rejected(with_chunk_before_iend(*chunk), "photo.png")
@@ -539,6 +560,7 @@ def test_compressed_pixels_are_not_mistaken_for_markup_and_real_pngs_are_accepte
         (JPEG[:-30], CUT_SHORT),
         (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9", LAYOUT),  # no image in it
     ],
+    ids=["html-after", "zip-after", "cut-short", "no-frame-or-scan"],
 )
 def test_a_jpeg_must_parse_from_soi_to_eoi(data, problem):
     error = rejected(data, "photo.jpg")
@@ -597,6 +619,7 @@ def _office_with_comment(comment: bytes) -> bytes:
             "its list of contents ([Content_Types].xml) is missing or damaged",
         ),
     ],
+    ids=["junk-after", "bytes-between-parts", "no-main-content-type", "doctype"],
 )
 def test_a_word_file_must_be_a_whole_zip_with_its_content_types(data, problem):
     error = rejected(data, "minutes.docx")
