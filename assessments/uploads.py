@@ -128,7 +128,7 @@ _MSG_MARKUP_INSIDE = gettext_noop(
 )
 
 _CHUNK_BYTES = 64 * 1024
-_HEAD_BYTES = 64 * 1024  # kept for signatures, markup checks and the CSV sample
+_HEAD_BYTES = 64 * 1024  # kept for signatures and the check for markup at the start
 _MARKUP_WINDOW = 4 * 1024
 _SPOOL_MEMORY_BYTES = 1024 * 1024  # a non-seekable upload is copied to disk beyond this
 
@@ -196,7 +196,7 @@ class UploadRejected(ValueError):
     """An upload was refused.
 
     `message` is written for the user and belongs next to the upload field. `code` is machine-readable:
-    "empty", "too_large", "type_not_allowed", "extension_mismatch", "zip_bomb", "unsafe_zip", "encrypted" or
+    "empty", "too_large", "type_not_allowed", "extension_mismatch", "zip_bomb", "unsafe_zip", "encrypted",
     "macros" or "damaged" (the content does not have the structure of its type, or has something added).
     """
 
@@ -209,14 +209,15 @@ class UploadRejected(ValueError):
 def sniff_upload(*, file: IO[bytes] | UploadedFile, name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> SniffedFile:
     """Decide what `file` really is and check that `name` agrees with it.
 
-    Reads from the start in chunks, never more than `max_bytes + 1` bytes, hashing as it goes, and leaves a
-    seekable file at position 0 whether it is accepted or not. Raises UploadRejected with a message for the
-    user when the file is empty, too large, not an allowed type, or named with the wrong extension.
+    Reads from the start in chunks, never more than `max_bytes + 1` bytes, hashing as it goes, then reads the
+    content again, in chunks, to check its structure; leaves a seekable file at position 0 whether it is accepted
+    or not. Raises UploadRejected with a message for the user when the file is empty, too large, not an allowed
+    type, named with the wrong extension, damaged or added to, or carries web page code or a script.
     """
     if max_bytes < 1:
         raise ValueError("max_bytes must be at least 1")
     if not _is_seekable(file):
-        # Checking a zip needs random access, so a stream is copied aside (to disk beyond 1 MB).
+        # Checking structure needs random access, so a stream is copied aside (to disk beyond 1 MB).
         with tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY_BYTES) as spool:
             return _sniff(source=file, copy=spool, name=name, max_bytes=max_bytes)
     file.seek(0)
