@@ -14,10 +14,15 @@ from assessments.models import Assessment, Evidence, Response
 from portal.models import Organisation, User
 from principles.framework import ensure_framework
 
-# A minimal valid PDF: enough for the type check, the download and the fingerprint.
+# A minimal valid PDF: one blank A4 page, with the cross-reference table (byte offsets of objects 1 to 3) and
+# startxref that the upload check requires. Edit it and the offsets must be counted again.
 _PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+    b"%PDF-1.4\n"
+    b"1 0 obj\n<</Type/Catalog/Pages 2 0 R>>\nendobj\n"
+    b"2 0 obj\n<</Type/Pages/Kids[3 0 R]/Count 1>>\nendobj\n"
+    b"3 0 obj\n<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>\nendobj\n"
+    b"xref\n0 4\n0000000000 65535 f \n0000000009 00000 n \n0000000054 00000 n \n0000000105 00000 n \n"
+    b"trailer\n<</Size 4/Root 1 0 R>>\nstartxref\n170\n%%EOF\n"
 )
 # maturity and narrative for the first criteria of principles 1 to 3 (the rest stay unanswered)
 _ANSWERS = {

@@ -17,10 +17,11 @@ from assessments.models import Response as CriterionResponse
 from portal.models import AuditEvent, Membership
 from portal.roles import Role
 from tests.querycount import assert_queries
+from tests.sample_files import pdf
 
 pytestmark = pytest.mark.django_db
 
-PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+PDF = pdf()
 
 
 # --- Helpers ---------------------------------------------------------------------------------

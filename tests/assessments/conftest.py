@@ -4,8 +4,9 @@ import pytest
 
 from assessments import services
 from assessments.models import Response
+from tests.sample_files import pdf
 
-PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+PDF = pdf()
 
 
 @pytest.fixture

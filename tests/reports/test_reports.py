@@ -47,6 +47,7 @@ from tests.reports.conftest import (
     responses_by_code,
     upload_evidence,
 )
+from tests.sample_files import pdf
 
 pytestmark = [
     pytest.mark.django_db,
@@ -711,8 +712,8 @@ def test_auditor_downloads_evidence_cited_by_final_work_but_not_other_evidence(
     assert event.actor == tenant.auditor and event.target_id == str(evidence.pk)
     assert event.target_label == evidence.original_name
     # Not cited at all, and cited only by a draft: 404, nothing recorded.
-    uncited = upload_evidence(tenant, name="Draft policy.pdf", content=EVIDENCE_PDF + b"% uncited\n")
-    by_draft = upload_evidence(tenant, name="Draft notes.pdf", content=EVIDENCE_PDF + b"% draft\n")
+    uncited = upload_evidence(tenant, name="Draft policy.pdf", content=pdf("uncited"))
+    by_draft = upload_evidence(tenant, name="Draft notes.pdf", content=pdf("draft"))
     draft = assessment_services.assessment_create(
         organisation=tenant.organisation,
         actor=tenant.manager,
