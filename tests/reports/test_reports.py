@@ -156,7 +156,8 @@ def test_report_pdf_states_principles_reservations_evidence_coverage_and_its_id(
 
 def signature_statuses(text: str) -> list[tuple[str, str, str]]:
     """(side, signer, status) of every signature in the report's text, in order."""
-    found = re.findall(r"For (management|the workforce): (.*?) Decision .*? Status (.*?) Fingerprint \(SHA-256\)", words(text))
+    block = r"For (management|the workforce): (.*?) Decision .*? Status (.*?) Fingerprint \(SHA-256\)"
+    found = re.findall(block, words(text))
     return [(side, signer.split(",")[0].strip(), status.strip()) for side, signer, status in found]
 
 
