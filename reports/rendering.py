@@ -169,6 +169,9 @@ def report_context(report: Any) -> dict[str, Any]:
                     "reasons": v.signature.reasons,
                     "signed_at": v.signature.signed_at,
                     "valid": v.counts,
+                    # Void: the content no longer hashes to what was signed (unlike a signature
+                    # of an earlier review round, which was genuine but does not count now).
+                    "void": not v.valid,
                     "content_hash": v.signature.content_hash,
                 }
                 for v in signatures_for(subject)

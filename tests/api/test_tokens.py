@@ -122,6 +122,45 @@ def test_auditor_token_ends_with_the_auditors_access(tenant) -> None:
     assert token_client(raw).get(f"/api/v1/organisations/{tenant.organisation.slug}/").status_code == 200
 
 
+def test_an_auditor_whose_grant_is_cut_short_gets_404_with_a_token_made_before_and_a_session(tenant) -> None:
+    from rest_framework.test import APIClient
+
+    ends = timezone.now() + timedelta(days=30)
+    with scopes_disabled():
+        Membership.objects.filter(user=tenant.auditor).update(expires_at=ends)
+    raw = make_token(tenant.auditor, tenant.organisation)
+    token = ApiToken.objects.get()
+    # The auditor also runs a firm of their own, with a token of its own.
+    firm = OrganisationFactory(name="Audit Partners")
+    add_member(firm, tenant.auditor, Role.OWNER)
+    firm_token = token_client(make_token(tenant.auditor, firm))
+    session = APIClient()
+    session.force_login(tenant.auditor)
+    base = f"/api/v1/organisations/{tenant.organisation.slug}/"
+    assert token_client(raw).get(base).status_code == 200 and session.get(base).status_code == 200
+    # While the grant runs, the firm's token is told it belongs elsewhere (the person is a member).
+    assert firm_token.get(base).json()["code"] == "token_wrong_organisation"
+
+    # The owner ends the engagement early: the grant now ended a minute ago. The token was made
+    # while it ran, and its own expiry (the grant's old end) has not passed.
+    with scopes_disabled():
+        Membership.objects.filter(user=tenant.auditor, organisation=tenant.organisation).update(
+            expires_at=timezone.now() - timedelta(minutes=1)
+        )
+    token.refresh_from_db()
+    assert token.expires_at == ends and token.revoked_at is None
+    for how, client in (("token", token_client(raw)), ("session", session), ("firm's token", firm_token)):
+        for suffix in ("", "members/", "audit-events/", "assessments/", "evidence/", "reports/"):
+            response = client.get(base + suffix)
+            assert response.status_code == 404, (how, suffix, response.status_code)
+            assert response.json()["code"] == "not_found", (how, suffix)
+        refused = client.post(base + "suppliers/", {"name": "Late Ltd"}, format="json")
+        assert refused.status_code == 404, (how, refused.status_code)
+    # Neither lists the organisation any more.
+    assert token_client(raw).get("/api/v1/organisations/").json()["results"] == []
+    assert [o["slug"] for o in session.get("/api/v1/organisations/").json()["results"]] == [firm.slug]
+
+
 def test_token_for_one_organisation_is_refused_in_another(tenant) -> None:
     second = OrganisationFactory(name="Second Works")
     add_member(second, tenant.owner, Role.OWNER)

@@ -3,6 +3,8 @@
 - Schemathesis fuzzes every operation in-process as each role (and as a supplier organisation):
   no server errors, and every response matches the schema (status, content type, body, headers);
 - tenant isolation: every operation with another organisation's token is 404, anonymous is 401;
+- an auditor whose grant has ended gets 404 on every operation, with a token made while the grant
+  ran and with a session; an expired token gets 401;
 - every list's query count does not grow with the rows on the page.
 """
 
@@ -132,6 +134,63 @@ def test_every_operation_is_404_to_another_organisations_token(world, path, meth
         response = client.generic(method, url, "{}", content_type="application/json")
         assert response.status_code == 404, (method, url, intruder, response.content[:200])
         assert response.json()["code"] == "not_found"
+
+
+def _grant_ends(world: World) -> None:
+    """The auditor's grant, which ran when the token was made (the token ends with it, 90 days on),
+    is cut short: it ended a minute ago. The token itself has not expired."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_scopes import scopes_disabled
+
+    from portal.models import ApiToken, Membership
+
+    auditor = world.callers["auditor"]
+    with scopes_disabled():
+        token = ApiToken.objects.get(user=auditor.user, organisation=auditor.organisation)
+        assert token.expires_at is not None and token.expires_at > timezone.now() + timedelta(days=30)
+        shortened = Membership.objects.filter(user=auditor.user, organisation=auditor.organisation).update(
+            expires_at=timezone.now() - timedelta(minutes=1)
+        )
+    assert shortened == 1
+
+
+@pytest.mark.parametrize(("path", "method"), ORG_OPERATIONS)
+def test_every_operation_is_404_to_an_auditor_whose_grant_has_ended(world, path, method) -> None:
+    # With real ids of Acme's records, as the auditor saw them while the grant ran.
+    url = _url(world, "auditor", path)
+    with_token = APIClient()
+    with_token.credentials(HTTP_AUTHORIZATION=f"Bearer {world.callers['auditor'].token}")
+    with_session = APIClient()
+    with_session.force_login(world.callers["auditor"].user)
+    organisation = f"/api/v1/organisations/{world.callers['auditor'].organisation.slug}/"
+    assert with_token.get(organisation).status_code == with_session.get(organisation).status_code == 200
+    _grant_ends(world)
+    for how, client in (("token", with_token), ("session", with_session)):
+        response = client.generic(method, url, "{}", content_type="application/json")
+        assert response.status_code == 404, (how, method, url, response.content[:200])
+        assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize(("path", "method"), ORG_OPERATIONS)
+def test_every_operation_refuses_an_expired_token(world, path, method) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_scopes import scopes_disabled
+
+    from portal.models import ApiToken
+
+    auditor = world.callers["auditor"]
+    with scopes_disabled():
+        ApiToken.objects.filter(user=auditor.user).update(expires_at=timezone.now() - timedelta(seconds=1))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {auditor.token}")
+    url = _url(world, "auditor", path)
+    response = client.generic(method, url, "{}", content_type="application/json")
+    assert response.status_code == 401, (method, url, response.content[:200])
+    assert response.json()["code"] == "authentication_failed" and "expired" in response.json()["message"]
 
 
 @pytest.mark.parametrize(("path", "method"), [op for op in OPERATIONS if op[0] not in PUBLIC_PATHS])

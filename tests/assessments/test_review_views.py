@@ -3,6 +3,7 @@ signing page shows; query counts on plan and review pages."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from types import SimpleNamespace
 
@@ -249,3 +250,118 @@ def test_reviews_home_query_count_does_not_grow_with_organisations_or_items(tena
         complete(plan, SimpleNamespace(manager=manager))
         plans.plan_submit(plan=plan, actor=manager)
     count(7)
+
+
+# --- void signatures, as people see them ------------------------------------------------------
+
+
+def _elements(node, test) -> list:
+    """Every element under `node` (a django.test.html Element) for which `test(element)` holds."""
+    found = []
+    for child in getattr(node, "children", []):
+        if isinstance(child, str):
+            continue
+        if test(child):
+            found.append(child)
+        found.extend(_elements(child, test))
+    return found
+
+
+def _classes(element) -> set[str]:
+    return set(dict(element.attributes).get("class", "").split())
+
+
+def _text(node) -> str:
+    if isinstance(node, str):
+        return node
+    return " ".join(" ".join(_text(child) for child in node.children).split())
+
+
+def signature_cards(html: str) -> dict[str, object]:
+    """The signature cards of an overview page, keyed "management" or "workforce"."""
+    from django.test.html import parse_html
+
+    match = re.search(r'<section[^>]*aria-labelledby="signatures-title".*?</section>', html, re.S)
+    assert match, "the page has a signatures section"
+    cards = _elements(parse_html(match.group(0)), lambda e: e.name == "div" and "card" in _classes(e))
+    by_side = {}
+    for card in cards:
+        side = "workforce" if _text(card).startswith("For the workforce") else "management"
+        by_side[side] = card
+    return by_side
+
+
+def assert_void(card) -> None:
+    """The card is marked void three ways: its border, a red "Void" tag by the name, and the words."""
+    assert "card--void" in _classes(card), card
+    tags = _elements(card, lambda e: e.name == "strong" and {"tag", "tag--red"} <= _classes(e))
+    assert [_text(tag) for tag in tags] == ["Void"], card
+    assert "This signature no longer counts: the content changed after it was signed." in _text(card), card
+    assert "Signed" not in [_text(t) for t in _elements(card, lambda e: "tag" in _classes(e))]
+
+
+def assert_counts(card) -> None:
+    assert "card--void" not in _classes(card) and "Void" not in _text(card) and "no longer counts" not in _text(card)
+
+
+def _final_assessment(tenant, assessment):
+    for signer, decision, extra in (
+        (tenant.rep, "sign_with_reservations", {"reservations": "Training budget must be ring-fenced."}),
+        (tenant.manager, "sign", {}),
+    ):
+        workflow.subject_sign(
+            subject=assessment,
+            signer=signer,
+            decision=decision,
+            typed_name=signer.full_name,
+            expected_hash=workflow.subject_hash(assessment),
+            context=SigningContext(ip_address="127.0.0.1", user_agent="pytest"),
+            **extra,
+        )
+    assert assessment.status == AssessmentStatus.FINAL
+    return assessment
+
+
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.WORKFORCE_REP, Role.AUDITOR])
+def test_signatures_on_an_assessment_changed_after_signing_show_as_void(tenant, in_review, role) -> None:
+    from assessments.models import Response
+
+    final = _final_assessment(tenant, in_review)
+    page = f"/o/{tenant.organisation.slug}/assessments/{final.pk}/"
+    client = client_for(tenant.user(role))
+    before = signature_cards(client.get(page).content.decode())
+    assert set(before) == {"management", "workforce"}
+    for card in before.values():
+        assert_counts(card)
+
+    with scope(organisation=tenant.organisation):  # e.g. an edit straight in the database
+        Response.objects.filter(assessment=final, criterion__code="1.1").update(narrative="Rewritten after signing")
+    after = signature_cards(client.get(page).content.decode())
+    assert set(after) == {"management", "workforce"}
+    for card in after.values():
+        assert_void(card)
+
+
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.WORKFORCE_REP, Role.AUDITOR])
+def test_signatures_on_a_plan_changed_after_signing_show_as_void(tenant, role) -> None:
+    from assessments.models import EqiaRow, Impact
+    from tests.assessments.test_plans import new_plan, submitted
+    from tests.assessments.test_plans import sign as plan_sign
+
+    plan = submitted(new_plan(tenant), tenant)
+    plan_sign(plan, tenant.rep, "sign_with_reservations", reservations="Review after six months.")
+    plan_sign(plan, tenant.manager)
+    assert plan.status == AssessmentStatus.FINAL
+    page = f"/o/{tenant.organisation.slug}/plans/{plan.pk}/"
+    client = client_for(tenant.user(role))
+    before = signature_cards(client.get(page).content.decode())
+    assert set(before) == {"management", "workforce"}
+    for card in before.values():
+        assert_counts(card)
+
+    with scope(organisation=tenant.organisation):
+        EqiaRow.objects.filter(eqia__plan=plan, characteristic="sex").update(impact=Impact.POSITIVE)
+    after = signature_cards(client.get(page).content.decode())
+    assert set(after) == {"management", "workforce"}
+    for card in after.values():
+        assert_void(card)

@@ -36,6 +36,7 @@ from tests.conftest import APP_ROLE, ON_POSTGRES, ON_REDIS
 ROOT = Path(__file__).resolve().parents[2]
 OUTAGE_SECONDS = 3.0
 THREADS = 6
+GUNICORN_WORKERS, GUNICORN_THREADS = 2, 2
 AFTER_REQUESTS = 20  # per page, once the database is back
 PATHS = ("floor", "dashboard", "principle page")
 
@@ -85,6 +86,14 @@ class Cluster:
 
     def stop(self, mode: str = "fast") -> None:
         self.pg_ctl("-m", mode, "-w", "stop")
+
+    def connections_of(self, role: str) -> int:
+        """How many sessions `role` holds open on the server now."""
+        import psycopg
+
+        with psycopg.connect(self.url, connect_timeout=10) as connection:
+            row = connection.execute("SELECT count(*) FROM pg_stat_activity WHERE usename = %s", [role]).fetchone()
+        return int(row[0]) if row else 0
 
 
 @pytest.fixture
@@ -139,6 +148,14 @@ def _load(port: int, ids: dict[str, str], stop: threading.Event, results: list[R
         started = time.monotonic()
         status = _get(port, ids[name], headers)
         results.append(Result(started, time.monotonic(), name, status))
+
+
+def _wait_for(condition, *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.1)
 
 
 def _schema_from(source_url: str, cluster: Cluster) -> None:
@@ -239,7 +256,7 @@ def test_the_web_recovers_without_a_500_once_postgresql_is_back(cluster, tmp_pat
     source = _database_url().replace(f"postgres://{APP_ROLE}", f"postgres://{DATABASE_OWNER}", 1)
     ids, port, env = _serve(cluster, tmp_path, source)
     log = (tmp_path / "gunicorn.log").open("w")
-    server = pages.start_gunicorn(port, env, log, workers=2, threads=2)
+    server = pages.start_gunicorn(port, env, log, workers=GUNICORN_WORKERS, threads=GUNICORN_THREADS)
     results: list[Result] = []
     stop = threading.Event()
     threads = [threading.Thread(target=_load, args=(port, ids, stop, results, n)) for n in range(THREADS)]
@@ -249,11 +266,27 @@ def test_the_web_recovers_without_a_500_once_postgresql_is_back(cluster, tmp_pat
             pages.check(f"http://127.0.0.1:{port}", ids[name], pages.headers_for(name, ids))
         for thread in threads:
             thread.start()
-        time.sleep(4)  # steady load first: every worker holds a persistent connection
+        # Steady load first, until every gunicorn thread holds a persistent connection (seen by the
+        # server) and every page has answered: the restart must break connections in use.
+        _wait_for(
+            lambda: (
+                cluster.connections_of("portal_app") >= GUNICORN_WORKERS * GUNICORN_THREADS
+                and all(any(r.path == name and r.status == 200 for r in list(results)) for name in PATHS)
+            ),
+            timeout=120,
+            what="every gunicorn thread to hold a database connection",
+        )
         down_at = time.monotonic()
         cluster.stop("fast")  # as `pg_ctlcluster restart` does first: connections are terminated
         stopped_at = time.monotonic()
+        # Held down for the outage, and at least until every page has answered a request sent
+        # while the server was down: the portal is seen answering without its database.
         time.sleep(OUTAGE_SECONDS)
+        _wait_for(
+            lambda: all(any(r.path == name and r.started >= stopped_at for r in list(results)) for name in PATHS),
+            timeout=120,
+            what="requests answered during the outage",
+        )
         cluster.start()
         up_at = time.monotonic()
         # Load on until every page has answered AFTER_REQUESTS requests sent after the server was back.
@@ -295,6 +328,7 @@ def test_the_web_recovers_without_a_500_once_postgresql_is_back(cluster, tmp_pat
         f"{last_error - up_at:+.2f}s from the server being back"
     )
     assert before and all(r.status == 200 for r in before), Counter(str(r.status) for r in before)
+    assert all(any(r.path == name for r in during) for name in PATHS), by_page
     assert all(sum(1 for r in after if r.path == name) >= AFTER_REQUESTS for name in PATHS)
     failed_after = [r for r in after if r.status != 200]
     assert not failed_after, (Counter((r.path, r.status) for r in failed_after), gunicorn_log[-3000:])

@@ -176,18 +176,33 @@ def wait_until(condition: Callable[[], object], *, timeout: float, interval: flo
     raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
 
 
-def wait_stable(read: Callable[[], object], *, seconds: float, timeout: float) -> object:
-    """The value of `read()` once it has not changed for `seconds`."""
-    deadline = time.monotonic() + timeout
-    value, since = read(), time.monotonic()
-    while time.monotonic() < deadline:
-        time.sleep(0.2)
-        now = read()
-        if now != value:
-            value, since = now, time.monotonic()
-        elif time.monotonic() - since >= seconds:
-            return value
-    raise AssertionError(f"still changing after {timeout}s: {value}")
+def run_in_worker(workers: Workers, task) -> str:
+    """Send `task` (a sweep) through the queue and wait for the worker's log line saying it finished;
+    its result, as logged. A positive signal that the workers have taken everything sent before it."""
+    sent = task.delay()
+    marker = f"{task.name}[{sent.id}] succeeded in "
+    line = wait_until(
+        lambda: next((line for line in workers.logs().splitlines() if marker in line), None),
+        timeout=60,
+        what=f"{task.name} to run in the worker",
+    )
+    return str(line).rsplit(": ", 1)[1].strip()
+
+
+def wait_idle(workers: Workers, sweep, *, still_unacked: set[bytes] = frozenset(), timeout: float = 120) -> str:
+    """Wait until the live workers have finished everything queued so far, then return the result of
+    `sweep` run by a worker. Finished means: the queue is empty, and no message is taken but
+    unacknowledged (tasks acknowledge late, on completion) apart from `still_unacked` (a killed
+    worker's, which wait in Redis for the visibility timeout). The sweep, sent once the queue is
+    empty, closes the gap between a message leaving the queue and being recorded as unacknowledged."""
+
+    def idle() -> bool:
+        return workers.broker().llen(workers.queue) == 0 and not (workers.unacked() - set(still_unacked))
+
+    wait_until(idle, timeout=timeout, interval=0.1, what="the queue to drain")
+    result = run_in_worker(workers, sweep)
+    wait_until(idle, timeout=timeout, interval=0.1, what="the queue to drain after the sweep")
+    return result
 
 
 # --- SIGKILL in the middle of a render --------------------------------------------------------
@@ -253,22 +268,28 @@ def test_a_worker_killed_mid_render_leaves_the_report_to_the_sweep_which_finishe
             return AttestationReport.objects.get(pk=report.pk)
 
     wait_until(lambda: row().status == ReportStatus.RENDERING, timeout=60, interval=0.02, what="the claim")
-    time.sleep(1.0)  # well inside WeasyPrint's layout of the long report
-    assert row().status == ReportStatus.RENDERING, "the render finished before the kill: make the report longer"
-    print(f"[mid-render] rendering seen at {time.monotonic() - t0:.1f}s")
+    # Inside WeasyPrint's layout of the long report, as its own progress log says; killed at once.
+    wait_until(
+        lambda: "Creating layout - Page 2" in workers.logs(), timeout=60, interval=0.02, what="the layout under way"
+    )
+    print(f"[mid-render] layout under way at {time.monotonic() - t0:.1f}s")
     killed = workers.kill(first)
     lost = workers.unacked()
     storage = workers.var_dir / "private" / "reports"
     killed_row = row()
     print(f"[mid-render] killed worker group {first.pid} ({len(killed)} processes) while the report was rendering")
-    assert killed_row.status == ReportStatus.RENDERING and not killed_row.file
+    assert killed_row.status == ReportStatus.RENDERING and not killed_row.file, (
+        "the render finished before the kill: make the report longer"
+    )
     assert not list(storage.rglob("*.pdf")), "nothing is stored by a render that was killed"
 
     # A new worker alone does not pick it up: the message waits in Redis's unacked set for the
-    # visibility timeout, and the row stays `rendering` until the sweep thinks it stuck.
+    # visibility timeout, and the row stays `rendering` until the sweep thinks it stuck. The new
+    # worker has run everything queued, and a sweep of its own, before this is checked.
     workers.start()
-    time.sleep(2)
+    assert wait_idle(workers, sweep_reports, still_unacked=lost) == "0"  # claimed moments ago: not stuck
     assert row().status == ReportStatus.RENDERING
+    assert workers.task_names(lost).count("reports.tasks.render_report_task") == 1
     # As the beat's sweep would find it after STUCK_AFTER (15 minutes): moved back in time.
     with scopes_disabled():
         AttestationReport.objects.filter(pk=report.pk).update(
@@ -288,6 +309,7 @@ def test_a_worker_killed_mid_render_leaves_the_report_to_the_sweep_which_finishe
     assert workers.task_names(lost).count("reports.tasks.render_report_task") == 1
     assert workers.redeliver(lost) == len(lost)
     wait_until(lambda: "not-claimed" in workers.logs(), timeout=30, what="the late duplicate delivery")
+    assert wait_idle(workers, sweep_reports) == "0"
     assert sweep_reports.apply().get() == 0
 
     ready = row()
@@ -369,6 +391,7 @@ def test_a_worker_killed_mid_cascade_and_the_sweep_send_every_invitation(
 ) -> None:
     from supplychain import services
     from supplychain.models import SupplierInvitation
+    from supplychain.tasks import sweep_supplier_invitations
 
     suppliers = 200
     monkeypatch.setattr(services, "BATCH_SIZE", 10)  # 20 tasks, so the kill lands between and inside batches
@@ -402,9 +425,15 @@ def test_a_worker_killed_mid_cascade_and_the_sweep_send_every_invitation(
     workers.start()
     # The queued batches go to the new worker; the killed batches' rows stay where the kill left
     # them (`sending`, or `pending` for a batch taken but not yet claimed) until the sweep.
-    settled = wait_stable(lambda: email_counts(campaign), seconds=3, timeout=120)
+    # The beat's sweep, run by the worker once it has sent every queued batch, finds nothing yet:
+    # the rows were queued and claimed moments ago.
+    assert wait_idle(workers, sweep_supplier_invitations, still_unacked=lost) == "0"
+    settled = email_counts(campaign)
     stuck = suppliers - settled["sent"]
     assert stuck >= len(sending_at_kill) and set(settled) <= {"sent", "sending", "pending"}
+    # Only the killed worker's batches wait: every other one went to the new worker.
+    killed_batches = workers.task_names(lost).count("supplychain.tasks.send_supplier_invitations")
+    assert stuck <= killed_batches * services.BATCH_SIZE, (stuck, killed_batches)
     # The sweep leaves a `sending` row alone for STUCK_SENDING_AFTER (10 minutes) ...
     assert backdate_and_sweep(campaign, 0) == 0
     # ... then hands it back.
@@ -416,7 +445,7 @@ def test_a_worker_killed_mid_cascade_and_the_sweep_send_every_invitation(
     # The killed batches' own messages, delivered late (visibility timeout), claim nothing.
     redelivered = workers.redeliver(lost)
     wait_until(lambda: workers.logs().count("not-claimed") >= redelivered, timeout=30, what="late deliveries")
-    time.sleep(1)
+    assert wait_idle(workers, sweep_supplier_invitations) == "0"
     assert backdate_and_sweep(campaign, 11) == 0
 
     received = per_address(mailbox)
@@ -443,6 +472,7 @@ def test_invitations_lost_from_a_flushed_broker_are_sent_once_by_the_sweep(
     tenant, framework, workers, monkeypatch
 ) -> None:
     from supplychain import services
+    from supplychain.tasks import sweep_supplier_invitations
 
     suppliers = 60
     monkeypatch.setattr(services, "BATCH_SIZE", 10)
@@ -459,15 +489,17 @@ def test_invitations_lost_from_a_flushed_broker_are_sent_once_by_the_sweep(
     assert broker.llen(workers.queue) == 0
 
     workers.start()
-    time.sleep(3)
-    assert email_counts(campaign) == Counter(pending=suppliers)  # nothing left to deliver
+    # Nothing left to deliver: the worker takes no invitation, and the beat's sweep, run by the
+    # worker, leaves rows queued moments ago alone (their messages may still be on their way).
+    assert wait_idle(workers, sweep_supplier_invitations) == "0"
+    assert email_counts(campaign) == Counter(pending=suppliers)
     assert workers.mailbox().messages() == []
     started = time.monotonic()
     assert backdate_and_sweep(campaign, 3) == suppliers  # as the beat would 2+ minutes later
     wait_until(lambda: email_counts(campaign) == Counter(sent=suppliers), timeout=120, interval=0.2, what="all sent")
     recovered_in = time.monotonic() - started
     assert backdate_and_sweep(campaign, 0) == 0  # the sweep just ran: nothing to hand out twice
-    time.sleep(1)
+    assert wait_idle(workers, sweep_supplier_invitations) == "0"  # every message sent has been handled
     received = per_address(workers.mailbox())
     print(
         f"\n[flushed broker] {queued} batch messages of {suppliers} invitations flushed; sweep re-sent "

@@ -59,6 +59,28 @@ def test_expired_auditor_grant_means_no_access(tenant) -> None:
     assert client_for(auditor).get(f"/o/{tenant.organisation.slug}/").status_code == 404
 
 
+def test_an_auditor_signed_in_when_the_grant_is_cut_short_gets_404_everywhere(tenant) -> None:
+    """Signed in while the grant ran, then the grant ends early: the next request on any tenant
+    URL is the outsider's 404 (not 403), and the organisation leaves the auditor's list."""
+    with scope(organisation=tenant.organisation):
+        Membership.objects.filter(user=tenant.auditor).update(expires_at=timezone.now() + timedelta(days=30))
+    client = client_for(tenant.auditor)
+    slug = tenant.organisation.slug
+    assert client.get(f"/o/{slug}/").status_code == 200
+    assert tenant.organisation.name in client.get("/organisations/").content.decode()
+
+    with scope(organisation=tenant.organisation):
+        Membership.objects.filter(user=tenant.auditor).update(expires_at=timezone.now() - timedelta(minutes=1))
+    unknown = client.get("/o/no-such-organisation-abc123/")
+    csrf = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"')
+    for url in _tenant_urls(slug):
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            assert response.status_code == 404, f"{method.upper()} {url} gave {response.status_code}"
+    assert csrf.sub(b"", client.get(f"/o/{slug}/").content) == csrf.sub(b"", unknown.content)
+    assert tenant.organisation.name not in client.get("/organisations/").content.decode()
+
+
 def test_member_of_the_organisation_gets_in(tenant) -> None:
     for role in Role:
         response = client_for(tenant.user(role)).get(f"/o/{tenant.organisation.slug}/")

@@ -155,6 +155,50 @@ def test_report_pdf_states_principles_reservations_evidence_coverage_and_its_id(
     assert [e.target_id for e in rendered] == [str(report.pk)] and rendered[0].after["sha256"] == report.sha256
 
 
+def signature_statuses(text: str) -> list[tuple[str, str, str]]:
+    """(side, signer, status) of every signature in the report's text, in order."""
+    block = r"For (management|the workforce): (.*?) Decision .*? Status (.*?) Fingerprint \(SHA-256\)"
+    found = re.findall(block, words(text))
+    return [(side, signer.split(",")[0].strip(), status.strip()) for side, signer, status in found]
+
+
+VOID = "Void: the content changed after it was signed, so this signature no longer counts towards agreement"
+VALID = "Valid: counts towards agreement"
+
+
+def test_the_pdf_marks_void_every_signature_whose_content_changed_after_signing(
+    tenant, final_assessment, django_capture_on_commit_callbacks
+) -> None:
+    from assessments.models import EqiaRow, Impact
+    from assessments.models import Response as AssessmentResponse
+    from tests.assessments.test_plans import new_plan, submitted
+    from tests.assessments.test_plans import sign as plan_sign
+
+    plan = submitted(new_plan(tenant), tenant)
+    plan_sign(plan, tenant.rep, "sign_with_reservations", reservations="Review after six months.")
+    plan_sign(plan, tenant.manager)
+    assert plan.status == AssessmentStatus.FINAL
+    untouched = request_and_render(tenant, final_assessment, django_capture_on_commit_callbacks)
+    assert [status for _side, _name, status in signature_statuses(pdf_text(report_bytes(untouched)))] == [VALID] * 4
+
+    # Both the assessment and the plan are changed after they were signed (straight in the database).
+    with scope(organisation=tenant.organisation):
+        AssessmentResponse.objects.filter(assessment=final_assessment, criterion__code="1.1").update(
+            narrative="Rewritten after signing"
+        )
+        EqiaRow.objects.filter(eqia__plan=plan, characteristic="sex").update(impact=Impact.POSITIVE)
+    report = request_and_render(tenant, final_assessment, django_capture_on_commit_callbacks)
+    assert report.status == ReportStatus.READY, report.error
+    statuses = signature_statuses(pdf_text(report_bytes(report)))
+    # The assessment's workforce countersignature and management signature, then the plan's.
+    assert statuses == [
+        ("the workforce", "Rachel Reid", VOID),
+        ("management", "Olivia Owen", VOID),
+        ("the workforce", tenant.rep.full_name, VOID),
+        ("management", tenant.manager.full_name, VOID),
+    ], statuses
+
+
 def test_report_pdf_declares_pdfa_3b_and_is_tagged(report) -> None:
     reader = PdfReader(io.BytesIO(report_bytes(report)))
     root = reader.trailer["/Root"]
