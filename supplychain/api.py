@@ -28,6 +28,7 @@ from portal.api.base import OrganisationGenericView, OrganisationListView, api_s
 from portal.api.errors import Conflict, service_error
 from portal.models import EmailStatus, Membership
 from portal.services import InvitationLinkError
+from portal.text import SingleLineValidator
 from supplychain import csv_io, selectors, services
 from supplychain.models import Campaign, InvitationState, Supplier, SupplierImport, SupplierInvitation, SupplierLink
 from supplychain.selectors import STATES, TreeNode
@@ -136,9 +137,14 @@ class SupplierWriteSerializer(serializers.Serializer[Any]):
     """The supplier form's fields and limits."""
 
     name = serializers.CharField(
-        max_length=200, error_messages={"required": "Enter the supplier's name", "blank": "Enter the supplier's name"}
+        max_length=200,
+        error_messages={"required": "Enter the supplier's name", "blank": "Enter the supplier's name"},
+        help_text="One line: no line breaks or control characters (it appears in email subjects).",
+        validators=[SingleLineValidator("Name")],
     )
-    contact_name = serializers.CharField(max_length=200, allow_blank=True, default="")
+    contact_name = serializers.CharField(
+        max_length=200, allow_blank=True, default="", validators=[SingleLineValidator("Contact name")]
+    )
     contact_email = serializers.EmailField(
         max_length=254,
         help_text="The person who can commit the supplier: invitations go to this address.",
@@ -433,8 +439,10 @@ class CampaignCreateSerializer(serializers.Serializer[Any]):
 
     title = serializers.CharField(
         max_length=200,
-        help_text="For your own reference, e.g. Supplier commitment 2026.",
+        help_text="For your own reference, e.g. Supplier commitment 2026. One line: no line breaks or control "
+        "characters.",
         error_messages={"required": "Enter a title", "blank": "Enter a title"},
+        validators=[SingleLineValidator("Title")],
     )
     message = serializers.CharField(
         help_text="Why you are asking, and what you hope they will do. It is in the email they receive.",
@@ -633,6 +641,10 @@ class CampaignInvitationSerializer(serializers.Serializer[Any]):
     supplier = SupplierRefSerializer(help_text="The supplier in your register.")
     email = serializers.EmailField()
     email_status = serializers.ChoiceField(choices=EmailStatus.choices)
+    email_problem = serializers.CharField(
+        allow_blank=True,
+        help_text="Why the email failed (`email_status` is `failed`), and what to correct before sending it again.",
+    )
     expires_at = serializers.DateTimeField()
     responded_at = serializers.DateTimeField(allow_null=True)
     decline_reason = serializers.CharField(allow_blank=True)
@@ -658,6 +670,7 @@ def _node(node: TreeNode) -> dict[str, Any]:
         "supplier": {"id": inv.supplier.pk, "name": inv.supplier.name},
         "email": inv.email,
         "email_status": inv.email_status,
+        "email_problem": node.email_problem,
         "expires_at": inv.expires_at,
         "responded_at": inv.responded_at,
         "decline_reason": inv.decline_reason if node.state == "declined" else "",

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.forms import DateInput, PortalFormMixin
+from portal.text import SingleLineValidator
 from supplychain.models import Supplier
 
 
@@ -43,6 +44,7 @@ class CampaignForm(PortalFormMixin, forms.Form):
         max_length=200,
         help_text=_("For your own reference, e.g. Supplier commitment 2026"),
         error_messages={"required": _("Enter a title")},
+        validators=[SingleLineValidator(_("Title"))],
     )
     message = forms.CharField(
         label=_("Message to your suppliers"),

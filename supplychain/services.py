@@ -24,7 +24,8 @@ from portal.models import Membership, Organisation, User
 from portal.roles import role_can
 from portal.services import InvitationLinkError
 from portal.signing import SigningContext
-from supplychain.csv_io import ImportPreview, has_hidden_characters, match_key, parse_supplier_csv
+from portal.text import require_single_line
+from supplychain.csv_io import ImportPreview, match_key, parse_supplier_csv
 from supplychain.models import (
     Campaign,
     CampaignEdge,
@@ -57,16 +58,8 @@ def supplier_save(
     country: str = "GB",
 ) -> Supplier:
     """Add a supplier, or change one; the register never holds the same company twice."""
-    hidden = {
-        field: message
-        for field, value, message in (
-            ("name", name, _("Name must not contain hidden control characters")),
-            ("contact_name", contact_name, _("Contact name must not contain hidden control characters")),
-        )
-        if has_hidden_characters(value)
-    }
-    if hidden:  # as the CSV import refuses them
-        raise ValidationError(hidden)
+    # As the CSV import refuses them: the name reaches email subjects, and must show as what it is.
+    require_single_line(name=(name, _("Name")), contact_name=(contact_name, _("Contact name")))
     contact_email = contact_email.strip().lower()
     company_number = company_number.strip().upper().replace(" ", "")
     key = match_key(name=name, email=contact_email, company_number=company_number)
@@ -383,6 +376,7 @@ def campaign_start(
         )
     if due_date <= timezone.localdate():
         raise ValidationError({"due_date": _("The reply-by date must be in the future")})
+    require_single_line(title=(title, _("Title")))  # it names the campaign in emails and reports
     days = sorted(set(reminder_days if reminder_days is not None else DEFAULT_REMINDER_DAYS))
     if any(d < 1 or d > 60 for d in days):
         raise ValidationError({"reminder_days": _("Reminder days must be between 1 and 60")})
