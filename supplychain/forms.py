@@ -115,3 +115,17 @@ class DeclineForm(PortalFormMixin, forms.Form):
         help_text=_("The buyer sees this."),
         error_messages={"required": _("Say why you are declining, so the buyer understands")},
     )
+
+
+class HeldAnswerForm(PortalFormMixin, forms.Form):
+    """The buyer decides whether the organisation that answered through the link is the supplier it asked."""
+
+    decision = forms.ChoiceField(
+        label=_("Is this the supplier you asked?"),
+        widget=forms.RadioSelect,
+        choices=[
+            ("confirm", _("Yes, confirm the answer: this organisation is the supplier I asked")),
+            ("reject", _("No, reject the answer: the request keeps waiting for the supplier I asked")),
+        ],
+        error_messages={"required": _("Choose whether to confirm or reject the answer")},
+    )

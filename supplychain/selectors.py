@@ -144,7 +144,7 @@ def campaign_tree(campaign: Campaign, *, viewer: Organisation) -> list[TreeNode]
     """The viewer's own invitations in the campaign, named; everything further down only as counts."""
     invitations = list(
         SupplierInvitation.objects.filter(campaign=campaign)
-        .select_related("supplier", "supplier_organisation")
+        .select_related("supplier", "supplier_organisation", "responded_by", "held_organisation", "held_by")
         .order_by("tier", "supplier__name")
     )
     return _tree_nodes(invitations, [inv for inv in invitations if inv.inviter_id == viewer.pk], viewer=viewer)
