@@ -17,3 +17,10 @@ def send_templated_email(*, to: str, subject: str, template: str, context: dict[
     message = EmailMultiAlternatives(subject=subject, body=text, to=[to])
     message.attach_alternative(html, "text/html")
     message.send()
+
+
+def is_permanent_email_error(exc: BaseException) -> bool:
+    """Whether sending failed in a way no retry can mend: the message itself cannot be built (a line
+    break in a header gives BadHeaderError, a ValueError; so does an address that cannot be encoded).
+    A mail server that is down or slow (SMTPException, OSError) is transient and worth retrying."""
+    return isinstance(exc, ValueError)

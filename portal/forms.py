@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organisation, User
 from portal.roles import ROLE_DESCRIPTIONS, Role
+from portal.text import SingleLineValidator
 
 _WIDGET_CLASSES: dict[type, str] = {
     forms.Textarea: "textarea",
@@ -111,6 +112,7 @@ class SignupDetailsForm(PortalFormMixin, forms.Form):
         max_length=150,
         help_text=_("As you would sign it: it appears on signatures and in the audit trail."),
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        validators=[SingleLineValidator(_("Full name"))],
     )
 
     def signup(self, request: Any, user: User) -> None:
@@ -136,6 +138,10 @@ class OrganisationForm(PortalFormMixin, forms.ModelForm):
             "size_band": {"required": _("Select how many people you employ")},
             "country": {"required": _("Select your country")},
         }
+
+    def clean_name(self) -> str:
+        SingleLineValidator(_("Name"))(self.cleaned_data["name"])  # it appears in email subjects
+        return str(self.cleaned_data["name"])
 
     def clean_company_number(self) -> str:
         value = self.cleaned_data["company_number"].strip().upper().replace(" ", "")
@@ -195,6 +201,10 @@ class ProfileForm(PortalFormMixin, forms.ModelForm):
         model = User
         fields = ["full_name"]
         help_texts = {"full_name": _("Shown on signatures, comments and in the audit trail.")}
+
+    def clean_full_name(self) -> str:
+        SingleLineValidator(_("Full name"))(self.cleaned_data["full_name"])  # it appears in email subjects
+        return str(self.cleaned_data["full_name"])
 
 
 class AuditFilterForm(PortalFormMixin, forms.Form):

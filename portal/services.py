@@ -18,6 +18,7 @@ from portal.audit import audit_record
 from portal.links import link_target, link_token
 from portal.models import EmailStatus, Invitation, Membership, Organisation, User
 from portal.roles import Role
+from portal.text import require_single_line
 
 _INVITATION_SALT = "portal.invitation"
 _SLUG_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
@@ -37,6 +38,7 @@ def organisation_create(
     company_number: str = "",
 ) -> Organisation:
     """Create an organisation with its creator as the first owner."""
+    require_single_line(name=(name, _("Name")))  # it appears in email subjects
     base = slugify(name)[:40].strip("-") or "organisation"
     with transaction.atomic():
         for _attempt in range(5):

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
 from portal.celery import app
-from portal.emails import send_templated_email
+from portal.emails import is_permanent_email_error, send_templated_email
 from portal.models import EmailStatus, Invitation, Organisation, Outbox
 from portal.roles import ROLE_DESCRIPTIONS, Role
 
@@ -57,7 +57,7 @@ def send_invitation_email(self, *, organisation: Organisation, invitation_id: st
         attempts = invitation.email_attempts + 1
         # In-process (embedded default) there is no worker to retry later: record it as failed
         # at once so the owner sees it and can resend.
-        final = attempts >= MAX_EMAIL_ATTEMPTS or bool(self.request.is_eager)
+        final = attempts >= MAX_EMAIL_ATTEMPTS or bool(self.request.is_eager) or is_permanent_email_error(exc)
         Invitation.objects.filter(pk=invitation_id).update(
             email_status=EmailStatus.FAILED if final else EmailStatus.PENDING,
             email_attempts=attempts,
@@ -120,7 +120,7 @@ def send_outbox_email(self, *, organisation: Organisation, email_id: str) -> str
         )
     except Exception as exc:
         attempts = email.attempts + 1
-        final = attempts >= MAX_EMAIL_ATTEMPTS or bool(self.request.is_eager)
+        final = attempts >= MAX_EMAIL_ATTEMPTS or bool(self.request.is_eager) or is_permanent_email_error(exc)
         Outbox.objects.filter(pk=email_id).update(
             status=EmailStatus.FAILED if final else EmailStatus.PENDING,
             attempts=attempts,

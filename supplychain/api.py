@@ -28,8 +28,17 @@ from portal.api.base import OrganisationGenericView, OrganisationListView, api_s
 from portal.api.errors import Conflict, service_error
 from portal.models import EmailStatus, Membership
 from portal.services import InvitationLinkError
+from portal.text import SingleLineValidator
 from supplychain import csv_io, selectors, services
-from supplychain.models import Campaign, InvitationState, Supplier, SupplierImport, SupplierInvitation, SupplierLink
+from supplychain.models import (
+    Campaign,
+    HeldAnswer,
+    InvitationState,
+    Supplier,
+    SupplierImport,
+    SupplierInvitation,
+    SupplierLink,
+)
 from supplychain.selectors import STATES, TreeNode
 
 SHOWN_STATES = list(STATES[1:])  # accepted, declined, pending, expired (revoked shows as expired)
@@ -136,9 +145,14 @@ class SupplierWriteSerializer(serializers.Serializer[Any]):
     """The supplier form's fields and limits."""
 
     name = serializers.CharField(
-        max_length=200, error_messages={"required": "Enter the supplier's name", "blank": "Enter the supplier's name"}
+        max_length=200,
+        error_messages={"required": "Enter the supplier's name", "blank": "Enter the supplier's name"},
+        help_text="One line: no line breaks or control characters (it appears in email subjects).",
+        validators=[SingleLineValidator("Name")],
     )
-    contact_name = serializers.CharField(max_length=200, allow_blank=True, default="")
+    contact_name = serializers.CharField(
+        max_length=200, allow_blank=True, default="", validators=[SingleLineValidator("Contact name")]
+    )
     contact_email = serializers.EmailField(
         max_length=254,
         help_text="The person who can commit the supplier: invitations go to this address.",
@@ -433,8 +447,10 @@ class CampaignCreateSerializer(serializers.Serializer[Any]):
 
     title = serializers.CharField(
         max_length=200,
-        help_text="For your own reference, e.g. Supplier commitment 2026.",
+        help_text="For your own reference, e.g. Supplier commitment 2026. One line: no line breaks or control "
+        "characters.",
         error_messages={"required": "Enter a title", "blank": "Enter a title"},
+        validators=[SingleLineValidator("Title")],
     )
     message = serializers.CharField(
         help_text="Why you are asking, and what you hope they will do. It is in the email they receive.",
@@ -621,6 +637,54 @@ class SharedSummarySerializer(serializers.Serializer[Any]):
     principles = PrincipleMaturitySerializer(many=True)
 
 
+class OrganisationRefSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
+class AnsweredBySerializer(serializers.Serializer[Any]):
+    organisation = OrganisationRefSerializer(allow_null=True, help_text="The organisation the answer was given for.")
+    person = PersonSerializer(allow_null=True, help_text="Who answered (null if their account was deleted).")
+
+
+class HeldAnswerSerializer(serializers.Serializer[Any]):
+    answer = serializers.ChoiceField(choices=HeldAnswer.choices)
+    organisation = OrganisationRefSerializer(allow_null=True)
+    person = PersonSerializer(allow_null=True)
+    answered_at = serializers.DateTimeField()
+    decline_reason = serializers.CharField(allow_blank=True)
+
+
+def _org_ref(organisation: Any) -> dict[str, Any] | None:
+    return {"id": organisation.pk, "name": organisation.name} if organisation is not None else None
+
+
+def _answered_by(inv: SupplierInvitation) -> dict[str, Any] | None:
+    if inv.responded_at is None:
+        return None
+    return {"organisation": _org_ref(inv.supplier_organisation), "person": _person(inv.responded_by)}
+
+
+def _held(inv: SupplierInvitation) -> dict[str, Any] | None:
+    if inv.held_at is None or inv.state not in (InvitationState.PENDING, InvitationState.EXPIRED):
+        return None
+    return {
+        "answer": inv.held_answer,
+        "organisation": _org_ref(inv.held_organisation),
+        "person": _person(inv.held_by),
+        "answered_at": inv.held_at,
+        "decline_reason": inv.held_reason,
+    }
+
+
+_ANSWERED_BY_HELP = "Who answered (organisation and person), once the request is answered."
+_HELD_HELP = (
+    "An answer through the link from an organisation whose people are not the invited address (nor the "
+    "organisation your register links to the supplier): it does not count until you confirm it "
+    "(`confirm-answer`) or reject it (`reject-answer`). Null when there is none."
+)
+
+
 class CampaignInvitationSerializer(serializers.Serializer[Any]):
     """One supplier your organisation asked, by name; the tiers below it only as counts."""
 
@@ -633,9 +697,15 @@ class CampaignInvitationSerializer(serializers.Serializer[Any]):
     supplier = SupplierRefSerializer(help_text="The supplier in your register.")
     email = serializers.EmailField()
     email_status = serializers.ChoiceField(choices=EmailStatus.choices)
+    email_problem = serializers.CharField(
+        allow_blank=True,
+        help_text="Why the email failed (`email_status` is `failed`), and what to correct before sending it again.",
+    )
     expires_at = serializers.DateTimeField()
     responded_at = serializers.DateTimeField(allow_null=True)
     decline_reason = serializers.CharField(allow_blank=True)
+    answered_by = AnsweredBySerializer(allow_null=True, help_text=_ANSWERED_BY_HELP)
+    held_answer = HeldAnswerSerializer(allow_null=True, help_text=_HELD_HELP)
     shared_summary = SharedSummarySerializer(
         allow_null=True, help_text="Its summary maturity, only if it accepted and chose to share it with you."
     )
@@ -658,9 +728,12 @@ def _node(node: TreeNode) -> dict[str, Any]:
         "supplier": {"id": inv.supplier.pk, "name": inv.supplier.name},
         "email": inv.email,
         "email_status": inv.email_status,
+        "email_problem": node.email_problem,
         "expires_at": inv.expires_at,
         "responded_at": inv.responded_at,
         "decline_reason": inv.decline_reason if node.state == "declined" else "",
+        "answered_by": _answered_by(inv),
+        "held_answer": _held(inv),
         "shared_summary": summary,
         "below": node.below,
     }
@@ -686,7 +759,7 @@ class CampaignInvitationListView(CampaignMixin, SupplyChainListView):
         queryset = (
             selectors.invitations_sent(self.organisation)
             .filter(campaign=campaign)
-            .select_related("supplier", "supplier_organisation")
+            .select_related("supplier", "supplier_organisation", "responded_by", "held_organisation", "held_by")
         )
         if query.get("state"):
             queryset = queryset.filter(selectors.state_filter(query["state"]))
@@ -710,6 +783,18 @@ class SentInvitationSerializer(serializers.ModelSerializer[SupplierInvitation]):
     supplier = SupplierRefSerializer()
     state = serializers.ChoiceField(choices=InvitationState.choices)
     email_status = serializers.ChoiceField(choices=EmailStatus.choices)
+    answered_by = serializers.SerializerMethodField(help_text=_ANSWERED_BY_HELP)
+    held_answer = serializers.SerializerMethodField(help_text=_HELD_HELP)
+
+    @extend_schema_field(AnsweredBySerializer(allow_null=True))
+    def get_answered_by(self, inv: SupplierInvitation) -> Any:
+        answered = _answered_by(inv)
+        return AnsweredBySerializer(answered).data if answered else None
+
+    @extend_schema_field(HeldAnswerSerializer(allow_null=True))
+    def get_held_answer(self, inv: SupplierInvitation) -> Any:
+        held = _held(inv)
+        return HeldAnswerSerializer(held).data if held else None
 
     class Meta:
         model = SupplierInvitation
@@ -723,6 +808,8 @@ class SentInvitationSerializer(serializers.ModelSerializer[SupplierInvitation]):
             "email_status",
             "expires_at",
             "responded_at",
+            "answered_by",
+            "held_answer",
             "created_at",
         ]
 
@@ -733,7 +820,15 @@ class SentInvitationActionView(SupplyChainView):
 
     def invitation(self, invitation_id: Any) -> SupplierInvitation:
         return get_object_or_404(
-            selectors.invitations_sent(self.organisation).select_related("campaign", "supplier", "inviter"),
+            selectors.invitations_sent(self.organisation).select_related(
+                "campaign",
+                "supplier",
+                "inviter",
+                "supplier_organisation",
+                "responded_by",
+                "held_organisation",
+                "held_by",
+            ),
             pk=invitation_id,
         )
 
@@ -762,6 +857,38 @@ class InvitationRevokeView(SentInvitationActionView):
         except DjangoValidationError as exc:
             raise _conflict(exc) from None
         return Response(SentInvitationSerializer(invitation).data)
+
+
+class HeldAnswerConfirmView(SentInvitationActionView):
+    """Confirm that the organisation that answered through the link (`held_answer`) is the supplier you
+    asked: its answer takes effect as given (accepted or declined), and counts in coverage from now."""
+
+    @extend_schema(
+        request=None, responses={200: SentInvitationSerializer}, operation_id="supplier_invitations_confirm_answer"
+    )
+    def post(self, request: Request, org: str, invitation_id: Any) -> Response:
+        invitation = self.invitation(invitation_id)
+        try:
+            services.held_answer_confirm(invitation=invitation, actor=request.user)
+        except DjangoValidationError as exc:
+            raise _conflict(exc) from None
+        return Response(SentInvitationSerializer(self.invitation(invitation_id)).data)
+
+
+class HeldAnswerRejectView(SentInvitationActionView):
+    """Reject an answer given through the link by an organisation that is not the supplier you asked:
+    nothing changes, and the request keeps waiting for the invited supplier."""
+
+    @extend_schema(
+        request=None, responses={200: SentInvitationSerializer}, operation_id="supplier_invitations_reject_answer"
+    )
+    def post(self, request: Request, org: str, invitation_id: Any) -> Response:
+        invitation = self.invitation(invitation_id)
+        try:
+            services.held_answer_reject(invitation=invitation, actor=request.user)
+        except DjangoValidationError as exc:
+            raise _conflict(exc) from None
+        return Response(SentInvitationSerializer(self.invitation(invitation_id)).data)
 
 
 # --- The supplier's side -------------------------------------------------------------------------

@@ -35,6 +35,16 @@ urlpatterns = [
         api.InvitationRevokeView.as_view(),
         name="supplier_invitation_revoke",
     ),
+    path(
+        f"{org}supplier-invitations/<uuid:invitation_id>/confirm-answer/",
+        api.HeldAnswerConfirmView.as_view(),
+        name="supplier_invitation_confirm_answer",
+    ),
+    path(
+        f"{org}supplier-invitations/<uuid:invitation_id>/reject-answer/",
+        api.HeldAnswerRejectView.as_view(),
+        name="supplier_invitation_reject_answer",
+    ),
     path(f"{org}requests/", api.RequestListView.as_view(), name="request_list"),
     path(f"{org}requests/<uuid:invitation_id>/accept/", api.RequestAcceptView.as_view(), name="request_accept"),
     path(f"{org}requests/<uuid:invitation_id>/decline/", api.RequestDeclineView.as_view(), name="request_decline"),

@@ -28,6 +28,8 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from portal.text import single_line_problem
+
 COLUMNS: tuple[str, ...] = ("name", "contact_name", "contact_email", "company_number", "country")
 REQUIRED: tuple[str, ...] = ("name", "contact_email")
 MAX_ROWS = 10_000
@@ -128,9 +130,6 @@ _COMPANY_NUMBER = re.compile(r"[A-Z0-9]{6,10}")
 _COUNTRY_CODE = re.compile(r"[A-Z]{2}")
 _COUNTRY_ALIASES = {"UK": "GB"}  # "UK" is not ISO 3166, but everyone in the UK writes it
 _WHITESPACE = re.compile(r"\s+")
-# Control characters other than tab and line breaks, and the bidirectional controls that make
-# "Gnp\u202eexe.pdf" display as "Gnpfdp.exe": never part of a name or an address.
-_HIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _JOINING_PUNCTUATION = re.compile(r"['’‘`.]")  # "A.B.C." -> "abc", "O’Brien" -> "obrien"
 _OTHER_PUNCTUATION = re.compile(r"[\W_]+")
 _LEGAL_SUFFIXES = frozenset({"ltd", "limited", "plc", "llp", "inc"})
@@ -209,12 +208,6 @@ def match_key(*, name: str, email: str, company_number: str) -> str:
         return f"cn:{number}"
     domain = email.strip().lower().rpartition("@")[2]
     return f"dn:{domain}|{normalise_name(name)}"
-
-
-def has_hidden_characters(text: str) -> bool:
-    """Whether `text` holds a control character (other than tab and line breaks) or a bidirectional
-    control such as U+202E, which would make a name display as something else."""
-    return bool(_HIDDEN_CHARACTERS.search(text))
 
 
 def csv_safe(value: object) -> str:
@@ -464,12 +457,10 @@ def _read_row(
         for column in COLUMNS
         if column in too_long
     ]
-    hidden = {column for column, value in values.items() if has_hidden_characters(value)} - too_long
-    reasons += [
-        (column, f"{_LABELS[column]} must not contain hidden control characters")
-        for column in COLUMNS
-        if column in hidden
-    ]
+    # Line breaks (inside quotes) and hidden control characters: the name reaches email subjects.
+    unclean = {column: single_line_problem(values[column], label=_LABELS[column]) for column in COLUMNS}
+    hidden = {column for column, problem in unclean.items() if problem} - too_long
+    reasons += [(column, str(unclean[column])) for column in COLUMNS if column in hidden]
     reported = too_long | hidden  # one message per cell
 
     name = values["name"]

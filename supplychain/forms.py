@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.forms import DateInput, PortalFormMixin
+from portal.text import SingleLineValidator
 from supplychain.models import Supplier
 
 
@@ -43,6 +44,7 @@ class CampaignForm(PortalFormMixin, forms.Form):
         max_length=200,
         help_text=_("For your own reference, e.g. Supplier commitment 2026"),
         error_messages={"required": _("Enter a title")},
+        validators=[SingleLineValidator(_("Title"))],
     )
     message = forms.CharField(
         label=_("Message to your suppliers"),
@@ -112,4 +114,18 @@ class DeclineForm(PortalFormMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("The buyer sees this."),
         error_messages={"required": _("Say why you are declining, so the buyer understands")},
+    )
+
+
+class HeldAnswerForm(PortalFormMixin, forms.Form):
+    """The buyer decides whether the organisation that answered through the link is the supplier it asked."""
+
+    decision = forms.ChoiceField(
+        label=_("Is this the supplier you asked?"),
+        widget=forms.RadioSelect,
+        choices=[
+            ("confirm", _("Yes, confirm the answer: this organisation is the supplier I asked")),
+            ("reject", _("No, reject the answer: the request keeps waiting for the supplier I asked")),
+        ],
+        error_messages={"required": _("Choose whether to confirm or reject the answer")},
     )

@@ -87,6 +87,11 @@ class InvitationState(models.TextChoices):
     REVOKED = "revoked", _("Revoked")
 
 
+class HeldAnswer(models.TextChoices):
+    ACCEPT = "accept", _("Accept")
+    DECLINE = "decline", _("Decline")
+
+
 class SupplierInvitation(models.Model):
     """One supplier invited once in a campaign. Cross-tenant: seen by the inviter and the invited.
 
@@ -117,6 +122,18 @@ class SupplierInvitation(models.Model):
         Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="supplier_invitations_received"
     )
     decline_reason = models.TextField(blank=True)
+    # An answer through the link from someone who neither holds the invited address nor belongs to
+    # the organisation the register row is linked to: held, changing nothing (state, coverage, the
+    # register), until the inviter confirms that this organisation is the supplier it asked.
+    held_answer = models.CharField(max_length=10, choices=HeldAnswer.choices, blank=True)
+    held_organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    held_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    held_at = models.DateTimeField(null=True, blank=True)
+    held_reason = models.TextField(blank=True)
     # The email is a row with a status (DESIGN.md section 9).
     email_status = models.CharField(max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING)
     email_queued_at = models.DateTimeField(null=True, blank=True)

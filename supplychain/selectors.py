@@ -10,9 +10,11 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
-from portal.models import Organisation
+from portal.models import EmailStatus, Organisation
+from portal.text import single_line_problem
 from supplychain.models import Campaign, InvitationState, Supplier, SupplierInvitation, SupplierLink
 
 STATES = ("invited", "accepted", "declined", "pending", "expired")
@@ -109,6 +111,27 @@ class TreeNode:
     summary: dict[str, Any] | None = None  # the supplier's summary maturity, only where it consents
     below: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATES, 0))  # deeper tiers, as counts only
     children: list[TreeNode] = field(default_factory=list)
+    email_problem: str = ""  # why the email failed, for the buyer (see `email_problem`)
+
+
+def email_problem(invitation: SupplierInvitation, *, inviter: Organisation) -> str:
+    """Why an invitation's email failed, in words the inviter can act on; "" unless it failed.
+
+    A name in the subject that cannot go in an email header fails for good (no retry mends it): the
+    inviter is told which name to correct before sending the request again."""
+    if invitation.email_status != EmailStatus.FAILED:
+        return ""
+    if single_line_problem(invitation.supplier.name, label="Name"):
+        return _(
+            "The email cannot be sent: the supplier's name in your register has a line break or a hidden "
+            "control character. Correct the name, then send the request again."
+        )
+    if single_line_problem(inviter.name, label="Name"):
+        return _(
+            "The email cannot be sent: your organisation's name has a line break or a hidden control "
+            "character. Correct it, then send the request again."
+        )
+    return _("The email to %(email)s did not go. Send the request again to try again.") % {"email": invitation.email}
 
 
 @scopes_disabled()  # the whole campaign, every inviter's invitations: shown only as counts beyond the viewer's own
@@ -116,7 +139,7 @@ def campaign_tree(campaign: Campaign, *, viewer: Organisation) -> list[TreeNode]
     """The viewer's own invitations in the campaign, named; everything further down only as counts."""
     invitations = list(
         SupplierInvitation.objects.filter(campaign=campaign)
-        .select_related("supplier", "supplier_organisation")
+        .select_related("supplier", "supplier_organisation", "responded_by", "held_organisation", "held_by")
         .order_by("tier", "supplier__name")
     )
     return _tree_nodes(invitations, [inv for inv in invitations if inv.inviter_id == viewer.pk], viewer=viewer)
@@ -161,6 +184,7 @@ def _tree_nodes(
     nodes = []
     for inv in own:
         node = TreeNode(inv, _effective_state(inv.state, inv.expires_at, now))
+        node.email_problem = email_problem(inv, inviter=viewer)
         count_below(inv, node.below, {inv.pk})
         nodes.append(node)
     summaries = summaries_for(

@@ -8,6 +8,7 @@ by the supplier's organisation; each of them gets its own audit event.
 from __future__ import annotations
 
 import secrets
+import uuid
 from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
@@ -24,10 +25,12 @@ from portal.models import Membership, Organisation, User
 from portal.roles import role_can
 from portal.services import InvitationLinkError
 from portal.signing import SigningContext
-from supplychain.csv_io import ImportPreview, has_hidden_characters, match_key, parse_supplier_csv
+from portal.text import require_single_line
+from supplychain.csv_io import ImportPreview, match_key, parse_supplier_csv
 from supplychain.models import (
     Campaign,
     CampaignEdge,
+    HeldAnswer,
     InvitationState,
     Supplier,
     SupplierImport,
@@ -57,16 +60,8 @@ def supplier_save(
     country: str = "GB",
 ) -> Supplier:
     """Add a supplier, or change one; the register never holds the same company twice."""
-    hidden = {
-        field: message
-        for field, value, message in (
-            ("name", name, _("Name must not contain hidden control characters")),
-            ("contact_name", contact_name, _("Contact name must not contain hidden control characters")),
-        )
-        if has_hidden_characters(value)
-    }
-    if hidden:  # as the CSV import refuses them
-        raise ValidationError(hidden)
+    # As the CSV import refuses them: the name reaches email subjects, and must show as what it is.
+    require_single_line(name=(name, _("Name")), contact_name=(contact_name, _("Contact name")))
     contact_email = contact_email.strip().lower()
     company_number = company_number.strip().upper().replace(" ", "")
     key = match_key(name=name, email=contact_email, company_number=company_number)
@@ -383,6 +378,7 @@ def campaign_start(
         )
     if due_date <= timezone.localdate():
         raise ValidationError({"due_date": _("The reply-by date must be in the future")})
+    require_single_line(title=(title, _("Title")))  # it names the campaign in emails and reports
     days = sorted(set(reminder_days if reminder_days is not None else DEFAULT_REMINDER_DAYS))
     if any(d < 1 or d > 60 for d in days):
         raise ValidationError({"reminder_days": _("Reminder days must be between 1 and 60")})
@@ -434,6 +430,33 @@ def _require_member(organisation: Organisation, user: User, action: str) -> Memb
     return membership
 
 
+def holds_invited_address(invitation: SupplierInvitation, user: User) -> bool:
+    """Whether `user` signs in with the address the request was sent to."""
+    return bool(user.email) and user.email.strip().lower() == invitation.email.strip().lower()
+
+
+def invited_organisation_ids(invitation: SupplierInvitation) -> set[Any]:
+    """The organisations the request is already known to be for: the one it was addressed to, and the
+    one the buyer's register row is linked to. Reads the buyer's row across tenants on purpose."""
+    ids: set[Any] = set()
+    if invitation.target_key.startswith("org:"):
+        ids.add(uuid.UUID(invitation.target_key.removeprefix("org:")))
+    with scopes_disabled():
+        linked = Supplier.objects.filter(pk=invitation.supplier_id).values_list("linked_organisation_id", flat=True)
+        ids.update(i for i in linked if i is not None)
+    return ids
+
+
+def answer_is_bound(*, invitation: SupplierInvitation, user: User, organisation: Organisation | None) -> bool:
+    """Whether an answer by `user` for `organisation` is the invited party's own: `user` holds the
+    address the request was sent to, or `organisation` is the one the buyer's register row is linked to
+    (or the request was addressed to), as invitations to join an organisation are bound to their
+    address. Anyone else holding the link only proposes an answer, for the buyer to confirm."""
+    if holds_invited_address(invitation, user):
+        return True
+    return organisation is not None and organisation.pk in invited_organisation_ids(invitation)
+
+
 def invitation_accept(
     *,
     invitation: SupplierInvitation,
@@ -443,7 +466,11 @@ def invitation_accept(
     job_title: str = "",
     context: SigningContext,
 ) -> SupplierInvitation:
-    """The supplier accepts: it signs the commitment, or, already committed, confirms it (answer once)."""
+    """The supplier accepts: it signs the commitment, or, already committed, confirms it (answer once).
+
+    From someone who is not the invited party (see `answer_is_bound`) the answer is held for the
+    buyer to confirm (`held_answer_confirm`): the commitment is signed, but the request, the buyer's
+    register and its coverage do not change until then."""
     from principles.framework import ensure_framework
     from principles.services import active_commitment, commitment_sign
 
@@ -451,11 +478,14 @@ def invitation_accept(
         raise ValidationError(_("An organisation cannot accept its own request."))
     committed = active_commitment(organisation)
     _require_member(organisation, user, _accept_action(committed))
+    bound = answer_is_bound(invitation=invitation, user=user, organisation=organisation)
     # Cross-tenant on purpose: the request is the buyer's until this answer makes it the supplier's too.
     with scopes_disabled(), transaction.atomic():
         locked = SupplierInvitation.objects.select_for_update().get(pk=invitation.pk)
         if locked.state != InvitationState.PENDING or locked.expires_at <= timezone.now():
             raise InvitationLinkError("used" if locked.state != InvitationState.PENDING else "expired", locked)
+        if not bound:
+            _refuse_second_held_answer(locked)
         if committed is None:
             committed = commitment_sign(
                 organisation=organisation,
@@ -466,67 +496,278 @@ def invitation_accept(
                 extends_to_supply_chain=True,
                 context=context,
             )
-        locked.state, locked.responded_at, locked.responded_by = InvitationState.ACCEPTED, timezone.now(), user
-        locked.supplier_organisation = organisation
-        locked.save(update_fields=["state", "responded_at", "responded_by", "supplier_organisation"])
-        with scopes_disabled():
-            Supplier.objects.filter(pk=locked.supplier_id).update(linked_organisation=organisation)
-        SupplierLink.objects.get_or_create(buyer=locked.inviter, supplier_organisation=organisation)
-        details = {
-            "campaign": locked.campaign.title,
-            "tier": locked.tier,
-            "buyer": locked.inviter.name,
-            "supplier": organisation.name,
-            "commitment_signed_at": committed.signed_at,
-        }
-        audit_record(
-            organisation=organisation,
-            actor=user,
-            verb="supplier_request.accepted",
-            target=locked,
-            target_label=locked.inviter.name,
-            after=details,
-        )
-        audit_record(
-            organisation=locked.inviter,
-            actor=user,
-            verb="supplier_request.accepted",
-            target=locked,
-            target_label=organisation.name,
-            after=details,
-        )
+        if bound:
+            _apply_accept(locked, organisation=organisation, user=user, answered_at=timezone.now())
+        else:
+            _hold_answer(locked, answer=HeldAnswer.ACCEPT, user=user, organisation=organisation, reason="")
     _take_answer(invitation, locked)
     return invitation
+
+
+def _apply_accept(
+    locked: SupplierInvitation, *, organisation: Organisation, user: User | None, answered_at: Any
+) -> None:
+    """The accepted request takes effect: the register row is linked, the buyer sees the supplier."""
+    from principles.services import active_commitment
+
+    superseded = locked.held_organisation.name if locked.held_organisation_id and locked.held_organisation else ""
+    locked.state, locked.responded_at, locked.responded_by = InvitationState.ACCEPTED, answered_at, user
+    locked.supplier_organisation = organisation
+    _clear_held(locked)
+    locked.save(update_fields=["state", "responded_at", "responded_by", "supplier_organisation", *_HELD_FIELDS])
+    Supplier.objects.filter(pk=locked.supplier_id).update(linked_organisation=organisation)
+    SupplierLink.objects.get_or_create(buyer=locked.inviter, supplier_organisation=organisation)
+    committed = active_commitment(organisation)
+    details = {
+        "campaign": locked.campaign.title,
+        "tier": locked.tier,
+        "buyer": locked.inviter.name,
+        "supplier": organisation.name,
+        "answered_by": user.email if user else "",
+        "commitment_signed_at": committed.signed_at if committed else None,
+    }
+    if superseded:
+        details["held_answer_superseded"] = superseded
+    for at, label in ((organisation, locked.inviter.name), (locked.inviter, organisation.name)):
+        audit_record(
+            organisation=at,
+            actor=user,
+            verb="supplier_request.accepted",
+            target=locked,
+            target_label=label,
+            after=details,
+        )
 
 
 def invitation_decline(
     *, invitation: SupplierInvitation, user: User, organisation: Organisation | None, reason: str
 ) -> SupplierInvitation:
+    """The supplier declines, saying why; from someone not the invited party, held for the buyer."""
     if not reason.strip():
         raise ValidationError({"reason": _("Say why you are declining, so the buyer understands")})
+    bound = answer_is_bound(invitation=invitation, user=user, organisation=organisation)
+    if not bound and organisation is None:
+        raise ValidationError(_("Choose the organisation you are answering for"))
     with scopes_disabled(), transaction.atomic():  # the buyer's request, answered by another organisation
         locked = SupplierInvitation.objects.select_for_update().get(pk=invitation.pk)
         if locked.state != InvitationState.PENDING:
             raise InvitationLinkError("used", locked)
-        locked.state, locked.responded_at, locked.responded_by = InvitationState.DECLINED, timezone.now(), user
-        locked.decline_reason, locked.supplier_organisation = reason.strip(), organisation
-        locked.save(update_fields=["state", "responded_at", "responded_by", "decline_reason", "supplier_organisation"])
-        audit_record(
-            organisation=locked.inviter,
-            actor=user,
-            verb="supplier_request.declined",
-            target=locked,
-            target_label=locked.supplier.name,
-            after={"reason": locked.decline_reason, "tier": locked.tier},
-        )
+        if bound:
+            _apply_decline(
+                locked, organisation=organisation, user=user, reason=reason.strip(), answered_at=timezone.now()
+            )
+        else:
+            assert organisation is not None
+            _refuse_second_held_answer(locked)
+            _hold_answer(locked, answer=HeldAnswer.DECLINE, user=user, organisation=organisation, reason=reason.strip())
     _take_answer(invitation, locked)
     return invitation
+
+
+def _apply_decline(
+    locked: SupplierInvitation, *, organisation: Organisation | None, user: User | None, reason: str, answered_at: Any
+) -> None:
+    locked.state, locked.responded_at, locked.responded_by = InvitationState.DECLINED, answered_at, user
+    locked.decline_reason, locked.supplier_organisation = reason, organisation
+    _clear_held(locked)
+    locked.save(
+        update_fields=[
+            "state",
+            "responded_at",
+            "responded_by",
+            "decline_reason",
+            "supplier_organisation",
+            *_HELD_FIELDS,
+        ]
+    )
+    audit_record(
+        organisation=locked.inviter,
+        actor=user,
+        verb="supplier_request.declined",
+        target=locked,
+        target_label=locked.supplier.name,
+        after={
+            "reason": locked.decline_reason,
+            "tier": locked.tier,
+            "supplier": organisation.name if organisation else "",
+            "answered_by": user.email if user else "",
+        },
+    )
+
+
+# --- Answers held for the buyer to confirm ---------------------------------------------------------
+
+_HELD_FIELDS = ["held_answer", "held_organisation", "held_by", "held_at", "held_reason"]
+
+
+def _clear_held(locked: SupplierInvitation) -> None:
+    locked.held_answer, locked.held_organisation, locked.held_by, locked.held_at, locked.held_reason = (
+        "",
+        None,
+        None,
+        None,
+        "",
+    )
+
+
+def _refuse_second_held_answer(locked: SupplierInvitation) -> None:
+    if locked.held_at is not None:
+        raise ValidationError(
+            _("Another organisation has already answered this request. The buyer is checking that answer.")
+        )
+
+
+def _held_details(locked: SupplierInvitation) -> dict[str, Any]:
+    return {
+        "answer": locked.held_answer,
+        "organisation": locked.held_organisation.name if locked.held_organisation else "",
+        "answered_by": locked.held_by.email if locked.held_by else "",
+        "invited_address": locked.email,
+        "campaign": locked.campaign.title,
+        "tier": locked.tier,
+    }
+
+
+def _hold_answer(
+    locked: SupplierInvitation, *, answer: str, user: User, organisation: Organisation, reason: str
+) -> None:
+    """Keep the answer aside, tell the buyer, change nothing else (state, register, coverage)."""
+    locked.held_answer, locked.held_organisation, locked.held_by = answer, organisation, user
+    locked.held_at, locked.held_reason = timezone.now(), reason
+    locked.save(update_fields=_HELD_FIELDS)
+    details = _held_details(locked)
+    for at, label in ((locked.inviter, organisation.name), (organisation, locked.inviter.name)):
+        audit_record(
+            organisation=at,
+            actor=user,
+            verb="supplier_request.answer_held",
+            target=locked,
+            target_label=label,
+            after=details,
+        )
+    _tell_inviter_of_held_answer(locked)
+
+
+def _tell_inviter_of_held_answer(locked: SupplierInvitation) -> None:
+    """Email the inviter's owners and managers (those who may confirm it): confirm or reject."""
+    from django.conf import settings
+    from django.urls import reverse
+
+    from portal.outbox import outbox_queue
+
+    inviter = locked.inviter
+    with scope(organisation=inviter):
+        deciders = [
+            m
+            for m in Membership.objects.filter(organisation=inviter).select_related("user")
+            if m.is_active() and role_can(m.role, "edit_content")
+        ]
+    url = settings.SITE_URL + reverse(
+        "supplychain:held_answer", kwargs={"org_slug": inviter.slug, "invitation_id": locked.pk}
+    )
+    assert locked.held_organisation is not None and locked.held_at is not None
+    for member in deciders:
+        outbox_queue(
+            organisation=inviter,
+            to=member.user.email,
+            subject=_("%(org)s answered your request to %(supplier)s: confirm or reject it")
+            % {"org": locked.held_organisation.name, "supplier": locked.supplier.name},
+            template="supplier_answer_held",
+            context={
+                "name": member.user.display_name,
+                "answering_organisation": locked.held_organisation.name,
+                "answered_by": locked.held_by.display_name if locked.held_by else "",
+                "answered_by_email": locked.held_by.email if locked.held_by else "",
+                "accepted": locked.held_answer == HeldAnswer.ACCEPT,
+                "supplier": locked.supplier.name,
+                "invited_address": locked.email,
+                "campaign": locked.campaign.title,
+                "url": url,
+            },
+            dedupe_key=f"supplier-answer-held:{locked.pk}:{locked.held_at.isoformat()}",
+        )
+
+
+def held_answer_confirm(*, invitation: SupplierInvitation, actor: User) -> SupplierInvitation:
+    """The inviter confirms that the organisation that answered is the supplier it asked: the held
+    answer takes effect as if the invited party had given it (at the time it was given)."""
+    _require_member(invitation.inviter, actor, "edit_content")
+    with scopes_disabled(), transaction.atomic():  # the answering organisation is another tenant
+        locked = _locked_with_held_answer(invitation)
+        organisation = locked.held_organisation
+        assert organisation is not None
+        details = _held_details(locked)
+        answer, user, answered_at, reason = locked.held_answer, locked.held_by, locked.held_at, locked.held_reason
+        if answer == HeldAnswer.ACCEPT:
+            _apply_accept(locked, organisation=organisation, user=user, answered_at=answered_at)
+        else:
+            _apply_decline(locked, organisation=organisation, user=user, reason=reason, answered_at=answered_at)
+        for at, label in ((locked.inviter, organisation.name), (organisation, locked.inviter.name)):
+            audit_record(
+                organisation=at,
+                actor=actor,
+                verb="supplier_request.answer_confirmed",
+                target=locked,
+                target_label=label,
+                after=details,
+            )
+    invitation.refresh_from_db()
+    return invitation
+
+
+def held_answer_reject(*, invitation: SupplierInvitation, actor: User) -> SupplierInvitation:
+    """The inviter says the organisation that answered is not the supplier it asked: the answer is
+    dropped, and the request waits for the invited supplier as before."""
+    _require_member(invitation.inviter, actor, "edit_content")
+    with scopes_disabled(), transaction.atomic():
+        locked = _locked_with_held_answer(invitation)
+        organisation = locked.held_organisation
+        details = _held_details(locked)
+        _clear_held(locked)
+        locked.save(update_fields=_HELD_FIELDS)
+        for at in (locked.inviter, organisation):
+            if at is None:
+                continue
+            audit_record(
+                organisation=at,
+                actor=actor,
+                verb="supplier_request.answer_rejected",
+                target=locked,
+                target_label=details["organisation"] if at == locked.inviter else locked.inviter.name,
+                after=details,
+            )
+    invitation.refresh_from_db()
+    return invitation
+
+
+def _locked_with_held_answer(invitation: SupplierInvitation) -> SupplierInvitation:
+    locked = (
+        SupplierInvitation.objects.select_for_update(of=("self",))
+        .select_related("held_organisation", "held_by", "inviter", "campaign", "supplier")
+        .get(pk=invitation.pk)
+    )
+    if locked.held_at is None or locked.held_organisation is None:
+        raise ValidationError(_("There is no answer waiting for your confirmation on this request."))
+    if locked.state not in (InvitationState.PENDING, InvitationState.EXPIRED):
+        raise ValidationError(_("This request has already been answered, revoked or withdrawn."))
+    return locked
 
 
 def _take_answer(invitation: SupplierInvitation, answered: SupplierInvitation) -> None:
     """Copy the answer onto the caller's object, keeping the campaign, buyer and supplier it already
     loaded (the caller may not be able to read them again: they are the buyer's rows)."""
-    for name in ("state", "responded_at", "responded_by_id", "supplier_organisation_id", "decline_reason"):
+    for name in (
+        "state",
+        "responded_at",
+        "responded_by_id",
+        "supplier_organisation_id",
+        "decline_reason",
+        "held_answer",
+        "held_organisation_id",
+        "held_by_id",
+        "held_at",
+        "held_reason",
+    ):
         setattr(invitation, name, getattr(answered, name))
 
 

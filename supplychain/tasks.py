@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
 from portal.celery import app
-from portal.emails import send_templated_email
+from portal.emails import is_permanent_email_error, send_templated_email
 from portal.models import EmailStatus
 from supplychain.models import InvitationState, SupplierInvitation
 
@@ -76,7 +76,9 @@ def _send_claimed(invitation: SupplierInvitation, *, is_eager: bool) -> str:
         )
     except Exception as exc:
         attempts = invitation.email_attempts + 1
-        final = attempts >= MAX_ATTEMPTS or is_eager
+        # A message that cannot be built (a line break in a name, from before names were checked)
+        # fails for good at once: the sweep re-enqueues only pending rows, and the buyer sees why.
+        final = attempts >= MAX_ATTEMPTS or is_eager or is_permanent_email_error(exc)
         SupplierInvitation.objects.filter(pk=invitation.pk, nonce=invitation.nonce).update(
             email_status=EmailStatus.FAILED if final else EmailStatus.PENDING,
             email_attempts=attempts,
@@ -153,8 +155,13 @@ def supplier_invitation_reminders() -> dict[str, int]:
                 context=_context(invitation, reminder=True),
             )
             reminded += 1
-        except Exception as exc:  # the next run tries again
-            SupplierInvitation.objects.filter(pk=invitation.pk).update(reminders_sent=invitation.reminders_sent)
+        except Exception as exc:
+            if is_permanent_email_error(exc):  # it can never be sent: failed, shown to the buyer, not retried
+                SupplierInvitation.objects.filter(pk=invitation.pk).update(
+                    email_status=EmailStatus.FAILED, email_error=f"{type(exc).__name__}: {exc}"[:2000]
+                )
+            else:  # the next run tries again
+                SupplierInvitation.objects.filter(pk=invitation.pk).update(reminders_sent=invitation.reminders_sent)
             logger.warning("reminder for %s (day %s) failed: %s", invitation.pk, day, exc)
     return {"expired": expired, "reminded": reminded}
 

@@ -22,6 +22,7 @@ urlpatterns = [
     path("supply-chain/requests/<uuid:invitation_id>/resend/", views.invitation_resend, name="invitation_resend"),
     path("supply-chain/requests/<uuid:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
     path("supply-chain/requests/<uuid:invitation_id>/forward/", views.request_forward, name="forward"),
+    path("supply-chain/requests/<uuid:invitation_id>/answer/", views.held_answer, name="held_answer"),
     path("supply-chain/buyers/", views.buyers, name="buyers"),
     path("supply-chain/buyers/<uuid:link_id>/sharing/", views.buyer_sharing, name="buyer_sharing"),
 ]

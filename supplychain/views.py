@@ -24,7 +24,7 @@ from principles.framework import current_framework
 from principles.services import active_commitments, commitment_statement
 from supplychain import selectors, services
 from supplychain.csv_io import MAX_BYTES, TEMPLATE_CSV, write_csv
-from supplychain.forms import CampaignForm, DeclineForm, ImportForm, SupplierForm
+from supplychain.forms import CampaignForm, DeclineForm, HeldAnswerForm, ImportForm, SupplierForm
 from supplychain.models import Campaign, InvitationState, Supplier, SupplierImport, SupplierInvitation, SupplierLink
 
 PER_PAGE = 50
@@ -353,6 +353,50 @@ def invitation_revoke(request: TenantRequest, org_slug: str, invitation_id: Any)
     return render(request, "supplychain/invitation_revoke.html", {"invitation": invitation})
 
 
+@require_http_methods(["GET", "POST"])
+def held_answer(request: TenantRequest, org_slug: str, invitation_id: Any) -> HttpResponse:
+    """An answer through the link from an organisation that is not the invited party: confirm or reject it."""
+    require(request, "edit_content")
+    invitation = get_object_or_404(
+        selectors.invitations_sent(request.organisation).select_related(
+            "campaign", "supplier", "inviter", "held_organisation", "held_by"
+        ),
+        pk=invitation_id,
+        held_at__isnull=False,
+    )
+    form = HeldAnswerForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        answering = invitation.held_organisation.name if invitation.held_organisation else ""
+        confirm = form.cleaned_data["decision"] == "confirm"
+        try:
+            if confirm:
+                services.held_answer_confirm(invitation=invitation, actor=request.user)
+            else:
+                services.held_answer_reject(invitation=invitation, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request,
+                (
+                    _("You confirmed the answer from %(org)s. It now counts as %(supplier)s's answer.")
+                    if confirm
+                    else _(
+                        "You rejected the answer from %(org)s. The request keeps waiting for %(supplier)s, "
+                        "and the link still works for them."
+                    )
+                )
+                % {"org": answering, "supplier": invitation.supplier.name},
+            )
+        return redirect("supplychain:campaign", org_slug=org_slug, campaign_id=invitation.campaign_id)
+    return render(
+        request,
+        "supplychain/held_answer.html",
+        {"invitation": invitation, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
 # --- The supplier's side --------------------------------------------------------------------
 
 
@@ -418,6 +462,13 @@ def buyer_sharing(request: TenantRequest, org_slug: str, link_id: Any) -> HttpRe
     return redirect("supplychain:buyers", org_slug=org_slug)
 
 
+def _held_message(invitation: SupplierInvitation, organisation_name: str) -> str:
+    return _(
+        "Your answer has gone to %(buyer)s. The request was sent to another email address, so %(buyer)s will "
+        "first confirm that %(org)s is the supplier it asked. Until then your answer does not count."
+    ) % {"buyer": invitation.inviter.name, "org": organisation_name}
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def invitation_landing(request: AuthenticatedRequest, token: str) -> HttpResponse:
@@ -451,8 +502,12 @@ def invitation_landing(request: AuthenticatedRequest, token: str) -> HttpRespons
     ]
     framework = current_framework()
     committed = active_commitments([m.organisation for m in choices])  # one query for all of them
+    # Not the invited address, nor the organisation the buyer's register knows: the buyer confirms.
+    holds_address = services.holds_invited_address(invitation, request.user)
+    invited = set() if holds_address or not choices else services.invited_organisation_ids(invitation)
     for m in choices:
         m.committed = committed.get(m.organisation_id)  # type: ignore[attr-defined]
+        m.needs_confirmation = not holds_address and m.organisation_id not in invited  # type: ignore[attr-defined]
         # The exact statement an owner signs for this organisation (the signing primitive records it).
         m.statement = (  # type: ignore[attr-defined]
             commitment_statement(organisation=m.organisation, framework=framework, extends_to_supply_chain=True)
@@ -483,12 +538,18 @@ def invitation_landing(request: AuthenticatedRequest, token: str) -> HttpRespons
                         {"reason": exc.reason, "invitation": invitation},
                         status=410,
                     )
-                messages.success(
-                    request,
-                    _("You declined the request from %(buyer)s. They have been told your reason.")
-                    % {"buyer": invitation.inviter.name},
-                )
-                return redirect("portal:dashboard", org_slug=chosen.organisation.slug)
+                except ValidationError as exc:
+                    context["error"] = " ".join(exc.messages)
+                else:
+                    if invitation.held_at:
+                        messages.success(request, _held_message(invitation, chosen.organisation.name))
+                    else:
+                        messages.success(
+                            request,
+                            _("You declined the request from %(buyer)s. They have been told your reason.")
+                            % {"buyer": invitation.inviter.name},
+                        )
+                    return redirect("portal:dashboard", org_slug=chosen.organisation.slug)
         else:
             try:
                 services.invitation_accept(
@@ -509,6 +570,9 @@ def invitation_landing(request: AuthenticatedRequest, token: str) -> HttpRespons
             except ValidationError as exc:
                 context["error"] = " ".join(exc.messages)
             else:
+                if invitation.held_at:
+                    messages.success(request, _held_message(invitation, chosen.organisation.name))
+                    return redirect("portal:dashboard", org_slug=chosen.organisation.slug)
                 messages.success(
                     request,
                     _("You accepted the request from %(buyer)s. Your commitment is shared with them.")

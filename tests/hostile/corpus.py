@@ -692,6 +692,30 @@ CSVS: list[HostileCsv] = [
             "rows.3.name": "Name must not contain hidden control characters",
         },
     ),
+    # Header injection: a line break in a name that goes into an email subject (issue 15, part 5).
+    HostileCsv(
+        "line-breaks",
+        _rows(
+            '"CRLF Ltd\r\nBcc: victim@evil.example",,c@c.example,,GB',
+            'LF Ltd,"Ann\nBcc: victim@evil.example",l@l.example,,GB',
+            '"CR Ltd\rSubject: hi",,r@r.example,,GB',
+            '"Sep Ltd\u2028Bcc: x",,s@s.example,,GB',
+        ),
+        row_errors={
+            "rows.2.name": "Name must be on one line: remove the line breaks",
+            "rows.3.contact_name": "Contact name must be on one line: remove the line breaks",
+            "rows.4.name": "Name must be on one line: remove the line breaks",
+            "rows.5.name": "Name must be on one line: remove the line breaks",
+        },
+    ),
+    HostileCsv(
+        "tab-and-bell",
+        _rows("Tab\tLtd,,t@t.example,,GB", "Acme,Bell\x07 Smith,b@b.example,,GB"),
+        row_errors={
+            "rows.2.name": "Name must not contain hidden control characters",
+            "rows.3.contact_name": "Contact name must not contain hidden control characters",
+        },
+    ),
 ]
 
 
@@ -701,6 +725,22 @@ CONTROL_STRINGS = {
     "nul": "Acme\x00 Ltd",
     "escape": "Acme \x1b[31mLtd",
     "rtl-override": "Acme \u202edtL",
+}
+
+# Values that would break an email header (the subject names the supplier, the buyer, the inviter),
+# each with the message the field shows. Django refuses such a header when the email is built.
+ONE_LINE = "must be on one line: remove the line breaks"
+HIDDEN = "must not contain hidden control characters"
+HEADER_BREAKERS = {
+    "crlf-bcc": ("CRLF Ltd\r\nBcc: victim@evil.example", ONE_LINE),
+    "lf": ("Acme\nLtd", ONE_LINE),
+    "cr": ("Acme\rSubject: free money", ONE_LINE),
+    "line-separator": ("Acme\u2028Ltd", ONE_LINE),
+    "next-line": ("Acme\x85Ltd", ONE_LINE),
+    "vertical-tab": ("Acme\x0bLtd", ONE_LINE),
+    "tab": ("Acme\tLtd", HIDDEN),
+    "bell": ("Acme\x07 Ltd", HIDDEN),
+    "escape": ("Acme \x1b[31mLtd", HIDDEN),
 }
 
 # Organisation names and the slug they must become: lower-case ASCII letters, digits and single hyphens.

@@ -254,6 +254,9 @@ def test_an_organisation_slug_is_always_plain_ascii(case, name, tenant) -> None:
         length = len(name.strip())
         assert web_errors(response, "name") == [f"Ensure this value has at most 200 characters (it has {length})."]
         return
+    if case == "rtl-override":  # it would show the name as something else, in pages and email subjects
+        assert web_errors(response, "name") == ["Name must not contain hidden control characters"]
+        return
     assert response.status_code == 302, response.content[:300]
     with scopes_disabled():
         organisation = (

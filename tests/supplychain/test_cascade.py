@@ -265,6 +265,25 @@ def test_reminders_follow_the_cadence_once_each_and_not_when_muted(framework_loa
     assert supplier_invitation_reminders.apply().get()["reminded"] == 0
 
 
+def test_a_reminder_that_can_never_be_built_marks_the_invitation_failed_not_retried(framework_loaded) -> None:
+    """Old data: the supplier's name was given a line break after the invitation went out."""
+    a, b = Company("Alpha"), Company("Bravo")
+    [listed] = a.lists(b)
+    campaign = start(a, reminder_days=[3, 8])
+    Supplier.objects.filter(pk=listed.pk).update(name="Bravo\r\nBcc: victim@evil.example")
+    SupplierInvitation.objects.filter(campaign=campaign).update(
+        email_status="sent", email_sent_at=timezone.now() - timedelta(days=9)
+    )
+    assert supplier_invitation_reminders.apply().get()["reminded"] == 0
+    invitation = SupplierInvitation.objects.get(campaign=campaign)
+    assert invitation.email_status == "failed" and invitation.email_error.startswith("BadHeaderError")
+    assert invitation.state == "pending"
+    # Not tried again at the next run, nor re-enqueued by the sweep.
+    assert supplier_invitation_reminders.apply().get()["reminded"] == 0
+    assert SupplierInvitation.objects.get(pk=invitation.pk).email_status == "failed"
+    assert sweep_supplier_invitations.apply().get() == 0
+
+
 def test_expiry_runs_on_the_schedule_and_expired_links_say_so(framework_loaded, client) -> None:
     a, b = Company("Alpha"), Company("Bravo")
     a.lists(b)

@@ -165,8 +165,11 @@ def test_blank_lines_are_not_rows_but_keep_their_line_numbers() -> None:
 def test_line_numbers_count_a_quoted_multi_line_cell_as_one_row() -> None:
     text = 'name,contact_name,contact_email\n"Acme\nComponents",Ann,a@acme.example\nBrass,,\n'
     preview = parse(text)
-    assert preview.valid[0].name == "Acme\nComponents"
-    assert preview.errors == [RowError(line=3, reason="Missing email address")]
+    # A name on two lines is refused (it would break the invitation email's subject), by its row.
+    assert preview.errors == [
+        RowError(line=2, reason="Name must be on one line: remove the line breaks"),
+        RowError(line=3, reason="Missing email address"),
+    ]
 
 
 def test_template_is_header_plus_two_example_rows_that_are_not_imported() -> None:
