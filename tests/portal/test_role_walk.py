@@ -178,6 +178,7 @@ ROUTES: dict[str, dict[str, str | tuple[str, ...]]] = {
     WEB + "supply-chain/requests/<uuid:invitation_id>/resend/": {_POST: "edit_content"},
     WEB + "supply-chain/requests/<uuid:invitation_id>/revoke/": {_GET: "edit_content", _POST: "edit_content"},
     WEB + "supply-chain/requests/<uuid:invitation_id>/forward/": {_GET: "edit_content", _POST: "edit_content"},
+    WEB + "supply-chain/requests/<uuid:invitation_id>/answer/": {_GET: "edit_content", _POST: "edit_content"},
     WEB + "supply-chain/buyers/": {_GET: "view_supply_chain"},
     WEB + "supply-chain/buyers/<uuid:link_id>/sharing/": {_POST: "edit_content"},
     API + "suppliers/": {"*": "view_supply_chain", _GET: "view_supply_chain", _POST: "edit_content"},
@@ -196,6 +197,8 @@ ROUTES: dict[str, dict[str, str | tuple[str, ...]]] = {
     API + "campaigns/<uuid:campaign_id>/invitations/": {"*": "view_supply_chain", _GET: "view_supply_chain"},
     API + "supplier-invitations/<uuid:invitation_id>/resend/": {"*": "view_supply_chain", _POST: "edit_content"},
     API + "supplier-invitations/<uuid:invitation_id>/revoke/": {"*": "view_supply_chain", _POST: "edit_content"},
+    API + "supplier-invitations/<uuid:invitation_id>/confirm-answer/": {"*": "view_supply_chain", _POST: "edit_content"},
+    API + "supplier-invitations/<uuid:invitation_id>/reject-answer/": {"*": "view_supply_chain", _POST: "edit_content"},
     API + "requests/": {"*": "view_supply_chain", _GET: "view_supply_chain"},
     API + "requests/<uuid:invitation_id>/accept/": {"*": "view_supply_chain", _POST: "edit_content"},
     API + "requests/<uuid:invitation_id>/decline/": {"*": "view_supply_chain", _POST: "edit_content"},
@@ -340,10 +343,12 @@ def _build() -> WalkWorld:
 
 
 def _more_rows(acme: Organisation, owner: User) -> None:
-    """What the demo lacks: a request Acme received from a buyer, and a file cited by final work."""
+    """What the demo lacks: a request Acme received from a buyer, an answer to one of Acme's requests
+    held for Acme to confirm (given through the link by an organisation that was not asked), and a
+    file cited by final work."""
     from assessments.models import ConsultationMeeting, Evidence, Plan, PlanCitation
     from supplychain import services as supply
-    from supplychain.models import Supplier, SupplierLink
+    from supplychain.models import Supplier, SupplierInvitation, SupplierLink
 
     pennine = Organisation.objects.get(name="Pennine Fasteners")
     buyer = User.objects.get(email="owner@pennine.example")
@@ -360,6 +365,10 @@ def _more_rows(acme: Organisation, owner: User) -> None:
         supplier_ids=[acme_as_supplier.pk],
     )
     SupplierLink.objects.get_or_create(buyer=pennine, supplier_organisation=acme)
+    stranger = Organisation.objects.exclude(pk__in=[acme.pk, pennine.pk]).first()
+    SupplierInvitation.objects.filter(
+        pk=SupplierInvitation.objects.filter(inviter=acme, state="pending").values_list("pk", flat=True)[:1]
+    ).update(held_answer="accept", held_organisation=stranger, held_by=buyer, held_at=timezone.now())
     final_plan = Plan.objects.filter(organisation=acme, status="final").first()
     evidence = Evidence.objects.filter(organisation=acme).order_by("uploaded_at").first()
     PlanCitation.objects.get_or_create(organisation=acme, plan=final_plan, evidence=evidence)
@@ -424,6 +433,8 @@ def _web_value(acme: Organisation, name: str, route: str, final_only: bool) -> A
         return OrganisationExport.objects.filter(organisation=acme).values_list("pk", flat=True).first()
     if name == "invitation_id" and route.startswith(WEB + "invitations/"):
         return Invitation.objects.filter(organisation=acme, accepted_at__isnull=True).values_list("pk", flat=True)[0]
+    if name == "invitation_id" and route.endswith(("/answer/", "/confirm-answer/", "/reject-answer/")):
+        return SupplierInvitation.objects.filter(inviter=acme, held_at__isnull=False).values_list("pk", flat=True)[0]
     if name == "invitation_id" and not route.endswith("/forward/"):
         # The buyer's resend and revoke act on requests Acme sent.
         return SupplierInvitation.objects.filter(inviter=acme).values_list("pk", flat=True).first()
