@@ -197,8 +197,14 @@ ROUTES: dict[str, dict[str, str | tuple[str, ...]]] = {
     API + "campaigns/<uuid:campaign_id>/invitations/": {"*": "view_supply_chain", _GET: "view_supply_chain"},
     API + "supplier-invitations/<uuid:invitation_id>/resend/": {"*": "view_supply_chain", _POST: "edit_content"},
     API + "supplier-invitations/<uuid:invitation_id>/revoke/": {"*": "view_supply_chain", _POST: "edit_content"},
-    API + "supplier-invitations/<uuid:invitation_id>/confirm-answer/": {"*": "view_supply_chain", _POST: "edit_content"},
-    API + "supplier-invitations/<uuid:invitation_id>/reject-answer/": {"*": "view_supply_chain", _POST: "edit_content"},
+    API + "supplier-invitations/<uuid:invitation_id>/confirm-answer/": {
+        "*": "view_supply_chain",
+        _POST: "edit_content",
+    },
+    API + "supplier-invitations/<uuid:invitation_id>/reject-answer/": {
+        "*": "view_supply_chain",
+        _POST: "edit_content",
+    },
     API + "requests/": {"*": "view_supply_chain", _GET: "view_supply_chain"},
     API + "requests/<uuid:invitation_id>/accept/": {"*": "view_supply_chain", _POST: "edit_content"},
     API + "requests/<uuid:invitation_id>/decline/": {"*": "view_supply_chain", _POST: "edit_content"},
