@@ -38,6 +38,7 @@ from assessments.models import Response as CriterionResponse
 from portal.api.base import OrganisationGenericView, OrganisationListView
 from portal.api.errors import Conflict, service_error
 from portal.models import Membership, User
+from portal.text import SingleLineValidator
 from principles.framework import current_framework
 
 # --- Shared pieces ---------------------------------------------------------------------------
@@ -179,7 +180,7 @@ class AssessmentDetailSerializer(AssessmentSerializer):
 class AssessmentCreateSerializer(serializers.Serializer[Any]):
     """Documents the body; the web's AssessmentForm validates it."""
 
-    title = serializers.CharField(max_length=200)
+    title = serializers.CharField(max_length=200, validators=[SingleLineValidator("Title")])
     period_start = serializers.DateField()
     period_end = serializers.DateField()
 

@@ -10,9 +10,15 @@ from django.utils.translation import gettext_lazy as _
 from assessments.models import ActionItem, ActionStatus, Assessment
 from portal.forms import DateInput, PortalFormMixin
 from portal.models import User
+from portal.text import SingleLineValidator
 
 
 class AssessmentForm(PortalFormMixin, forms.ModelForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The title goes into the review emails' subjects.
+        self.fields["title"].validators.append(SingleLineValidator(_("Title")))
+
     class Meta:
         model = Assessment
         fields = ["title", "period_start", "period_end"]

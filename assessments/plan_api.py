@@ -41,6 +41,7 @@ from portal.api.base import (
 from portal.api.errors import service_errors
 from portal.canonical import to_jsonable
 from portal.models import Signature, SignatureCapacity, SignatureDecision
+from portal.text import SingleLineValidator
 from principles.models import Criterion
 
 SECTION_KEYS = [key for key, _title, _fields in workflow.PLAN_SECTIONS]
@@ -143,7 +144,9 @@ class PlanQuery(serializers.Serializer[Any]):
 class PlanCreateSerializer(StrictSerializer):
     kind = serializers.ChoiceField(choices=PlanKind.choices, error_messages={"required": "Choose the kind of plan"})
     title = serializers.CharField(
-        max_length=200, error_messages={"required": "Enter a title for the plan", "blank": "Enter a title for the plan"}
+        max_length=200,
+        error_messages={"required": "Enter a title for the plan", "blank": "Enter a title for the plan"},
+        validators=[SingleLineValidator("Title")],
     )
 
 

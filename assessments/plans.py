@@ -31,6 +31,7 @@ from assessments.models import (
 from assessments.workflow import PLAN_SECTIONS, WORKFORCE, _members_with, _notify, eqia_rows, plan_snapshot
 from portal.audit import audit_record
 from portal.models import Membership, Organisation, User
+from portal.text import require_single_line
 
 SECTION_FIELDS = {key: fields for key, _title, fields in PLAN_SECTIONS}
 SECTION_TITLES = {key: title for key, title, _fields in PLAN_SECTIONS}
@@ -53,6 +54,7 @@ def _require_editable(plan: Plan) -> None:
 
 def plan_create(*, organisation: Organisation, actor: User, kind: str, title: str) -> Plan:
     """A new plan with an empty EqIA listing every characteristic."""
+    require_single_line(title=(title, _("Title")))
     with scope(organisation=organisation), transaction.atomic():
         plan = Plan.objects.create(organisation=organisation, kind=kind, title=title.strip(), created_by=actor)
         eqia = EqualityImpactAssessment.objects.create(organisation=organisation, plan=plan)

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from assessments.models import ConsultationOutcome, EqiaOutcome, Plan, PlanKind
 from portal.forms import DateInput, PortalFormMixin
 from portal.models import SignatureDecision
+from portal.text import SingleLineValidator
 
 
 class CommentForm(PortalFormMixin, forms.Form):
@@ -102,6 +103,7 @@ class PlanCreateForm(PortalFormMixin, forms.Form):
         max_length=200,
         help_text=_("For example: Vision inspection cells, line 3"),
         error_messages={"required": _("Enter a title for the plan")},
+        validators=[SingleLineValidator(_("Title"))],  # it goes into the review emails' subjects
     )
 
 

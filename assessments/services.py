@@ -33,6 +33,7 @@ from portal.audit import audit_record
 from portal.models import Membership, Organisation, User
 from portal.outbox import outbox_queue
 from portal.roles import Role
+from portal.text import require_single_line
 from principles.models import Criterion, Framework
 
 
@@ -56,6 +57,7 @@ def assessment_create(
     """Start a cycle with an empty response for every criterion of the framework version."""
     if period_end < period_start:
         raise ValidationError({"period_end": _("The end of the period must be on or after its start")})
+    require_single_line(title=(title, _("Title")))
     with scope(organisation=organisation), transaction.atomic():
         assessment = Assessment.objects.create(
             organisation=organisation,

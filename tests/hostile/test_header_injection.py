@@ -110,3 +110,23 @@ def test_a_plain_name_with_accents_and_punctuation_is_still_accepted(tenant) -> 
     assert response.status_code == 302
     with scopes_disabled():
         assert Supplier.objects.get().name == "Café Müller & Söhne (UK) Ltd – “Nord”"
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("form", ["assessment", "plan"])
+def test_assessment_and_plan_titles_are_refused_at_the_field_on_the_web_and_in_the_api(
+    case, form, tenant, framework
+) -> None:
+    """Their titles go into the subjects of the review emails ("... sent for your review")."""
+    response = post_web(form, tenant, {"title": value(case)})
+    assert web_errors(response, "title") == [message("Title", case)]
+    assert stored_count(form) == 0
+    slug = tenant.organisation.slug
+    if form == "assessment":
+        path, body = "assessments/", {"title": value(case), "period_start": "2026-01-01", "period_end": "2026-12-31"}
+    else:
+        path, body = "plans/", {"kind": "digitalisation", "title": value(case)}
+    refused = api(tenant).post(f"/api/v1/organisations/{slug}/{path}", body, format="json")
+    assert refused.status_code == 400, refused.content[:300]
+    assert refused.json()["fields"]["title"] == [message("Title", case)]
+    assert stored_count(form) == 0
