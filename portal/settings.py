@@ -159,6 +159,8 @@ else:
 # --- Celery (DESIGN.md section 9) -----------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL  # embedded default: tasks run in-process
+# The queue tasks are published to, by web processes and by tasks running in workers alike.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -169,6 +171,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}  # above the 
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 512_000)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING below, with request ids
+# A task that fails for a reason that may pass (mail server down, storage unwritable) runs again
+# after this many seconds, doubling on each attempt, up to the maximum (portal.tasking).
+PORTAL_TASK_RETRY_SECONDS = env_int("PORTAL_TASK_RETRY_SECONDS", 60, minimum=1)
+PORTAL_TASK_RETRY_MAX_SECONDS = env_int("PORTAL_TASK_RETRY_MAX_SECONDS", 600, minimum=1)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"

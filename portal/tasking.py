@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from celery import Task
+from django.conf import settings
 from django.db import transaction
 from django_scopes import scope, scopes_disabled
 
@@ -24,10 +25,16 @@ class TenantTask(Task):
     # Callers pass organisation_id; the body receives organisation, so Celery's signature check
     # at publish time would reject valid calls.
     typing = False
-    # Retries with exponential backoff for transient failures; the task body decides what those are.
-    retry_backoff = True
-    retry_backoff_max = 600
-    retry_jitter = True
+
+    def retry_countdown(self, attempts: int) -> int:
+        """Seconds before the next try after `attempts` failed ones: exponential backoff.
+
+        PORTAL_TASK_RETRY_SECONDS after the first failure, doubling on each one after that, never
+        more than PORTAL_TASK_RETRY_MAX_SECONDS. The task body decides what is worth retrying and
+        records each failure on its row; on a worker it then calls ``self.retry(countdown=...)``.
+        """
+        seconds = settings.PORTAL_TASK_RETRY_SECONDS * 2 ** max(0, attempts - 1)
+        return int(min(settings.PORTAL_TASK_RETRY_MAX_SECONDS, seconds))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         token = request_id_var.set(self._request_id())

@@ -66,7 +66,7 @@ def send_invitation_email(self, *, organisation: Organisation, invitation_id: st
         logger.warning("invitation email %s failed (attempt %s): %s", invitation_id, attempts, exc)
         if final:
             return "failed"
-        raise self.retry(exc=exc, countdown=min(600, 30 * 2**attempts)) from exc
+        raise self.retry(exc=exc, countdown=self.retry_countdown(attempts)) from exc
     Invitation.objects.filter(pk=invitation_id).update(
         email_status=EmailStatus.SENT,
         email_sent_at=timezone.now(),
@@ -130,7 +130,7 @@ def send_outbox_email(self, *, organisation: Organisation, email_id: str) -> str
         logger.warning("outbox email %s failed (attempt %s): %s", email_id, attempts, exc)
         if final:
             return "failed"
-        raise self.retry(exc=exc, countdown=min(600, 30 * 2**attempts)) from exc
+        raise self.retry(exc=exc, countdown=self.retry_countdown(attempts)) from exc
     Outbox.objects.filter(pk=email_id).update(
         status=EmailStatus.SENT, sent_at=timezone.now(), attempts=email.attempts + 1, last_error=""
     )
@@ -188,7 +188,7 @@ def build_organisation_export(self, *, organisation: Organisation, export_id: st
         logger.exception("export %s failed (attempt %s)", export_id, attempts)
         if final:
             return "failed"
-        raise self.retry(exc=exc, countdown=min(300, 20 * 2**attempts)) from exc
+        raise self.retry(exc=exc, countdown=self.retry_countdown(attempts)) from exc
     now = timezone.now()
     # Ready and its email in one transaction: whoever sees it ready finds the email queued too.
     with transaction.atomic():

@@ -39,6 +39,10 @@ def render_report_task(self, *, organisation: Organisation, report_id: str) -> s
     ).get(pk=report_id)
     try:
         pdf, pages, seconds = render_report(report)
+        # Storing is part of the attempt: a full or unwritable volume is retried like a failed render.
+        name = default_storage.save(
+            f"reports/{organisation.pk}/{report_id}-{uuid.uuid4().hex[:8]}.pdf", ContentFile(pdf)
+        )
     except (Exception, SoftTimeLimitExceeded) as exc:
         attempts = report.attempts + 1
         final = attempts >= MAX_ATTEMPTS or bool(self.request.is_eager)
@@ -51,8 +55,7 @@ def render_report_task(self, *, organisation: Organisation, report_id: str) -> s
         logger.exception("report %s failed (attempt %s)", report_id, attempts)
         if final:
             return "failed"
-        raise self.retry(exc=exc, countdown=min(300, 20 * 2**attempts)) from exc
-    name = default_storage.save(f"reports/{organisation.pk}/{report_id}-{uuid.uuid4().hex[:8]}.pdf", ContentFile(pdf))
+        raise self.retry(exc=exc, countdown=self.retry_countdown(attempts)) from exc
     # The row and its audit event together: a worker killed in between leaves neither.
     with transaction.atomic():
         AttestationReport.objects.filter(pk=report_id).update(

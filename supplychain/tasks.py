@@ -86,7 +86,7 @@ def _send_claimed(invitation: SupplierInvitation, *, is_eager: bool) -> str:
             email_queued_at=timezone.now(),
         )
         logger.warning("supplier invitation %s failed (attempt %s): %s", invitation.pk, attempts, exc)
-        return "failed"
+        return "failed" if final else "retry"
     # Marked one by one: a worker lost in the middle of a batch re-sends nothing already sent. A row
     # resent meanwhile has a new nonce: it stays pending for its own task, with the link that works.
     SupplierInvitation.objects.filter(pk=invitation.pk, nonce=invitation.nonce).update(
@@ -98,18 +98,26 @@ def _send_claimed(invitation: SupplierInvitation, *, is_eager: bool) -> str:
     return "sent"
 
 
-@app.task(bind=True)
+@app.task(bind=True, max_retries=None)  # each row counts its own attempts (MAX_ATTEMPTS)
 @scopes_disabled()  # system work across every organisation's invitations (portal.rls)
 def send_supplier_invitations(self, *, invitation_ids: list[str]) -> dict[str, int]:
-    """Send a batch of invitation emails. A duplicated delivery sends nothing twice (status claim)."""
+    """Send a batch of invitation emails. A duplicated delivery sends nothing twice (status claim).
+
+    Emails that failed for the first times are tried again, as a smaller batch, after a backoff."""
     claimed = _claim(invitation_ids)
     results: dict[str, int] = {}
     if len(claimed) < len(invitation_ids):
         # sent already, being sent, or answered or revoked meanwhile
         results["not-claimed"] = len(invitation_ids) - len(claimed)
+    again: list[str] = []
     for invitation in claimed:
         outcome = _send_claimed(invitation, is_eager=bool(self.request.is_eager))
         results[outcome] = results.get(outcome, 0) + 1
+        if outcome == "retry":
+            again.append(str(invitation.pk))
+    if again:
+        attempts = max(i.email_attempts for i in claimed if str(i.pk) in again) + 1
+        raise self.retry(kwargs={"invitation_ids": again}, countdown=self.retry_countdown(attempts))
     return results
 
 

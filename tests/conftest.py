@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 
@@ -54,27 +55,54 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
-def _test_code_reads_across_tenants(monkeypatch):
-    """Test code (setup, assertions, refresh_from_db) reads every tenant's rows; requests do not.
+def _test_code_reads_across_tenants(request, monkeypatch):
+    """Test code (setup, assertions, refresh_from_db) reads every tenant's rows; production does not.
 
-    Each request the test makes (test client, API client, WSGI app) starts with no scope at all,
-    as in production, so the views' own scopes, and on PostgreSQL the row-level-security
-    policies, decide what it sees. Use the `no_scope` fixture to run test code without it.
+    Every production entry point the test drives starts with no scope at all, as in production,
+    so its own scopes, and on PostgreSQL the row-level-security policies, decide what it sees:
+
+    * requests (test client, API client, WSGI app, live server): ``BaseHandler.get_response``;
+    * Celery tasks, eager or called directly (the real worker is another process, with no scope):
+      ``TenantTask.__call__``, which the eager tracer and direct calls both go through;
+    * management commands (``call_command``, and ``manage.py`` in-process): ``BaseCommand.execute``;
+    * on-commit callbacks (at commit, or run by ``captureOnCommitCallbacks``): wrapped when
+      registered, in ``BaseDatabaseWrapper.on_commit``.
+
+    A task or command that forgets to enter its scope therefore fails here as it would in
+    production (ScopeError; on PostgreSQL the policies show it nothing). Use the `no_scope`
+    fixture to run test code itself without the God's-eye view; mark a test
+    ``production_code_shares_test_scope`` to let tasks, commands and callbacks (not requests)
+    inherit the test's scope instead.
     """
     from django.core.handlers.base import BaseHandler
+    from django.core.management.base import BaseCommand
+    from django.db.backends.base.base import BaseDatabaseWrapper
     from django_scopes import scopes_disabled
     from django_scopes.state import state
 
-    get_response = BaseHandler.get_response
+    from portal.tasking import TenantTask
 
-    def get_response_with_no_scope(self, request):
-        token = state.set(None)
-        try:
-            return get_response(self, request)
-        finally:
-            state.reset(token)
+    def with_no_scope(function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            token = state.set(None)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                state.reset(token)
 
-    monkeypatch.setattr(BaseHandler, "get_response", get_response_with_no_scope)
+        return wrapper
+
+    monkeypatch.setattr(BaseHandler, "get_response", with_no_scope(BaseHandler.get_response))
+    if request.node.get_closest_marker("production_code_shares_test_scope") is None:
+        monkeypatch.setattr(TenantTask, "__call__", with_no_scope(TenantTask.__call__))
+        monkeypatch.setattr(BaseCommand, "execute", with_no_scope(BaseCommand.execute))
+        on_commit = BaseDatabaseWrapper.on_commit
+
+        def on_commit_with_no_scope(self, func, robust=False):
+            return on_commit(self, with_no_scope(func), robust=robust)
+
+        monkeypatch.setattr(BaseDatabaseWrapper, "on_commit", on_commit_with_no_scope)
     with scopes_disabled():
         yield
 

@@ -182,7 +182,8 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Itera
     log = folder / "worker.log"
     queue = f"portal-test-{uuid.uuid4().hex[:8]}"
     with django_db_blocker.unblock():
-        env = worker_env(mail_folder)
+        # Tasks that tasks publish (an export's ready email) come back to this worker too.
+        env = worker_env(mail_folder, CELERY_TASK_DEFAULT_QUEUE=queue)
     process = start_worker(queue, log=log, env=env)
     previous_queue = app.conf.task_default_queue
     app.conf.task_default_queue = queue
