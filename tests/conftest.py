@@ -55,7 +55,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
-def _test_code_reads_across_tenants(request, monkeypatch):
+def _test_code_reads_across_tenants(monkeypatch):
     """Test code (setup, assertions, refresh_from_db) reads every tenant's rows; production does not.
 
     Every production entry point the test drives starts with no scope at all, as in production,
@@ -70,9 +70,7 @@ def _test_code_reads_across_tenants(request, monkeypatch):
 
     A task or command that forgets to enter its scope therefore fails here as it would in
     production (ScopeError; on PostgreSQL the policies show it nothing). Use the `no_scope`
-    fixture to run test code itself without the God's-eye view; mark a test
-    ``production_code_shares_test_scope`` to let tasks, commands and callbacks (not requests)
-    inherit the test's scope instead.
+    fixture to run test code itself without the God's-eye view.
     """
     from django.core.handlers.base import BaseHandler
     from django.core.management.base import BaseCommand
@@ -94,15 +92,14 @@ def _test_code_reads_across_tenants(request, monkeypatch):
         return wrapper
 
     monkeypatch.setattr(BaseHandler, "get_response", with_no_scope(BaseHandler.get_response))
-    if request.node.get_closest_marker("production_code_shares_test_scope") is None:
-        monkeypatch.setattr(TenantTask, "__call__", with_no_scope(TenantTask.__call__))
-        monkeypatch.setattr(BaseCommand, "execute", with_no_scope(BaseCommand.execute))
-        on_commit = BaseDatabaseWrapper.on_commit
+    monkeypatch.setattr(TenantTask, "__call__", with_no_scope(TenantTask.__call__))
+    monkeypatch.setattr(BaseCommand, "execute", with_no_scope(BaseCommand.execute))
+    on_commit = BaseDatabaseWrapper.on_commit
 
-        def on_commit_with_no_scope(self, func, robust=False):
-            return on_commit(self, with_no_scope(func), robust=robust)
+    def on_commit_with_no_scope(self, func, robust=False):
+        return on_commit(self, with_no_scope(func), robust=robust)
 
-        monkeypatch.setattr(BaseDatabaseWrapper, "on_commit", on_commit_with_no_scope)
+    monkeypatch.setattr(BaseDatabaseWrapper, "on_commit", on_commit_with_no_scope)
     with scopes_disabled():
         yield
 
