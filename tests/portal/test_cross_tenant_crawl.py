@@ -201,6 +201,16 @@ def _plant_markers(a: Organisation, owner: User, manager: User) -> list[str]:
     mark(SupplierImport.objects.filter(organisation=a), "file_name", "import-file")
     # Another supplier's answer to A: B must not learn it either.
     mark(SupplierInvitation.objects.filter(inviter=a).exclude(decline_reason=""), "decline_reason", "decline-reason")
+    # An answer to one of A's requests, held for A to confirm: given through the link by a third
+    # organisation that was not asked. Who answered, and why, is A's to read.
+    third = Organisation.objects.exclude(pk=a.pk).exclude(name=NORTHERN).first()
+    held = SupplierInvitation.objects.filter(inviter=a, state="pending").order_by("pk").first()
+    assert held is not None and third is not None
+    answerer = Membership.objects.filter(organisation=third).select_related("user").first()
+    assert answerer is not None
+    held.held_answer, held.held_organisation, held.held_by = "decline", third, answerer.user
+    held.held_at, held.held_reason = timezone.now(), f"Not us {marker('held-answer-reason')}"
+    held.save(update_fields=["held_answer", "held_organisation", "held_by", "held_at", "held_reason"])
     mark(ApiToken.objects.filter(organisation=a), "name", "token-name", limit=5)
     Invitation.objects.filter(organisation=a).update(email=f"{marker('join-invitation').lower()}@acme.example")
     member = User.objects.get(email="member@acme.example")
@@ -539,6 +549,7 @@ def _kinds(urls: set[str], slug: str) -> dict[str, int]:
         "supplier import": rf"^/o/{slug}/supply-chain/suppliers/import/{UUID_RE.pattern}/",
         "campaign": rf"^/o/{slug}/supply-chain/campaigns/{UUID_RE.pattern}/",
         "supplier request": rf"^/o/{slug}/supply-chain/requests/{UUID_RE.pattern}/",
+        "held answer": rf"^/o/{slug}/supply-chain/requests/{UUID_RE.pattern}/answer/",
         "report": rf"^/o/{slug}/reports/{UUID_RE.pattern}/$",
         "report download": rf"^/o/{slug}/reports/{UUID_RE.pattern}/download/",
         "member": rf"^/o/{slug}/members/{UUID_RE.pattern}/",
