@@ -6,22 +6,9 @@ class AssessmentsConfig(AppConfig):
     verbose_name = "Assessments"
 
     def ready(self) -> None:
-        from django.utils.translation import gettext_lazy as _
+        from assessments.activity import register as register_activity
 
-        from portal.audit import register_verb_labels
-
-        register_verb_labels(
-            {
-                "assessment.created": _("started a self-assessment"),
-                "assessment.submitted": _("sent a self-assessment for workforce review"),
-                "response.updated": _("changed an answer"),
-                "evidence.uploaded": _("uploaded evidence"),
-                "evidence.deleted": _("deleted evidence"),
-                "action.created": _("added an action"),
-                "action.updated": _("updated an action"),
-                "action.deleted": _("deleted an action"),
-            }
-        )
+        register_activity()
         from assessments.dashboard import assessment_panel
         from assessments.demo import demo_assessment, demo_plans
         from portal.dashboard import register_panel

@@ -11,6 +11,9 @@ class PortalConfig(AppConfig):
 
         # Their own export sections, personal-data sections and retention steps register on import.
         from portal import adapters, exports, privacy, rls  # noqa: F401
+        from portal.activity import register_portal_verbs
+
+        register_portal_verbs()
 
         # A password change or reset revokes the person's API tokens, as it ends their other sessions.
         password_changed.connect(adapters.on_password_changed, dispatch_uid="portal.tokens.password_changed")

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.db import models, transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 from django_scopes import scope
 
 from portal.canonical import canonical_json, sha256_hex, to_jsonable
@@ -16,35 +15,6 @@ from portal.logging import current_request_id
 from portal.models import AuditEvent, Organisation, User
 
 GENESIS_HASH = "0" * 64
-
-VERB_LABELS = {
-    "organisation.created": _("created the organisation"),
-    "invitation.created": _("invited someone"),
-    "invitation.resent": _("resent an invitation"),
-    "invitation.revoked": _("revoked an invitation"),
-    "invitation.accepted": _("accepted an invitation"),
-    "member.role_changed": _("changed a member's role"),
-    "member.removed": _("removed a member"),
-    "member.left": _("left the organisation"),
-    "auditor.viewed": _("viewed (auditor)"),
-    "auditor.downloaded": _("downloaded (auditor)"),
-    "signature.sign": _("signed"),
-    "signature.sign_with_reservations": _("signed with reservations"),
-    "signature.decline": _("declined to sign"),
-    "api_token.created": _("created an API token"),
-    "api_token.revoked": _("revoked an API token"),
-    "api_token.revoked_password_changed": _("changed their password, which revoked their API token"),
-    "api_token.revoked_password_reset": _("reset their password, which revoked their API token"),
-    "export.requested": _("requested a data export"),
-    "export.downloaded": _("downloaded a data export"),
-    "account.deleted": _("deleted their account"),
-}
-
-
-def register_verb_labels(labels: dict[str, Any]) -> None:
-    """Other apps name their own audit verbs (from AppConfig.ready()), so portal imports none of them."""
-    VERB_LABELS.update(labels)
-
 
 def _event_payload(event: AuditEvent) -> dict[str, Any]:
     return {

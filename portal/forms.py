@@ -217,10 +217,11 @@ class AuditFilterForm(PortalFormMixin, forms.Form):
         label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
 
-    def __init__(self, *args: Any, verbs: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, verbs: list[tuple[str, list[tuple[str, str]]]], **kwargs: Any) -> None:
+        """`verbs`: the actions grouped for the list (portal.activity.verb_choices)."""
         super().__init__(*args, **kwargs)
         verb_field = cast(forms.ChoiceField, self.fields["verb"])
-        verb_field.choices = [("", _("All actions")), *verbs.items()]
+        verb_field.choices = [("", _("All actions")), *verbs]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -26,8 +26,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_scopes import scopes_disabled
 
 from portal import exports, privacy, selectors, services
+from portal.activity import activity_lines, verb_choices
 from portal.api.errors import database_unavailable_message, is_api_path, json_error
-from portal.audit import VERB_LABELS, audit_verify_chain
+from portal.audit import audit_verify_chain
 from portal.dashboard import dashboard_panels
 from portal.forms import (
     AccountDeleteForm,
@@ -334,7 +335,6 @@ def dashboard(request: TenantRequest, org_slug: str) -> HttpResponse:
             "invitations": list(selectors.organisation_invitations(organisation)[:5]) if can_manage else [],
             "activity": selectors.recent_activity(organisation) if membership.can("view_audit_trail") else [],
             "can_manage": can_manage,
-            "verb_labels": VERB_LABELS,
         },
     )
 
@@ -495,7 +495,7 @@ def invitation_revoke(request: TenantRequest, org_slug: str, invitation_id) -> H
 def audit_trail(request: TenantRequest, org_slug: str) -> HttpResponse:
     require(request, "view_audit_trail")
     organisation = request.organisation
-    form = AuditFilterForm(request.GET or None, verbs=VERB_LABELS)
+    form = AuditFilterForm(request.GET or None, verbs=verb_choices())
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
     page = selectors.audit_events_page(
         organisation, filters=filters, page=request.GET.get("page"), per_page=settings.AUDIT_EVENTS_PER_PAGE
@@ -511,7 +511,7 @@ def audit_trail(request: TenantRequest, org_slug: str) -> HttpResponse:
             "page": page,
             "verification": verification,
             "query": query.urlencode(),
-            "verb_labels": VERB_LABELS,
+            "lines": activity_lines(page.object_list),
         },
     )
 

@@ -8,13 +8,21 @@ class PrinciplesConfig(AppConfig):
     def ready(self) -> None:
         from django.utils.translation import gettext_lazy as _
 
-        from portal.audit import register_verb_labels
+        from portal.activity import Verb, register_subject, register_verbs
 
-        register_verb_labels(
-            {
-                "commitment.signed": _("signed the commitment"),
-                "commitment.withdrawn": _("withdrew the commitment"),
-            }
+        register_subject(subject_type="commitment", noun=_("the commitment"))
+        register_verbs(
+            group=_("Commitment"),
+            verbs={
+                "commitment.signed": Verb(
+                    _("Signed the commitment"), _("%(actor)s signed the commitment to %(target)s"), label_is_title=True
+                ),
+                "commitment.withdrawn": Verb(
+                    _("Withdrew the commitment"),
+                    _("%(actor)s withdrew the commitment to %(target)s"),
+                    label_is_title=True,
+                ),
+            },
         )
         from portal.dashboard import register_panel
         from portal.demo import register_demo_step

@@ -6,6 +6,9 @@ class ReportsConfig(AppConfig):
     verbose_name = "Reports"
 
     def ready(self) -> None:
+        from reports.activity import register as register_activity
+
+        register_activity()
         from portal.demo import register_demo_step
         from reports.demo import demo_report
 

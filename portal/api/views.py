@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portal import selectors
+from portal.activity import verb_label
 from portal.api.base import (
     GenericApiView,
     ListView,
@@ -22,7 +23,7 @@ from portal.api.base import (
     OrganisationRetrieveView,
     token_of,
 )
-from portal.audit import VERB_LABELS, audit_verify_chain
+from portal.audit import audit_verify_chain
 from portal.models import AuditEvent, Membership, Organisation
 from portal.roles import Role
 
@@ -166,7 +167,7 @@ class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
         ]
 
     def get_verb_label(self, event: AuditEvent) -> str:
-        return str(VERB_LABELS.get(event.verb, event.verb))
+        return verb_label(event.verb)
 
 
 class AuditQuery(serializers.Serializer[Any]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +45,37 @@ def role_label(value: Any) -> Any:
     if isinstance(value, str) and value in Role.values:
         return Role(value).label
     return value
+
+
+_CODE = re.compile(r"[a-z]+(_[a-z]+)+")
+
+
+@register.filter
+def change_value(value: Any) -> Any:
+    """A recorded value as words: roles by label, yes/no, lists joined, and ids as a count (an id
+    means nothing to a reader; the API and the export keep the record as stored)."""
+    from django.utils.translation import gettext, ngettext
+
+    from portal.activity import looks_like_an_id
+
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, list):
+        ids = [v for v in value if isinstance(v, str) and looks_like_an_id(v)]
+        if ids and len(ids) == len(value):
+            return ngettext("%(n)s item", "%(n)s items", len(ids)) % {"n": len(ids)}
+        if not value:
+            return gettext("none")
+        return ", ".join(str(change_value(v)) for v in value)
+    if isinstance(value, str) and looks_like_an_id(value):
+        return gettext("recorded")
+    if isinstance(value, str) and _CODE.fullmatch(value):
+        from portal.roles import Role
+
+        return Role(value).label if value in Role.values else value.replace("_", " ")
+    return role_label(value)
 
 
 @register.filter

@@ -1,0 +1,190 @@
+"""How the assessments app's audit events read (registered in AssessmentsConfig.ready())."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from portal.activity import Verb, actor_name, join_words, quoted, register_subject, register_verbs, subject_phrase
+from portal.models import AuditEvent
+
+
+def _principle(label: str) -> str:
+    """'4.2 Title' -> '4'."""
+    code = label.split(" ", 1)[0]
+    head = code.split(".", 1)[0]
+    return head if head.isdigit() else ""
+
+
+def answers_collapsed(events: Sequence[AuditEvent]) -> str:
+    """One person's run of autosaved answers: 'changed 12 answers in principle 4'."""
+    answers = {e.target_id for e in events}
+    principles = sorted({p for p in (_principle(e.target_label) for e in events) if p}, key=int)
+    actor = actor_name(events[0])
+    if len(answers) == 1:
+        return gettext("%(actor)s changed the answer to %(target)s (%(n)s saves)") % {
+            "actor": actor,
+            "target": quoted(events[0].target_label),
+            "n": len(events),
+        }
+    if not principles:
+        return ngettext(
+            "%(actor)s changed %(n)s answer", "%(actor)s changed %(n)s answers", len(answers)
+        ) % {"actor": actor, "n": len(answers)}
+    if len(principles) == 1:
+        return ngettext(
+            "%(actor)s changed %(n)s answer in principle %(principle)s",
+            "%(actor)s changed %(n)s answers in principle %(principle)s",
+            len(answers),
+        ) % {"actor": actor, "n": len(answers), "principle": principles[0]}
+    return ngettext(
+        "%(actor)s changed %(n)s answer in principles %(principles)s",
+        "%(actor)s changed %(n)s answers in principles %(principles)s",
+        len(answers),
+    ) % {"actor": actor, "n": len(answers), "principles": join_words(principles)}
+
+
+def plan_updated(event: AuditEvent) -> str:
+    title, _sep, section = event.target_label.rpartition(": ")
+    if not title:
+        title, section = section, ""
+    if section:
+        return gettext("%(actor)s changed “%(section)s” in the plan %(plan)s") % {
+            "actor": actor_name(event),
+            "section": section,
+            "plan": quoted(title),
+        }
+    return gettext("%(actor)s changed the plan %(plan)s") % {"actor": actor_name(event), "plan": quoted(title)}
+
+
+def plan_amended(event: AuditEvent) -> str:
+    after = event.after if isinstance(event.after, dict) else {}
+    return gettext("%(actor)s started version %(version)s of the plan %(plan)s") % {
+        "actor": actor_name(event),
+        "version": after.get("version", "?"),
+        "plan": quoted(event.target_label),
+    }
+
+
+def action_updated(event: AuditEvent) -> str:
+    after = event.after if isinstance(event.after, dict) else {}
+    before = event.before if isinstance(event.before, dict) else {}
+    words = {"actor": actor_name(event), "target": quoted(event.target_label)}
+    if after.get("status") != before.get("status") and after.get("status") == "done":
+        return gettext("%(actor)s marked the action %(target)s as done") % words
+    return gettext("%(actor)s updated the action %(target)s") % words
+
+
+def changes_answered(event: AuditEvent) -> str:
+    words = event.target_label.split()
+    subject_type = words[-2] if len(words) >= 2 else ""
+    return gettext("%(actor)s answered the change request on %(thing)s") % {
+        "actor": actor_name(event),
+        "thing": subject_phrase(subject_type, getattr(event, "subject_title", "") or ""),
+    }
+
+
+def evidence_uploaded(event: AuditEvent) -> str:
+    return gettext("%(actor)s uploaded the evidence file %(target)s") % {
+        "actor": actor_name(event),
+        "target": quoted(event.target_label),
+    }
+
+
+def register() -> None:
+    register_subject(subject_type="assessment", noun=_("the self-assessment"))
+    register_subject(subject_type="plan", noun=_("the plan"))
+    titled = {"label_is_title": True}
+    register_verbs(
+        group=_("Self-assessments"),
+        verbs={
+            "assessment.created": Verb(
+                _("Started a self-assessment"), _("%(actor)s started the self-assessment %(target)s"), **titled
+            ),
+            "assessment.submitted": Verb(
+                _("Sent a self-assessment for workforce review"),
+                _("%(actor)s sent the self-assessment %(target)s to the workforce for review"),
+                **titled,
+            ),
+            "assessment.changes_requested": Verb(
+                _("Asked for changes to a self-assessment"),
+                _("%(actor)s asked for changes to the self-assessment %(target)s"),
+                **titled,
+            ),
+            "assessment.agreed": Verb(
+                _("Agreed a self-assessment"),
+                _("%(actor)s gave the last signature: the self-assessment %(target)s is agreed"),
+                **titled,
+            ),
+            "assessment.finalised": Verb(
+                _("Finalised a self-assessment"), _("%(actor)s finalised the self-assessment %(target)s"), **titled
+            ),
+            "response.updated": Verb(
+                _("Changed an answer"),
+                _("%(actor)s changed the answer to %(target)s"),
+                collapse=answers_collapsed,
+            ),
+        },
+    )
+    register_verbs(
+        group=_("Evidence"),
+        verbs={
+            "evidence.uploaded": Verb(_("Uploaded evidence"), evidence_uploaded, **titled),
+            "evidence.deleted": (_("Deleted evidence"), _("%(actor)s deleted the evidence file %(target)s")),
+        },
+    )
+    register_verbs(
+        group=_("Actions"),
+        verbs={
+            "action.created": Verb(_("Added an action"), _("%(actor)s added the action %(target)s"), **titled),
+            "action.updated": (_("Updated an action"), action_updated),
+            "action.deleted": (_("Deleted an action"), _("%(actor)s deleted the action %(target)s")),
+        },
+    )
+    register_verbs(
+        group=_("Plans"),
+        verbs={
+            "plan.created": Verb(_("Started a plan"), _("%(actor)s started the plan %(target)s"), **titled),
+            "plan.updated": (_("Changed a plan"), plan_updated),
+            "plan.meeting_added": Verb(
+                _("Recorded a consultation meeting"),
+                _("%(actor)s recorded a consultation meeting for the plan %(target)s"),
+                **titled,
+            ),
+            "plan.meeting_removed": Verb(
+                _("Removed a consultation meeting"),
+                _("%(actor)s removed a consultation meeting from the plan %(target)s"),
+                **titled,
+            ),
+            "eqia.updated": Verb(
+                _("Updated an equality impact assessment"),
+                _("%(actor)s updated the equality impact assessment of the plan %(target)s"),
+                **titled,
+            ),
+            "plan.submitted": Verb(
+                _("Sent a plan for workforce review"),
+                _("%(actor)s sent the plan %(target)s to the workforce for review"),
+                **titled,
+            ),
+            "plan.changes_requested": Verb(
+                _("Asked for changes to a plan"), _("%(actor)s asked for changes to the plan %(target)s"), **titled
+            ),
+            "plan.agreed": Verb(
+                _("Agreed a plan"), _("%(actor)s gave the last signature: the plan %(target)s is agreed"), **titled
+            ),
+            "plan.finalised": Verb(
+                _("Finalised a plan"), _("%(actor)s finalised the plan %(target)s"), **titled
+            ),
+            "plan.amended": Verb(_("Started a new version of a plan"), plan_amended, **titled),
+        },
+    )
+    register_verbs(
+        group=_("Comments and reviews"),
+        verbs={
+            "comment.added": (_("Commented"), _("%(actor)s commented on %(target)s")),
+            "comment.resolved": (_("Resolved a comment"), _("%(actor)s resolved a comment on %(target)s")),
+            "changes.answered": Verb(_("Answered a change request"), changes_answered, names_subject_by_id=True),
+        },
+    )
