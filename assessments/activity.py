@@ -30,9 +30,10 @@ def answers_collapsed(events: Sequence[AuditEvent]) -> str:
             "n": len(events),
         }
     if not principles:
-        return ngettext(
-            "%(actor)s changed %(n)s answer", "%(actor)s changed %(n)s answers", len(answers)
-        ) % {"actor": actor, "n": len(answers)}
+        return ngettext("%(actor)s changed %(n)s answer", "%(actor)s changed %(n)s answers", len(answers)) % {
+            "actor": actor,
+            "n": len(answers),
+        }
     if len(principles) == 1:
         return ngettext(
             "%(actor)s changed %(n)s answer in principle %(principle)s",
@@ -96,30 +97,33 @@ def evidence_uploaded(event: AuditEvent) -> str:
 def register() -> None:
     register_subject(subject_type="assessment", noun=_("the self-assessment"))
     register_subject(subject_type="plan", noun=_("the plan"))
-    titled = {"label_is_title": True}
     register_verbs(
         group=_("Self-assessments"),
         verbs={
             "assessment.created": Verb(
-                _("Started a self-assessment"), _("%(actor)s started the self-assessment %(target)s"), **titled
+                _("Started a self-assessment"),
+                _("%(actor)s started the self-assessment %(target)s"),
+                label_is_title=True,
             ),
             "assessment.submitted": Verb(
                 _("Sent a self-assessment for workforce review"),
                 _("%(actor)s sent the self-assessment %(target)s to the workforce for review"),
-                **titled,
+                label_is_title=True,
             ),
             "assessment.changes_requested": Verb(
                 _("Asked for changes to a self-assessment"),
                 _("%(actor)s asked for changes to the self-assessment %(target)s"),
-                **titled,
+                label_is_title=True,
             ),
             "assessment.agreed": Verb(
                 _("Agreed a self-assessment"),
                 _("%(actor)s gave the last signature: the self-assessment %(target)s is agreed"),
-                **titled,
+                label_is_title=True,
             ),
             "assessment.finalised": Verb(
-                _("Finalised a self-assessment"), _("%(actor)s finalised the self-assessment %(target)s"), **titled
+                _("Finalised a self-assessment"),
+                _("%(actor)s finalised the self-assessment %(target)s"),
+                label_is_title=True,
             ),
             "response.updated": Verb(
                 _("Changed an answer"),
@@ -131,14 +135,16 @@ def register() -> None:
     register_verbs(
         group=_("Evidence"),
         verbs={
-            "evidence.uploaded": Verb(_("Uploaded evidence"), evidence_uploaded, **titled),
+            "evidence.uploaded": Verb(_("Uploaded evidence"), evidence_uploaded, label_is_title=True),
             "evidence.deleted": (_("Deleted evidence"), _("%(actor)s deleted the evidence file %(target)s")),
         },
     )
     register_verbs(
         group=_("Actions"),
         verbs={
-            "action.created": Verb(_("Added an action"), _("%(actor)s added the action %(target)s"), **titled),
+            "action.created": Verb(
+                _("Added an action"), _("%(actor)s added the action %(target)s"), label_is_title=True
+            ),
             "action.updated": (_("Updated an action"), action_updated),
             "action.deleted": (_("Deleted an action"), _("%(actor)s deleted the action %(target)s")),
         },
@@ -146,38 +152,42 @@ def register() -> None:
     register_verbs(
         group=_("Plans"),
         verbs={
-            "plan.created": Verb(_("Started a plan"), _("%(actor)s started the plan %(target)s"), **titled),
+            "plan.created": Verb(_("Started a plan"), _("%(actor)s started the plan %(target)s"), label_is_title=True),
             "plan.updated": (_("Changed a plan"), plan_updated),
             "plan.meeting_added": Verb(
                 _("Recorded a consultation meeting"),
                 _("%(actor)s recorded a consultation meeting for the plan %(target)s"),
-                **titled,
+                label_is_title=True,
             ),
             "plan.meeting_removed": Verb(
                 _("Removed a consultation meeting"),
                 _("%(actor)s removed a consultation meeting from the plan %(target)s"),
-                **titled,
+                label_is_title=True,
             ),
             "eqia.updated": Verb(
                 _("Updated an equality impact assessment"),
                 _("%(actor)s updated the equality impact assessment of the plan %(target)s"),
-                **titled,
+                label_is_title=True,
             ),
             "plan.submitted": Verb(
                 _("Sent a plan for workforce review"),
                 _("%(actor)s sent the plan %(target)s to the workforce for review"),
-                **titled,
+                label_is_title=True,
             ),
             "plan.changes_requested": Verb(
-                _("Asked for changes to a plan"), _("%(actor)s asked for changes to the plan %(target)s"), **titled
+                _("Asked for changes to a plan"),
+                _("%(actor)s asked for changes to the plan %(target)s"),
+                label_is_title=True,
             ),
             "plan.agreed": Verb(
-                _("Agreed a plan"), _("%(actor)s gave the last signature: the plan %(target)s is agreed"), **titled
+                _("Agreed a plan"),
+                _("%(actor)s gave the last signature: the plan %(target)s is agreed"),
+                label_is_title=True,
             ),
             "plan.finalised": Verb(
-                _("Finalised a plan"), _("%(actor)s finalised the plan %(target)s"), **titled
+                _("Finalised a plan"), _("%(actor)s finalised the plan %(target)s"), label_is_title=True
             ),
-            "plan.amended": Verb(_("Started a new version of a plan"), plan_amended, **titled),
+            "plan.amended": Verb(_("Started a new version of a plan"), plan_amended, label_is_title=True),
         },
     )
     register_verbs(

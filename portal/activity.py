@@ -94,11 +94,7 @@ def verb_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     grouped: dict[str, list[tuple[str, str]]] = {key: [] for key in _groups}
     for verb, spec in _verbs.items():
         grouped[str(spec.group)].append((verb, str(spec.label)))
-    return [
-        (str(_group_labels[key]), options)
-        for key, options in grouped.items()
-        if options
-    ]
+    return [(str(_group_labels[key]), options) for key, options in grouped.items() if options]
 
 
 # --- Sentences ------------------------------------------------------------------------------
@@ -415,9 +411,7 @@ def register_portal_verbs() -> None:
             ),
             "api_token.revoked_password_changed": (
                 _("Changed their password (API token revoked)"),
-                api_token_sentence(
-                    _("%(actor)s changed their password, which revoked their API token %(token)s")
-                ),
+                api_token_sentence(_("%(actor)s changed their password, which revoked their API token %(token)s")),
             ),
             "api_token.revoked_password_reset": (
                 _("Reset their password (API token revoked)"),

@@ -75,27 +75,28 @@ REJECTED = (
 
 
 def register() -> None:
-    titled = {"label_is_title": True}
     register_verbs(
         group=lazy("Supply chain"),
         verbs={
             "supplier.added": Verb(
-                lazy("Added a supplier"), lazy("%(actor)s added %(target)s to the supplier register"), **titled
+                lazy("Added a supplier"),
+                lazy("%(actor)s added %(target)s to the supplier register"),
+                label_is_title=True,
             ),
             "supplier.changed": Verb(
-                lazy("Changed a supplier"), lazy("%(actor)s changed the supplier %(target)s"), **titled
+                lazy("Changed a supplier"), lazy("%(actor)s changed the supplier %(target)s"), label_is_title=True
             ),
             "supplier.archived": Verb(
-                lazy("Archived a supplier"), lazy("%(actor)s archived the supplier %(target)s"), **titled
+                lazy("Archived a supplier"), lazy("%(actor)s archived the supplier %(target)s"), label_is_title=True
             ),
             "supplier.restored": Verb(
-                lazy("Restored a supplier"), lazy("%(actor)s restored the supplier %(target)s"), **titled
+                lazy("Restored a supplier"), lazy("%(actor)s restored the supplier %(target)s"), label_is_title=True
             ),
             "supplier.imported": (lazy("Imported suppliers"), supplier_imported),
             "campaign.started": Verb(
                 lazy("Started a supplier campaign"),
                 lazy("%(actor)s started the supplier campaign %(target)s"),
-                **titled,
+                label_is_title=True,
             ),
             "supplier_request.accepted": (lazy("Accepted a supplier request"), _request_sentence(*ACCEPTED)),
             "supplier_request.declined": (lazy("Declined a supplier request"), _request_sentence(*DECLINED)),

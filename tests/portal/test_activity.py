@@ -77,9 +77,11 @@ def production_verbs() -> dict[str, str]:
                 name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
                 if name in takes_verb and len(node.args) > takes_verb[name]:
                     found.update(dict.fromkeys(_expand(node.args[takes_verb[name]]), where))
-            if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id.endswith("_VERBS") for t in node.targets
-            ) and isinstance(node.value, ast.Dict):
+            if (
+                isinstance(node, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id.endswith("_VERBS") for t in node.targets)
+                and isinstance(node.value, ast.Dict)
+            ):
                 for value in node.value.values:
                     found.update(dict.fromkeys(_expand(value), where))
     return found
