@@ -350,8 +350,10 @@ def auditor_downloaded_sentence(event: AuditEvent) -> str:
 def api_token_sentence(template: Text) -> SentenceFn:
     def render(event: AuditEvent) -> str:
         after = event.after if isinstance(event.after, dict) else {}
-        name = str(after.get("name") or event.target_label.rsplit(" (", 1)[0])
-        return str(template) % {"actor": actor_name(event), "token": quoted(name)}
+        label = event.target_label
+        name, prefix = (label[:-1].rsplit(" (", 1) + [""])[:2] if label.endswith(")") else (label, "")
+        token = quoted(str(after.get("name") or name)) + (f" ({prefix})" if prefix else "")
+        return str(template) % {"actor": actor_name(event), "token": token}
 
     return render
 

@@ -209,7 +209,8 @@ def test_creating_and_revoking_are_in_the_audit_trail(tenant) -> None:
     token = ApiToken.objects.get()
     client.post(f"/account/tokens/{token.pk}/revoke/")
     trail = client.get(f"/o/{tenant.organisation.slug}/audit/").content.decode()
-    assert "created an API token" in trail and "revoked an API token" in trail
+    name = tenant.owner.display_name
+    assert f"{name} created the API token “HR feed”" in trail and f"{name} revoked the API token “HR feed”" in trail
 
 
 def test_token_page_queries_do_not_grow_with_tokens_or_organisations(tenant) -> None:

@@ -406,16 +406,16 @@ def _owner_sees_the_auditor_in_the_audit_trail(visitor, until: date) -> None:
 
     _nav(visitor, "Audit trail")
     events = page.get_by_role("region", name="Audit events")
-    viewed = events.locator("tbody tr", has_text="viewed (auditor)")
-    downloaded = events.locator("tbody tr", has_text="downloaded (auditor)")
+    viewed = events.locator("tbody tr", has_text=re.compile(r"viewed “[^”]+” with auditor access"))
+    downloaded = events.locator("tbody tr", has_text=re.compile(r"downloaded .+ with auditor access"))
     expect(downloaded).to_have_count(1)
     expect(downloaded).to_contain_text(AUDITOR_NAME)
     expect(downloaded).to_contain_text("attestation report")
     assert viewed.count() >= 3, viewed.all_inner_texts()  # the dashboard, the reports list, the report
-    expect(viewed.filter(has_text="/reports/").first).to_contain_text(AUDITOR_NAME)
+    expect(viewed.filter(has_text="viewed “reports”").first).to_contain_text(AUDITOR_NAME)
 
     # Filtered to downloads only.
-    page.get_by_label("Action").select_option(label="downloaded (auditor)")
+    page.get_by_label("Action").select_option(label="Downloaded a file with auditor access")
     visitor.submit("Filter")
     events = page.get_by_role("region", name="Audit events")
     expect(events.locator("caption")).to_have_text("1 event")
