@@ -28,7 +28,7 @@ from django_scopes import scopes_disabled
 from portal import exports, privacy, selectors, services
 from portal.api.errors import database_unavailable_message, is_api_path, json_error
 from portal.audit import VERB_LABELS, audit_verify_chain
-from portal.dashboard import dashboard_panels
+from portal.dashboard import dashboard_panels, getting_started_conditions, getting_started_items
 from portal.forms import (
     AccountDeleteForm,
     ApiTokenForm,
@@ -322,12 +322,16 @@ def dashboard(request: TenantRequest, org_slug: str) -> HttpResponse:
     membership = require(request, "view_dashboard")
     organisation = request.organisation
     can_manage = membership.can("manage_members")
-    members, member_count = selectors.organisation_members_head(organisation, limit=10)
+    conditions = getting_started_conditions(organisation)
+    members, member_count = selectors.organisation_members_head(organisation, limit=10, facts=conditions)
+    getting_started = getting_started_items(membership, selectors.facts_of(members, conditions))
     panels = [render_to_string(panel.template, panel.context, request=request) for panel in dashboard_panels(request)]
     return render(
         request,
         "portal/dashboard.html",
         {
+            "getting_started": getting_started,
+            "getting_started_done": sum(1 for item in getting_started or [] if item.done),
             "panels": panels,
             "members": members,
             "member_count": member_count,

@@ -46,3 +46,15 @@ class SupplychainConfig(AppConfig):
         register_export_section(name="supplier_requests_received", order=63, rows=dp.received_rows)
         register_export_section(name="supplier_links", order=64, rows=dp.link_rows)
         register_retention(name="supplier_invitations", step=dp.supplier_invitation_retention)
+
+        from portal.dashboard import register_getting_started
+        from supplychain.dashboard import suppliers_invited
+
+        register_getting_started(
+            name="suppliers",
+            order=50,
+            label=_("Invite your suppliers"),
+            action="edit_content",
+            url_name="supplychain:campaigns",
+            done=suppliers_invited,
+        )
