@@ -427,7 +427,9 @@ def leave(request: TenantRequest, org_slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def invitation_create(request: TenantRequest, org_slug: str) -> HttpResponse:
     require(request, "manage_members")
-    form = InvitationForm(request.POST or None)
+    # "?role=workforce_rep": the dashboard's getting-started step preselects the role it asks for.
+    role = request.GET.get("role")
+    form = InvitationForm(request.POST or None, initial={"role": role} if role in Role.values else None)
     if request.method == "POST" and form.is_valid():
         try:
             invitation = services.invitation_create(
