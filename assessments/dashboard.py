@@ -144,7 +144,10 @@ def _dashboard_data(request: HttpRequest) -> dict[str, Any]:
     chart = None
     if final is not None:
         chart = maturity_chart_svg(
-            [Bar(f"{p.principle.number}. {p.principle.title}", p.average_maturity) for p in progress[final.pk].principles],
+            [
+                Bar(f"{p.principle.number}. {p.principle.title}", p.average_maturity)
+                for p in progress[final.pk].principles
+            ],
             title=_("Maturity per principle: %(title)s") % {"title": final.title},
         )
     data = {

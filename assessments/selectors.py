@@ -157,7 +157,9 @@ def assessments_progress(assessments: list[Assessment]) -> dict[Any, AssessmentP
     if not assessments:
         return {}
     today = timezone.localdate()
-    by_assessment = {a.pk: {p.pk: PrincipleProgress(principle=p) for p in principles_of(a.framework_id)} for a in assessments}
+    by_assessment = {
+        a.pk: {p.pk: PrincipleProgress(principle=p) for p in principles_of(a.framework_id)} for a in assessments
+    }
     citations = Citation.objects.filter(response=OuterRef("pk"))
     overdue = ActionItem.objects.filter(
         assessment=OuterRef("assessment_id"), response=OuterRef("pk"), due_date__lt=today

@@ -139,7 +139,9 @@ def getting_started_items(membership: Any, facts: dict[str, bool]) -> list[Getti
 def _who_does(roles: list[str]) -> str:
     from django.utils.translation import gettext as _
 
-    names = roles[0] if len(roles) == 1 else _("%(some)s or %(last)s") % {"some": ", ".join(roles[:-1]), "last": roles[-1]}
+    names = (
+        roles[0] if len(roles) == 1 else _("%(some)s or %(last)s") % {"some": ", ".join(roles[:-1]), "last": roles[-1]}
+    )
     return _("Done by: %(roles)s") % {"roles": names}
 
 
