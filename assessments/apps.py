@@ -6,15 +6,38 @@ class AssessmentsConfig(AppConfig):
     verbose_name = "Assessments"
 
     def ready(self) -> None:
+        from django.utils.translation import gettext_lazy as _
+
         from assessments.activity import register as register_activity
 
         register_activity()
-        from assessments.dashboard import assessment_panel
+        from assessments.dashboard import current_work_panel, final_results_panel
         from assessments.demo import demo_assessment, demo_plans
         from portal.dashboard import register_panel
         from portal.demo import register_demo_step
 
-        register_panel(order=20, name="assessment", provider=assessment_panel)
+        register_panel(order=5, name="current_work", provider=current_work_panel)
+        register_panel(order=20, name="assessment", provider=final_results_panel)
+
+        from assessments.dashboard import assessment_started, plan_with_eqia
+        from portal.dashboard import register_getting_started
+
+        register_getting_started(
+            name="assessment",
+            order=30,
+            label=_("Start the self-assessment"),
+            action="edit_content",
+            url_name="assessments:create",
+            done=assessment_started,
+        )
+        register_getting_started(
+            name="plan",
+            order=40,
+            label=_("Write a plan with its equality impact assessment"),
+            action="edit_content",
+            url_name="assessments:plans",
+            done=plan_with_eqia,
+        )
 
         from assessments.selectors import awaiting_count, awaiting_user
         from portal.dashboard import register_awaiting

@@ -245,13 +245,15 @@ def eqia_save(
     return eqia
 
 
-def plan_problems(plan: Plan) -> list[tuple[str, str]]:
-    """(section, message) pairs that stop a plan going to workforce review."""
+def plan_problems(plan: Plan, *, eqia_unassessed: bool | None = None) -> list[tuple[str, str]]:
+    """(section, message) pairs that stop a plan going to workforce review. `eqia_unassessed`: whether
+    any EqIA row has no impact yet, when the caller knows (`selectors.current_plans`): then the rows
+    are not read."""
     with scope(organisation=plan.organisation):
-        return _plan_problems(plan)
+        return _plan_problems(plan, eqia_unassessed=eqia_unassessed)
 
 
-def _plan_problems(plan: Plan) -> list[tuple[str, str]]:
+def _plan_problems(plan: Plan, *, eqia_unassessed: bool | None = None) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     if not plan.technology.strip() or not plan.rationale.strip():
         problems.append(("technology", _("Describe the technology and why it is being introduced")))
@@ -268,7 +270,9 @@ def _plan_problems(plan: Plan) -> list[tuple[str, str]]:
     if not plan.jobs_affected.strip():
         problems.append(("jobs", _("Say which jobs are affected")))
     eqia = getattr(plan, "eqia", None)
-    if eqia is None or any(not r.impact for r in eqia_rows(eqia)):
+    if eqia_unassessed is None and eqia is not None:
+        eqia_unassessed = any(not r.impact for r in eqia_rows(eqia))
+    if eqia is None or eqia_unassessed:
         problems.append(("equality", _("Assess the impact on every characteristic in the equality impact assessment")))
     elif not eqia.outcome:
         problems.append(("equality", _("Choose the outcome of the equality impact assessment")))

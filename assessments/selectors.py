@@ -148,28 +148,46 @@ def assessment_progress(assessment: Assessment, responses: list[Response] | None
                 overdue=response.overdue_actions,  # type: ignore[attr-defined]
             )
         return AssessmentProgress(principles=[by_id[p.pk] for p in principles])
+    return assessments_progress([assessment])[assessment.pk]
+
+
+def assessments_progress(assessments: list[Assessment]) -> dict[Any, AssessmentProgress]:
+    """`assessment_progress` of several assessments, by id, in one query (one row per response; the
+    principles from memory)."""
+    if not assessments:
+        return {}
+    today = timezone.localdate()
+    by_assessment = {
+        a.pk: {p.pk: PrincipleProgress(principle=p) for p in principles_of(a.framework_id)} for a in assessments
+    }
     citations = Citation.objects.filter(response=OuterRef("pk"))
+    overdue = ActionItem.objects.filter(
+        assessment=OuterRef("assessment_id"), response=OuterRef("pk"), due_date__lt=today
+    ).exclude(status=ActionStatus.DONE)
     rows = (
-        Response.objects.filter(assessment=assessment)
+        Response.objects.filter(assessment__in=[a.pk for a in assessments])
         .order_by()
         # "id": one row per response, whatever the annotations (values() + an aggregate would group)
-        .values("id", "criterion__principle_id", "criterion__evidence_expected", "maturity")
+        .values("id", "assessment_id", "criterion__principle_id", "criterion__evidence_expected", "maturity")
         .annotate(
             cited=_count_of(citations, "response"),
             expired=_count_of(citations.filter(evidence__expiry_date__lt=today), "response"),
-            overdue=_count_of(_overdue_actions(assessment), "response"),
+            overdue=_count_of(overdue, "response"),
         )
     )
     for row in rows:
         _tally(
-            by_id[row["criterion__principle_id"]],
+            by_assessment[row["assessment_id"]][row["criterion__principle_id"]],
             evidence_expected=row["criterion__evidence_expected"],
             maturity=row["maturity"],
             cited=row["cited"],
             expired=row["expired"],
             overdue=row["overdue"],
         )
-    return AssessmentProgress(principles=[by_id[p.pk] for p in principles])
+    return {
+        a.pk: AssessmentProgress(principles=[by_assessment[a.pk][p.pk] for p in principles_of(a.framework_id)])
+        for a in assessments
+    }
 
 
 def _tally(
@@ -240,8 +258,73 @@ def visible_action_items(membership: Membership):
 
 
 def current_assessment(organisation: Organisation, membership: Membership) -> Assessment | None:
-    """The newest cycle this member may see (for the dashboard)."""
+    """The newest cycle this member may see."""
     return visible_assessments(membership).select_related("framework").order_by("-created_at").first()
+
+
+# "Newest": the latest period, then the latest started (Assessment.Meta.ordering).
+_NEWEST = ("-period_end", "-created_at")
+
+
+def _signed_this_round(subject_type: str, capacity: str) -> Exists:
+    """Whether the outer item in review holds an agreeing signature in `capacity` given since it was
+    last sent for review (what `workflow._agree_if_complete` counts)."""
+    from portal.models import Signature, SignatureDecision
+
+    return Exists(
+        Signature.objects.filter(
+            subject_type=subject_type,
+            subject_id=OuterRef("pk"),
+            capacity=capacity,
+            decision__in=(SignatureDecision.SIGN, SignatureDecision.SIGN_WITH_RESERVATIONS),
+            signed_at__gte=OuterRef("submitted_at"),
+        )
+    )
+
+
+def _with_signatures(qs: QuerySet, subject_type: str) -> QuerySet:
+    from portal.models import SignatureCapacity
+
+    return qs.annotate(
+        management_signed=_signed_this_round(subject_type, SignatureCapacity.MANAGEMENT),
+        workforce_signed=_signed_this_round(subject_type, SignatureCapacity.WORKFORCE),
+    )
+
+
+def dashboard_assessments(membership: Membership) -> tuple[Assessment | None, Assessment | None]:
+    """The current cycle (the newest one not yet final) and the last final one, as this member may
+    see them (an auditor: no current cycle), each annotated with `management_signed` and
+    `workforce_signed` for this review round: one query."""
+    visible = visible_assessments(membership)
+    current = visible.exclude(status=AssessmentStatus.FINAL).order_by(*_NEWEST).values("pk")[:1]
+    final = visible.filter(status=AssessmentStatus.FINAL).order_by(*_NEWEST).values("pk")[:1]
+    rows = _with_signatures(
+        visible.filter(Q(pk=Subquery(current)) | Q(pk=Subquery(final))).select_related("framework"), "assessment"
+    )
+    found = list(rows)
+    return (
+        next((a for a in found if a.status != AssessmentStatus.FINAL), None),
+        next((a for a in found if a.status == AssessmentStatus.FINAL), None),
+    )
+
+
+def current_plans(membership: Membership, *, limit: int = 5) -> list[Plan]:
+    """Plans not yet final, newest first, with their EqIA, whether any EqIA row is still unassessed
+    (`eqia_unassessed`) and this round's signatures: one query (none for an auditor, who sees only
+    final plans)."""
+    from assessments.models import EqiaRow
+
+    if membership.role == Role.AUDITOR:
+        return []
+    unassessed = EqiaRow.objects.filter(eqia__plan=OuterRef("pk"), impact="")
+    qs = (
+        visible_plans(membership)
+        .exclude(status=AssessmentStatus.FINAL)
+        .select_related("eqia", "organisation")
+        .annotate(eqia_unassessed=Exists(unassessed))
+        .order_by("-created_at")
+    )
+    return list(_with_signatures(qs, "plan")[:limit])
 
 
 def visible_plans(membership: Membership):

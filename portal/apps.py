@@ -22,3 +22,17 @@ class PortalConfig(AppConfig):
 
         # After every migrate (all apps' tables exist by then): the row-level-security policies.
         post_migrate.connect(rls.install_after_migrate, sender=self, dispatch_uid="portal.rls.install")
+
+        from django.utils.translation import gettext_lazy as _
+
+        from portal.dashboard import register_getting_started, workforce_rep_invited
+
+        register_getting_started(
+            name="workforce_rep",
+            order=20,
+            label=_("Invite a workforce representative"),
+            action="manage_members",
+            url_name="portal:invitation_create",
+            query="?role=workforce_rep",
+            done=workforce_rep_invited,
+        )

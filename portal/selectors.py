@@ -50,11 +50,23 @@ def organisation_members(organisation: Organisation) -> QuerySet[Membership]:
     )
 
 
-def organisation_members_head(organisation: Organisation, *, limit: int) -> tuple[list[Membership], int]:
-    """The first `limit` members and how many there are in all, in one query (a window count)."""
-    members = list(organisation_members(organisation).annotate(total=Window(Count("pk")))[:limit])
+def organisation_members_head(
+    organisation: Organisation, *, limit: int, facts: dict[str, Any] | None = None
+) -> tuple[list[Membership], int]:
+    """The first `limit` members and how many there are in all, in one query (a window count).
+
+    `facts`: organisation-wide conditions (`{name: Exists(...)}`, e.g. the dashboard's getting-started
+    steps) evaluated in the same query, read back with `facts_of`. They do not depend on the row, so
+    PostgreSQL evaluates each once (an InitPlan); the viewer is a member, so there is always a row."""
+    members = list(organisation_members(organisation).annotate(total=Window(Count("pk")), **(facts or {}))[:limit])
     total: int = members[0].total if members else 0
     return cast(list[Membership], members), total
+
+
+def facts_of(members: list[Membership], names: Any) -> dict[str, bool]:
+    """The `facts` that `organisation_members_head` read, by name (all false when there was no row)."""
+    first = members[0] if members else None
+    return {name: bool(getattr(first, name, False)) for name in names}
 
 
 def organisation_invitations(organisation: Organisation, *, open_only: bool = True) -> QuerySet[Invitation]:

@@ -29,7 +29,7 @@ from portal import exports, privacy, selectors, services
 from portal.activity import activity_lines, verb_choices
 from portal.api.errors import database_unavailable_message, is_api_path, json_error
 from portal.audit import audit_verify_chain
-from portal.dashboard import dashboard_panels
+from portal.dashboard import dashboard_panels, getting_started_conditions, getting_started_items
 from portal.forms import (
     AccountDeleteForm,
     ApiTokenForm,
@@ -323,12 +323,16 @@ def dashboard(request: TenantRequest, org_slug: str) -> HttpResponse:
     membership = require(request, "view_dashboard")
     organisation = request.organisation
     can_manage = membership.can("manage_members")
-    members, member_count = selectors.organisation_members_head(organisation, limit=10)
+    conditions = getting_started_conditions(organisation)
+    members, member_count = selectors.organisation_members_head(organisation, limit=10, facts=conditions)
+    getting_started = getting_started_items(membership, selectors.facts_of(members, conditions))
     panels = [render_to_string(panel.template, panel.context, request=request) for panel in dashboard_panels(request)]
     return render(
         request,
         "portal/dashboard.html",
         {
+            "getting_started": getting_started,
+            "getting_started_done": sum(1 for item in getting_started or [] if item.done),
             "panels": panels,
             "members": members,
             "member_count": member_count,
@@ -423,7 +427,9 @@ def leave(request: TenantRequest, org_slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def invitation_create(request: TenantRequest, org_slug: str) -> HttpResponse:
     require(request, "manage_members")
-    form = InvitationForm(request.POST or None)
+    # "?role=workforce_rep": the dashboard's getting-started step preselects the role it asks for.
+    role = request.GET.get("role")
+    form = InvitationForm(request.POST or None, initial={"role": role} if role in Role.values else None)
     if request.method == "POST" and form.is_valid():
         try:
             invitation = services.invitation_create(

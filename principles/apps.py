@@ -31,6 +31,18 @@ class PrinciplesConfig(AppConfig):
 
         register_panel(order=10, name="commitment", provider=commitment_panel)
 
+        from portal.dashboard import register_getting_started
+        from principles.dashboard import commitment_signed
+
+        register_getting_started(
+            name="commitment",
+            order=10,
+            label=_("Sign the commitment to the principles"),
+            action="sign_commitment",
+            url_name="principles:commitment_sign",
+            done=commitment_signed,
+        )
+
         from portal.exports import register_export_section
         from principles.data_protection import commitment_rows
 

@@ -19,3 +19,17 @@ class ReportsConfig(AppConfig):
 
         register_export_section(name="reports", order=70, rows=report_rows)
         register_export_files(name="reports", files=report_files)
+
+        from django.utils.translation import gettext_lazy as _
+
+        from portal.dashboard import register_getting_started
+        from reports.dashboard import report_requested
+
+        register_getting_started(
+            name="report",
+            order=60,
+            label=_("Request an attestation report"),
+            action="request_report",
+            url_name="reports:create",
+            done=report_requested,
+        )

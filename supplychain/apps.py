@@ -6,6 +6,8 @@ class SupplychainConfig(AppConfig):
     verbose_name = "Supply chain"
 
     def ready(self) -> None:
+        from django.utils.translation import gettext_lazy as _
+
         from portal.demo import register_demo_step
         from supplychain.activity import register as register_activity
         from supplychain.demo import demo_supply_chain
@@ -23,3 +25,15 @@ class SupplychainConfig(AppConfig):
         register_export_section(name="supplier_requests_received", order=63, rows=dp.received_rows)
         register_export_section(name="supplier_links", order=64, rows=dp.link_rows)
         register_retention(name="supplier_invitations", step=dp.supplier_invitation_retention)
+
+        from portal.dashboard import register_getting_started
+        from supplychain.dashboard import suppliers_invited
+
+        register_getting_started(
+            name="suppliers",
+            order=50,
+            label=_("Invite your suppliers"),
+            action="edit_content",
+            url_name="supplychain:campaigns",
+            done=suppliers_invited,
+        )

@@ -138,10 +138,11 @@ PAGES = {
     "evidence_delete": ("evidence/{e}/delete/", 7),
     # a download renders no page (no header): the user, memberships, the file
     "evidence_download": ("evidence/{e}/download/", 3),
-    # the organisation dashboard (portal's page) with the self-assessment panel: + members, commitment,
-    # the current cycle, its progress (one row per response; the principles from memory), overdue
-    # actions, recent activity (a manager: no pending-invitations query, that is for owners)
-    "dashboard": ("", 10),
+    # the organisation dashboard (portal's page) with the self-assessment panels: + members (with the
+    # getting-started steps), commitment, the current and last final cycles, their progress (one row
+    # per response; the principles from memory), the current plans, overdue actions, recent activity
+    # (a manager: no pending-invitations query, that is for owners)
+    "dashboard": ("", 11),
 }
 
 

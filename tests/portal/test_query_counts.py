@@ -96,10 +96,11 @@ def _an_export(tenant):
 
 # The page's own reads after the base 4.
 PAGES = {
-    # members (their total counted in the same query), invitations, recent activity; the commitment
-    # panel (1) and the assessment panel (3: current assessment, responses with their counts, overdue
-    # action items; the framework's principles come from memory).
-    "dashboard": (lambda t: "", 11),
+    # members (their total and the getting-started steps' EXISTS in the same query), invitations,
+    # recent activity; the commitment panel (1) and the assessment panels (4: the current and the last
+    # final assessments with this round's signatures, the responses of both with their counts, the
+    # current plans, overdue action items; the framework's principles come from memory).
+    "dashboard": (lambda t: "", 12),
     "members": (lambda t: "members/", 6),  # members, invitations
     "audit_trail": (lambda t: "audit/", 6),  # count and one page of events
     "audit_trail_verified": (lambda t: "audit/?verify=1", 8),  # + the chain head and the whole chain in one query
