@@ -8,7 +8,6 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
     Count,
-    Exists,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -342,60 +341,3 @@ def change_requests_for(subject: Any, subject_type: str) -> list[ChangeRequest]:
         .select_related("requested_by", "answered_by")
         .order_by("-created_at")
     )
-
-
-@dataclass
-class AwaitingItem:
-    organisation: Organisation
-    kind: str  # "assessment" or "plan"
-    item: Any
-    action: str  # what the user is asked to do
-
-
-def _awaiting_querysets(user: Any, signing: dict[Any, Membership]) -> tuple[QuerySet, QuerySet]:
-    """Assessments and plans in workforce review in these organisations that this person has not
-    signed since they were submitted."""
-    from portal.models import Signature
-
-    mine = Signature.objects.filter(subject_id=OuterRef("pk"), signer=user, signed_at__gte=OuterRef("submitted_at"))
-    return (
-        Assessment.objects.filter(organisation_id__in=signing, status=AssessmentStatus.IN_REVIEW).filter(~Exists(mine)),
-        Plan.objects.filter(organisation_id__in=signing, status=AssessmentStatus.IN_REVIEW).filter(~Exists(mine)),
-    )
-
-
-def _signing(memberships: list[Membership]) -> dict[Any, Membership]:
-    return {m.organisation_id: m for m in memberships if m.role in (Role.WORKFORCE_REP, Role.OWNER, Role.MANAGER)}
-
-
-def awaiting_count(user: Any, memberships: list[Membership]) -> int:
-    """How many items `awaiting_user` would list, in one query (the header's badge)."""
-    from django_scopes import scopes_disabled
-
-    signing = _signing(memberships)
-    if not signing:
-        return 0
-    with scopes_disabled():
-        assessments, plans = _awaiting_querysets(user, signing)
-        return assessments.order_by().values("pk").union(plans.order_by().values("pk"), all=True).count()
-
-
-def awaiting_user(user: Any, memberships: list[Membership]) -> list[AwaitingItem]:
-    """Items in workforce review that wait for this person's countersignature or signature,
-    across every organisation they belong to (two queries, however many items)."""
-    from django_scopes import scopes_disabled
-
-    signing = _signing(memberships)
-    if not signing:
-        return []
-    with scopes_disabled():
-        assessments_qs, plans_qs = _awaiting_querysets(user, signing)
-        assessments = list(assessments_qs.select_related("organisation"))
-        plans = list(plans_qs.select_related("organisation"))
-    items = []
-    for kind, objects in (("assessment", assessments), ("plan", plans)):
-        for obj in objects:
-            role = signing[obj.organisation_id].role
-            action = "countersign" if role == Role.WORKFORCE_REP else "sign"
-            items.append(AwaitingItem(obj.organisation, kind, obj, action))
-    return sorted(items, key=lambda i: (i.organisation.name, i.item.title))
