@@ -4,21 +4,18 @@ signing page shows; query counts on plan and review pages."""
 from __future__ import annotations
 
 import re
-from datetime import date
-from types import SimpleNamespace
 
 import pytest
 from django_scopes import scope
 
-from assessments import plans, services, workflow
+from assessments import services, workflow
 from assessments.models import AssessmentStatus, ChangeRequest, ReviewComment
 from portal.models import Signature
 from portal.roles import Role
 from portal.signing import SigningContext
 from tests.assessments.conftest import responses_by_code
-from tests.assessments.test_plans import complete
 from tests.conftest import client_for
-from tests.factories import OrganisationFactory, UserFactory, add_member
+from tests.factories import UserFactory, add_member
 from tests.querycount import assert_queries
 
 pytestmark = pytest.mark.django_db
