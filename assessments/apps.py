@@ -39,10 +39,13 @@ class AssessmentsConfig(AppConfig):
             done=plan_with_eqia,
         )
 
-        from assessments.selectors import awaiting_count, awaiting_user
+        from assessments import work
         from portal.dashboard import register_awaiting
 
-        register_awaiting(name="reviews", provider=awaiting_user, counter=awaiting_count)
+        register_awaiting(name="signatures", provider=work.signature_items, counter=work.signature_count)
+        register_awaiting(name="reviews", provider=work.review_items, counter=work.review_count)
+        register_awaiting(name="actions", provider=work.action_items, counter=work.action_count)
+        register_awaiting(name="evidence", provider=work.evidence_items, counter=work.evidence_count)
         register_demo_step(order=20, name="assessment", step=demo_assessment)
 
         from assessments import data_protection as dp

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,7 +17,6 @@ from assessments.models import ChangeRequest, ReviewComment
 from assessments.review_forms import AnswerForm, ChangeRequestForm, CommentForm, SignForm
 from portal.forms import apply_errors
 from portal.models import SignatureCapacity, SignatureDecision
-from portal.selectors import memberships_of_user
 from portal.signing import signing_context
 from portal.tenancy import AuthenticatedRequest, TenantRequest, require
 
@@ -199,12 +197,7 @@ def sign(request: TenantRequest, org_slug: str, kind: str, subject_id: Any) -> H
     )
 
 
-@login_required
 @require_GET
 def reviews_home(request: AuthenticatedRequest) -> HttpResponse:
-    """What awaits this person's review or signature, in every organisation they belong to."""
-    memberships = memberships_of_user(request.user)
-    request.my_memberships = memberships  # type: ignore[attr-defined]  # the header's switcher reuses them
-    items = selectors.awaiting_user(request.user, memberships)
-    # The header's badge counts exactly these items: no need to count them again.
-    return render(request, "review/home.html", {"items": items, "my_awaiting_count": len(items)})
+    """The old "Waiting for your review" page: what waits for a person is now all on "Your work"."""
+    return redirect("your_work", permanent=True)

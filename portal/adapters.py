@@ -84,6 +84,19 @@ class AccountAdapter(DefaultAccountAdapter):
             if key is not None:
                 ratelimit.clear(request, app="allauth.account", action=action, key=key)
 
+    def get_login_redirect_url(self, request: HttpRequest) -> str:
+        """After signing in with no `next`: "Your work" when something waits for the person there.
+        (allauth asks this only when the sign-in carried no explicit `next`.)"""
+        from django.urls import reverse
+
+        from portal.dashboard import awaiting_count
+        from portal.selectors import memberships_of_user
+
+        user = request.user
+        if user.is_authenticated and awaiting_count(user, memberships_of_user(user)):
+            return reverse("your_work")
+        return super().get_login_redirect_url(request)
+
     def render_mail(
         self, template_prefix: str, email: str, context: dict[str, Any], headers: dict | None = None
     ) -> EmailMessage:

@@ -20,6 +20,11 @@ class PortalConfig(AppConfig):
         password_set.connect(adapters.on_password_changed, dispatch_uid="portal.tokens.password_set")
         password_reset.connect(adapters.on_password_reset, dispatch_uid="portal.tokens.password_reset")
 
+        # "Your work": invitations to join an organisation (the other kinds register in their own apps).
+        from portal.dashboard import invitation_count, invitation_items, register_awaiting
+
+        register_awaiting(name="invitations", provider=invitation_items, counter=invitation_count)
+
         # After every migrate (all apps' tables exist by then): the row-level-security policies.
         post_migrate.connect(rls.install_after_migrate, sender=self, dispatch_uid="portal.rls.install")
 

@@ -24,10 +24,16 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         known = getattr(request, "my_memberships", None)
         return known if known is not None else selectors.memberships_of_user(user)
 
+    @cache
+    def invitations() -> list[Any]:
+        # The "Your work" page has already read them as items waiting for the person.
+        known = getattr(request, "my_invitations", None)
+        return known if known is not None else selectors.open_invitations_for_email(user.email)
+
     return {
         "current_organisation": getattr(request, "organisation", None),
         "current_membership": getattr(request, "membership", None),
         "my_memberships": memberships,
-        "my_invitations": cache(lambda: selectors.open_invitations_for_email(user.email)),
+        "my_invitations": invitations,
         "my_awaiting_count": cache(lambda: awaiting_count(user, memberships())),
     }

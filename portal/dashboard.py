@@ -7,10 +7,13 @@ and renders the template it names with the context it returns (or skips it when 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
+from django.db.models import IntegerField, QuerySet, Value
 from django.http import HttpRequest
+from django_scopes import scopes_disabled
 
 
 @dataclass(frozen=True)
@@ -39,20 +42,104 @@ def dashboard_panels(request: HttpRequest) -> list[Panel]:
     return panels
 
 
-# What waits for a person across organisations (review, signatures): counted in the navigation.
-AwaitingProvider = Callable[[Any, list[Any]], list[Any]]
-AwaitingCounter = Callable[[Any, list[Any]], int]
-_awaiting: dict[str, tuple[AwaitingProvider, AwaitingCounter]] = {}
+# "Your work": what waits for a person across every organisation they belong to. Each app registers
+# a provider (the items, for the page) and a counter (the same items as querysets, for the count in
+# the navigation on every page: all of them are counted together in one query).
 
 
-def register_awaiting(*, name: str, provider: AwaitingProvider, counter: AwaitingCounter) -> None:
-    """`provider` lists what waits for a person; `counter` counts the same items cheaply (the badge
-    on every page)."""
+@dataclass(frozen=True)
+class WorkItem:
+    """One thing that needs a person: what it is, what to do about it, by when, and where."""
+
+    kind: str  # what sort of thing it is, e.g. "supplier_request", "signature", "action"
+    organisation: Any  # the Organisation it is for; None when sent to the person's address, no organisation yet
+    title: str  # what it is about, e.g. the assessment's title
+    action: str  # what to do, in words ("Review and countersign")
+    url: str  # the page where it is done
+    due: date | None = None
+    detail: str = ""  # a line of context (who asked, when it expires)
+    obj: Any = field(default=None, compare=False, repr=False)  # the row itself, for its own app's use
+
+    def is_overdue(self, today: date) -> bool:
+        return self.due is not None and self.due < today
+
+
+WorkProvider = Callable[[Any, list[Any]], list[WorkItem]]
+# Querysets whose rows are exactly the provider's items (any model, any columns: only rows are counted).
+WorkCounter = Callable[[Any, list[Any]], list[QuerySet[Any]]]
+_awaiting: dict[str, tuple[WorkProvider, WorkCounter]] = {}
+
+
+def register_awaiting(*, name: str, provider: WorkProvider, counter: WorkCounter) -> None:
+    """`provider` lists what waits for a person (`WorkItem`s); `counter` returns querysets of the same
+    items, which the navigation counts in one query on every page. Registering a name again replaces it."""
     _awaiting[name] = (provider, counter)
 
 
 def awaiting_count(user: Any, memberships: list[Any]) -> int:
-    return sum(counter(user, memberships) for _provider, counter in _awaiting.values())
+    """How many items `awaiting_items` would list, in one query (none when nothing can wait)."""
+    # Deliberately across organisations: each counter filters by the person's own memberships or address.
+    with scopes_disabled():
+        querysets = [qs for _provider, counter in _awaiting.values() for qs in counter(user, memberships)]
+        if not querysets:
+            return 0
+        rows = [qs.order_by().values_list(Value(1, output_field=IntegerField())) for qs in querysets]
+        return rows[0].union(*rows[1:], all=True).count() if len(rows) > 1 else rows[0].count()
+
+
+def awaiting_items(user: Any, memberships: list[Any]) -> list[WorkItem]:
+    """Everything waiting for the person, soonest due first (undated last), in a stable order."""
+    items = [item for provider, _counter in _awaiting.values() for item in provider(user, memberships)]
+    return sorted(items, key=lambda i: (i.due is None, i.due or date.min, i.title.lower(), i.action))
+
+
+def awaiting_by_organisation(items: list[WorkItem]) -> list[tuple[Any, list[WorkItem]]]:
+    """The items grouped by organisation: what was sent to the person's address first, then by name."""
+    groups: dict[Any, list[WorkItem]] = {}
+    for item in items:
+        groups.setdefault(item.organisation, []).append(item)
+    return sorted(groups.items(), key=lambda g: (g[0] is not None, g[0].name.lower() if g[0] is not None else ""))
+
+
+# --- The portal's own kind: invitations to join an organisation ------------------------------------
+
+
+def _invitations_queryset(user: Any) -> QuerySet[Any] | None:
+    from portal.selectors import open_invitations_queryset
+
+    return open_invitations_queryset(user.email) if getattr(user, "email", "") else None
+
+
+def invitation_items(user: Any, memberships: list[Any]) -> list[WorkItem]:
+    from django.urls import reverse
+    from django.utils import timezone
+    from django.utils.formats import date_format
+    from django.utils.translation import gettext as _
+
+    from portal.services import invitation_token
+
+    with scopes_disabled():
+        qs = _invitations_queryset(user)
+        invitations = [] if qs is None else list(qs.select_related("organisation", "invited_by"))
+    return [
+        WorkItem(
+            kind="invitation",
+            organisation=invitation.organisation,
+            title=_("Invitation to join %(org)s as %(role)s")
+            % {"org": invitation.organisation.name, "role": invitation.get_role_display()},
+            action=_("Accept or decline the invitation"),
+            url=reverse("invitation_accept", kwargs={"token": invitation_token(invitation)}),
+            detail=_("The invitation expires on %(date)s")
+            % {"date": date_format(timezone.localtime(invitation.expires_at), "j F Y")},
+            obj=invitation,
+        )
+        for invitation in invitations
+    ]
+
+
+def invitation_count(user: Any, memberships: list[Any]) -> list[QuerySet[Any]]:
+    qs = _invitations_queryset(user)
+    return [] if qs is None else [qs]
 
 
 # The "getting started" list a new organisation sees on its dashboard: ordered steps that apps

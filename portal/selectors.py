@@ -29,17 +29,20 @@ def memberships_of_user(user: User) -> list[Membership]:
     return memberships
 
 
+def open_invitations_queryset(email: str) -> QuerySet[Invitation]:
+    """Invitations to join an organisation still open for this address (run it with scopes disabled)."""
+    return Invitation.objects.filter(
+        email__iexact=email,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    )
+
+
 def open_invitations_for_email(email: str) -> list[Invitation]:
     """Invitations waiting for this person, across organisations."""
     with scopes_disabled():
-        return list(
-            Invitation.objects.filter(
-                email__iexact=email,
-                accepted_at__isnull=True,
-                revoked_at__isnull=True,
-                expires_at__gt=timezone.now(),
-            ).select_related("organisation", "invited_by")
-        )
+        return list(open_invitations_queryset(email).select_related("organisation", "invited_by"))
 
 
 def organisation_members(organisation: Organisation) -> QuerySet[Membership]:

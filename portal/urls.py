@@ -36,6 +36,7 @@ urlpatterns = [
     path("account/deleted/", views.account_deleted, name="account_deleted"),
     path("account/tokens/", views.api_tokens, name="api_tokens"),
     path("account/tokens/<uuid:token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
+    path("your-work/", views.your_work, name="your_work"),
     path("organisations/", views.organisation_list, name="organisation_list"),
     path("organisations/new/", views.organisation_create, name="organisation_create"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),

@@ -29,7 +29,13 @@ from portal import exports, privacy, selectors, services
 from portal.activity import activity_lines, verb_choices
 from portal.api.errors import database_unavailable_message, is_api_path, json_error
 from portal.audit import audit_verify_chain
-from portal.dashboard import dashboard_panels, getting_started_conditions, getting_started_items
+from portal.dashboard import (
+    awaiting_by_organisation,
+    awaiting_items,
+    dashboard_panels,
+    getting_started_conditions,
+    getting_started_items,
+)
 from portal.forms import (
     AccountDeleteForm,
     ApiTokenForm,
@@ -61,6 +67,27 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
     if len(memberships) == 1 and not invitations:
         return redirect("portal:dashboard", org_slug=memberships[0].organisation.slug)
     return redirect("organisation_list")
+
+
+@login_required
+@require_GET
+def your_work(request: AuthenticatedRequest) -> HttpResponse:
+    """What needs this person, in every organisation they belong to, grouped and soonest due first."""
+    memberships = selectors.memberships_of_user(request.user)
+    request.my_memberships = memberships  # type: ignore[attr-defined]  # the header's switcher reuses them
+    items = awaiting_items(request.user, memberships)
+    # The header's badges count exactly these items: no need to read or count them again.
+    request.my_invitations = [i.obj for i in items if i.kind == "invitation"]  # type: ignore[attr-defined]
+    return render(
+        request,
+        "portal/your_work.html",
+        {
+            "groups": awaiting_by_organisation(items),
+            "item_count": len(items),
+            "my_awaiting_count": len(items),
+            "today": timezone.localdate(),
+        },
+    )
 
 
 @login_required

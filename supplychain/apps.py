@@ -15,6 +15,11 @@ class SupplychainConfig(AppConfig):
         register_activity()
         register_demo_step(order=40, name="supply_chain", step=demo_supply_chain)
 
+        from portal.dashboard import register_awaiting
+        from supplychain.selectors import waiting_request_count, waiting_request_items
+
+        register_awaiting(name="supplier_requests", provider=waiting_request_items, counter=waiting_request_count)
+
         from portal.exports import register_export_section
         from portal.privacy import register_retention
         from supplychain import data_protection as dp

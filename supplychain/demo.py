@@ -135,3 +135,16 @@ def demo_supply_chain(acme: Organisation, users: dict[str, User]) -> None:
     services.invitation_forward(
         invitation=_invitation(campaign, "owner@moorland.example"), actor=moorland_owner, supplier_ids=chosen
     )
+
+    # A request still waiting for Pennine Fasteners, so its owner finds it on "Your work".
+    with scope(organisation=northern):
+        pennine_row = Supplier.objects.get(organisation=northern, contact_email="owner@pennine.example")
+    services.campaign_start(
+        organisation=northern,
+        actor=northern_owner,
+        title="Northern Castings suppliers 2026",
+        message="We are asking the suppliers we buy from directly to commit to the Made Smarter Guiding Principles.",
+        depth=1,
+        due_date=timezone.localdate() + timedelta(days=21),
+        supplier_ids=[pennine_row.pk],
+    )

@@ -271,3 +271,73 @@ def buyer_links_queryset(organisation: Organisation) -> QuerySet[SupplierLink]:
 
 def buyer_links(organisation: Organisation) -> list[SupplierLink]:
     return list(buyer_links_queryset(organisation).order_by("buyer__name"))
+
+
+# --- "Your work" (portal.dashboard.register_awaiting) -------------------------------------------
+
+
+def _answering(memberships: list[Any]) -> dict[Any, Any]:
+    from supplychain.services import ANSWERING_ROLES
+
+    return {m.organisation_id: m for m in memberships if m.is_active() and m.role in ANSWERING_ROLES}
+
+
+def _waiting_requests(user: Any, memberships: list[Any]) -> QuerySet[SupplierInvitation] | None:
+    """Buyers' requests still open for an answer, addressed to an organisation the person owns or
+    manages, or sent to the person's own address (whether or not they belong to an organisation yet).
+    Not the ones an answer from someone else is held on, nor a request to the organisation from itself."""
+    answering = _answering(memberships)
+    addressed = Q(target_key__in=[f"org:{organisation_id}" for organisation_id in answering])
+    email = (getattr(user, "email", "") or "").strip()
+    if email:
+        addressed |= Q(email__iexact=email)
+    elif not answering:
+        return None
+    return (
+        SupplierInvitation.objects.filter(addressed)
+        .filter(state=InvitationState.PENDING, expires_at__gt=timezone.now(), held_at__isnull=True)
+        .exclude(inviter_id__in=answering)
+        .exclude(campaign__organisation_id__in=answering)
+    )
+
+
+def waiting_request_items(user: Any, memberships: list[Any]) -> list[Any]:
+    from django.urls import reverse
+    from django.utils.formats import date_format
+
+    from portal.dashboard import WorkItem
+    from supplychain.services import invitation_token
+
+    answering = _answering(memberships)
+    items = []
+    with scopes_disabled():
+        qs = _waiting_requests(user, memberships)
+        if qs is None:
+            return []
+        for invitation in qs.select_related("campaign", "inviter"):
+            key = invitation.target_key.removeprefix("org:")
+            organisation = next((m.organisation for o, m in answering.items() if str(o) == key), None)
+            items.append(
+                WorkItem(
+                    kind="supplier_request",
+                    organisation=organisation,
+                    title=invitation.campaign.title,
+                    action=_("Answer %(buyer)s's request") % {"buyer": invitation.inviter.name},
+                    # The same page as the emailed link: the person is who the request was sent to.
+                    url=reverse("supplier_invitation", kwargs={"token": invitation_token(invitation)}),
+                    due=invitation.campaign.due_date,
+                    detail=_(
+                        "%(buyer)s asks you to commit to the Made Smarter principles. The request expires on %(date)s."
+                    )
+                    % {
+                        "buyer": invitation.inviter.name,
+                        "date": date_format(timezone.localtime(invitation.expires_at), "j F Y"),
+                    },
+                )
+            )
+    return items
+
+
+def waiting_request_count(user: Any, memberships: list[Any]) -> list[QuerySet]:
+    qs = _waiting_requests(user, memberships)
+    return [] if qs is None else [qs]

@@ -4,21 +4,18 @@ signing page shows; query counts on plan and review pages."""
 from __future__ import annotations
 
 import re
-from datetime import date
-from types import SimpleNamespace
 
 import pytest
 from django_scopes import scope
 
-from assessments import plans, services, workflow
+from assessments import services, workflow
 from assessments.models import AssessmentStatus, ChangeRequest, ReviewComment
 from portal.models import Signature
 from portal.roles import Role
 from portal.signing import SigningContext
 from tests.assessments.conftest import responses_by_code
-from tests.assessments.test_plans import complete
 from tests.conftest import client_for
-from tests.factories import OrganisationFactory, UserFactory, add_member
+from tests.factories import UserFactory, add_member
 from tests.querycount import assert_queries
 
 pytestmark = pytest.mark.django_db
@@ -142,22 +139,6 @@ def test_next_cannot_leave_the_organisation(tenant, in_review) -> None:
     assert response["Location"].startswith(f"/o/{tenant.organisation.slug}/assessments/")
 
 
-def test_reviews_home_lists_what_waits_across_organisations(tenant, in_review) -> None:
-    rep = client_for(tenant.rep)
-    html = rep.get("/reviews/").content.decode()
-    assert "Self-assessment 2026" in html and "Review and countersign" in html
-    assert 'class="header__badge">1' in html
-    workflow.subject_sign(
-        subject=in_review,
-        signer=tenant.rep,
-        decision="sign",
-        typed_name="R",
-        expected_hash=workflow.subject_hash(in_review),
-        context=SigningContext(),
-    )
-    assert "Nothing is waiting for you" in rep.get("/reviews/").content.decode()
-
-
 def _grow_review(tenant, assessment, n: int) -> None:
     """Comments with replies; answered change requests (each sends the assessment back, and management
     sends it again); management signatures, each by a new manager."""
@@ -214,42 +195,6 @@ def test_review_page_query_counts_do_not_grow(tenant, in_review, role, tail) -> 
         client.get(target)
         with assert_queries(expected, f"{role} {tail}"):
             assert client.get(target).status_code == 200
-
-
-def test_reviews_home_query_count_does_not_grow_with_organisations_or_items(tenant, in_review) -> None:
-    """The rep's page across organisations: the user; the memberships with their organisations (which
-    also serve the header's switcher); the invitations badge; the assessments and the plans waiting
-    (which the reviews badge counts, so it runs no query of its own)."""
-    rep = client_for(tenant.rep)
-
-    def count(waiting: int) -> None:
-        rep.get("/reviews/")
-        with assert_queries(5, "reviews home") as counted:
-            html = rep.get("/reviews/").content.decode()
-        assert html.count("Review and countersign") == waiting, counted.listing()
-        assert f'class="header__badge">{waiting}' in html
-
-    count(1)
-    for i in range(3):  # another organisation, with an assessment and a plan in workforce review
-        other = OrganisationFactory()
-        add_member(other, tenant.rep, Role.WORKFORCE_REP)
-        manager = UserFactory()
-        add_member(other, manager, Role.MANAGER)
-        assessment = services.assessment_create(
-            organisation=other,
-            actor=manager,
-            framework=in_review.framework,
-            title=f"Elsewhere {i}",
-            period_start=date(2026, 1, 1),
-            period_end=date(2026, 12, 31),
-        )
-        for response in responses_by_code(assessment).values():
-            services.response_save(response=response, actor=manager, maturity=1, narrative="n", evidence_ids=[])
-        services.assessment_submit(assessment=assessment, actor=manager)
-        plan = plans.plan_create(organisation=other, actor=manager, kind="digitalisation", title=f"Plan {i}")
-        complete(plan, SimpleNamespace(manager=manager))
-        plans.plan_submit(plan=plan, actor=manager)
-    count(7)
 
 
 # --- void signatures, as people see them ------------------------------------------------------

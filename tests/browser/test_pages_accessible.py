@@ -63,6 +63,7 @@ def test_every_page_an_owner_reaches_is_accessible(visitor_factory, organisation
         f"/o/{slug}/audit/?verify=1",
         "/organisations/",
         "/organisations/new/",
+        "/your-work/",
         "/account/",
         "/accounts/email/",
         "/accounts/password/change/",
@@ -72,7 +73,7 @@ def test_every_page_an_owner_reaches_is_accessible(visitor_factory, organisation
         visitor.goto(path)
     visitor.goto("/o/no-such-organisation/", status=404)
     assert "Page not found" in visitor.page.content()
-    assert len(visitor.checked) >= 17
+    assert len(visitor.checked) >= 18
 
 
 def test_small_screen_and_keyboard_only(visitor_factory, organisation_with_people) -> None:

@@ -274,15 +274,15 @@ def _manager_sends_for_review(visitor) -> None:
 def _rep_comments_and_requests_changes(visitor, plan_path: str) -> None:
     page = visitor.page
     nav = page.get_by_role("navigation", name="Main")
-    reviews = nav.get_by_role("link", name=re.compile(r"^Reviews"))
-    expect(reviews).to_have_accessible_name("Reviews 1 item waiting for you")
-    expect(reviews.locator(".header__badge")).to_contain_text("1")
-    _nav(visitor, "Reviews")
-    assert _path(page) == "/reviews/"
-    waiting = page.get_by_role("region", name="Items waiting for you")
-    expect(waiting.locator("caption")).to_have_text("1 item waiting")
-    expect(waiting.locator("tbody tr")).to_contain_text("Review and countersign")
-    _follow(visitor, TITLE, within=waiting)
+    work = nav.get_by_role("link", name=re.compile(r"^Your work"))
+    expect(work).to_have_accessible_name("Your work 1 item waiting for you")
+    expect(work.locator(".header__badge")).to_contain_text("1")
+    _nav(visitor, "Your work")
+    assert _path(page) == "/your-work/"
+    waiting = page.get_by_role("region", name=re.compile(r"^Waiting for you in "))
+    expect(waiting.locator("tbody tr")).to_have_count(1)
+    expect(waiting.locator("tbody tr")).to_contain_text(TITLE)
+    _follow(visitor, "Review and countersign", within=waiting)
     assert _path(page) == plan_path
     expect(_status_tag(page)).to_have_text("In workforce review")
     expect(page.locator("main")).to_contain_text("There are no open comments on this plan.")
@@ -390,7 +390,7 @@ def _rep_countersigns_with_reservations(visitor, plan_path: str) -> str:
     expect(card.locator(".mono")).to_have_text(fingerprint)
     # Nothing is waiting for the rep any more.
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link", name=re.compile(r"^Reviews"))).to_have_count(0)
+    expect(nav.get_by_role("link", name=re.compile(r"^Your work"))).to_have_accessible_name("Your work")
     return fingerprint
 
 

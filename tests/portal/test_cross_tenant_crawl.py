@@ -569,7 +569,7 @@ def test_nothing_of_a_reaches_b_or_anonymous_through_any_page(crawl_world) -> No
     started, cpu = time.monotonic(), time.process_time()
     w = crawl_world
     a_slug, b_slug = w.a.slug, w.b.slug
-    starts = [f"/o/{a_slug}/", "/account/", "/account/tokens/", "/organisations/", "/reviews/"]
+    starts = [f"/o/{a_slug}/", "/account/", "/account/tokens/", "/organisations/", "/your-work/"]
 
     crawls: dict[str, Crawl] = {}
     for role in A_ROLES:

@@ -58,7 +58,17 @@ def test_demo_logins_work(email, role_label) -> None:
     client = Client()
     response = client.post("/accounts/login/", {"login": email, "password": DEMO_PASSWORD}, follow=True)
     assert response.status_code == 200
-    assert role_label in response.content.decode()
+    # Demo people with something waiting land on "Your work"; their role shows on their organisations.
+    assert role_label in client.get("/organisations/").content.decode()
+
+
+def test_the_demo_supplier_finds_a_pending_request_on_your_work() -> None:
+    call_command("load_demo", stdout=StringIO())
+    client = Client()
+    response = client.post("/accounts/login/", {"login": "owner@pennine.example", "password": DEMO_PASSWORD})
+    assert response["Location"] == "/your-work/"
+    html = client.get("/your-work/").content.decode()
+    assert "Answer Northern Castings&#x27;s request" in html and "Northern Castings suppliers 2026" in html
 
 
 def test_404_page_uses_the_portal_layout() -> None:
