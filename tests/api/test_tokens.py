@@ -217,8 +217,8 @@ def test_token_page_queries_do_not_grow_with_tokens_or_organisations(tenant) -> 
     from tests.querycount import assert_queries
 
     # The user; the memberships (the form's choices and the header's switcher share them); the
-    # invitations and reviews badges; the tokens with their organisations.
-    expected = 5
+    # "Your work" count; the tokens with their organisations.
+    expected = 4
     client = client_for(tenant.owner)
     make_token(tenant.owner, tenant.organisation)
     client.get("/account/tokens/")

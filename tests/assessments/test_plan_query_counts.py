@@ -94,32 +94,32 @@ def _meeting(plan) -> ConsultationMeeting:
 
 
 # Every tenant page pays 4 (see tests/portal/test_query_counts.py): the user; the user's memberships
-# with their organisations; the invitations badge; the reviews badge. Then the page's own reads.
+# with their organisations; the "Your work" count. Then the page's own reads.
 # {p}: the plan, {m}: one of its meetings.
 PAGES = {
     # + the organisation's plans
-    "plans/": 5,
-    "plans/new/": 4,
+    "plans/": 4,
+    "plans/new/": 3,
     # + every version of the plan (the plan among them, with its EqIA, people and open comments
     # counted); its contents (meetings, EqIA rows with owners, cited evidence), which serve the
     # problems, the snapshot and the meeting count; signatures, change requests, action items
-    "plans/{p}/": 11,
+    "plans/{p}/": 10,
     # + the plan, the evidence library, the cited evidence, the section's comments with their replies
-    "plans/{p}/sections/technology/": 8,
+    "plans/{p}/sections/technology/": 7,
     # ... and the meetings
-    "plans/{p}/sections/consultation/": 9,
-    "plans/{p}/sections/health_safety/": 8,
-    "plans/{p}/sections/skills/": 8,
-    "plans/{p}/sections/data/": 8,
-    "plans/{p}/sections/jobs/": 8,
+    "plans/{p}/sections/consultation/": 8,
+    "plans/{p}/sections/health_safety/": 7,
+    "plans/{p}/sections/skills/": 7,
+    "plans/{p}/sections/data/": 7,
+    "plans/{p}/sections/jobs/": 7,
     # + the plan, the members who may own a row, the rows, the section's comments with their replies
-    "plans/{p}/equality/": 8,
+    "plans/{p}/equality/": 7,
     # + the plan
-    "plans/{p}/meetings/new/": 5,
+    "plans/{p}/meetings/new/": 4,
     # + the plan, the meeting
-    "plans/{p}/meetings/{m}/delete/": 6,
+    "plans/{p}/meetings/{m}/delete/": 5,
     # + the plan, problems (EqIA rows), the representatives, the meeting count
-    "plans/{p}/submit/": 8,
+    "plans/{p}/submit/": 7,
 }
 
 
@@ -144,15 +144,15 @@ def _final(tenant, plan):
 VERSION_PAGES = {
     # + the plan, every version of it (each with its EqIA and organisation), the contents of the two
     # compared (meetings, EqIA rows with owners, cited evidence: one query each for both)
-    "plans/{v2}/changes/": 9,
-    "plans/{v2}/changes/?against=1": 9,
+    "plans/{v2}/changes/": 8,
+    "plans/{v2}/changes/?against=1": 8,
     # the same, version 1 against version 2
-    "plans/{v1}/changes/?against=2": 9,
+    "plans/{v1}/changes/?against=2": 8,
     # + the plan
-    "plans/{v1}/amend/": 5,
+    "plans/{v1}/amend/": 4,
     # as the plan page above
-    "plans/{v1}/": 11,
-    "plans/{v2}/": 11,
+    "plans/{v1}/": 10,
+    "plans/{v2}/": 10,
 }
 
 
@@ -176,11 +176,11 @@ def test_plan_review_pages_do_not_grow_with_signatures_or_comments(tenant, plan)
     rep = client_for(tenant.rep)
     pages = {
         # + the plan, its snapshot (meetings, EqIA rows with owners, cited evidence)
-        f"{base}review/plan/{plan.pk}/sign/": 8,
+        f"{base}review/plan/{plan.pk}/sign/": 7,
         # + the plan
-        f"{base}review/plan/{plan.pk}/request-changes/": 5,
+        f"{base}review/plan/{plan.pk}/request-changes/": 4,
         # as in PAGES
-        f"{base}plans/{plan.pk}/": 11,
+        f"{base}plans/{plan.pk}/": 10,
     }
     for url, expected in pages.items():
         _count(rep, url, expected, url)
@@ -198,7 +198,7 @@ def test_plan_review_pages_do_not_grow_with_signatures_or_comments(tenant, plan)
         _count(rep, url, expected, url)
 
 
-# An auditor's page pays 3 of the base (no reviews badge: auditors sign nothing) and 2 for the
+# An auditor's page pays the base 3 and 2 for the
 # record of the visit in the audit trail (the chain head moved on, the event written). Auditors see
 # final plans: a small one and a larger one are compared.
 AUDITOR_PAGES = {

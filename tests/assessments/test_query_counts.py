@@ -102,47 +102,47 @@ def _count(client, url: str, expected: int, label: str) -> None:
     _close(response)
 
 
-# Every tenant page pays 4 (see tests/portal/test_query_counts.py): the user; the user's memberships
-# with their organisations (tenancy and the header's switcher); the invitations badge; the reviews
-# badge. Then the page's own reads. {a}: the assessment, {r}: a response, {i}: an action item on it,
+# Every tenant page pays 3 (see tests/portal/test_query_counts.py): the user; the user's memberships
+# with their organisations (tenancy and the header's switcher); the "Your work" count. Then the
+# page's own reads. {a}: the assessment, {r}: a response, {i}: an action item on it,
 # {e}: the pinned file.
 PAGES = {
     # + the organisation's cycles with their framework
-    "list": ("assessments/", 5),
+    "list": ("assessments/", 4),
     # + the current framework
-    "create": ("assessments/new/", 5),
+    "create": ("assessments/new/", 4),
     # + the assessment (framework, organisation, submitter); the responses with their criteria, cited
     # evidence (one query) and overdue action counts, which serve both the snapshot that signatures are
     # checked against and the progress; signatures; change requests. The framework's principles are
     # read once per process (principles.framework.principles_of), not per page.
-    "overview": ("assessments/{a}/", 9),
+    "overview": ("assessments/{a}/", 8),
     # + the assessment, responses, their citations with evidence, their action items with owners,
     # the evidence library, the comments and their replies (the principles: from memory)
-    "principle": ("assessments/{a}/principles/1/", 10),
+    "principle": ("assessments/{a}/principles/1/", 9),
     # + the assessment, the response with its criterion and principle, the members, the owner choices
-    "action_create": ("assessments/{a}/responses/{r}/actions/new/", 8),
+    "action_create": ("assessments/{a}/responses/{r}/actions/new/", 7),
     # + the assessment, the action item with its response, criterion, principle and owner, the members,
     # the owner choices
-    "action_edit": ("assessments/{a}/actions/{i}/", 8),
+    "action_edit": ("assessments/{a}/actions/{i}/", 7),
     # + the assessment, the action item
-    "action_delete": ("assessments/{a}/actions/{i}/delete/", 6),
+    "action_delete": ("assessments/{a}/actions/{i}/delete/", 5),
     # + the assessment, problems (responses, citations), the representatives, progress (one row per
     # response; the principles from memory)
-    "submit": ("assessments/{a}/submit/", 9),
+    "submit": ("assessments/{a}/submit/", 8),
     # + count and one page of files
-    "evidence_list": ("evidence/", 6),
-    "evidence_upload": ("evidence/new/", 4),
+    "evidence_list": ("evidence/", 5),
+    "evidence_upload": ("evidence/new/", 3),
     # + the file, the responses citing it, the submitted assessments citing it
-    "evidence_detail": ("evidence/{e}/", 7),
+    "evidence_detail": ("evidence/{e}/", 6),
     # + the file, its citation count, the submitted assessments citing it
-    "evidence_delete": ("evidence/{e}/delete/", 7),
+    "evidence_delete": ("evidence/{e}/delete/", 6),
     # a download renders no page (no header): the user, memberships, the file
     "evidence_download": ("evidence/{e}/download/", 3),
     # the organisation dashboard (portal's page) with the self-assessment panels: + members (with the
     # getting-started steps), commitment, the current and last final cycles, their progress (one row
     # per response; the principles from memory), the current plans, overdue actions, recent activity
     # (a manager: no pending-invitations query, that is for owners)
-    "dashboard": ("", 11),
+    "dashboard": ("", 10),
 }
 
 

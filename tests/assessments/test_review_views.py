@@ -162,20 +162,20 @@ def _grow_review(tenant, assessment, n: int) -> None:
         )
 
 
-# Every tenant page pays 4 (see tests/portal/test_query_counts.py): the user; the user's memberships
-# with their organisations; the invitations badge; the reviews badge. Then the page's own reads.
+# Every tenant page pays 3 (see tests/portal/test_query_counts.py): the user; the user's memberships
+# with their organisations; the "Your work" count. Then the page's own reads.
 REVIEW_PAGES = {
     # + the assessment (framework, organisation, submitter); the responses with their criteria, cited
     # evidence and overdue action counts (for the snapshot and the progress); signatures; change
     # requests (the framework's principles come from memory)
-    ("workforce_rep", "overview"): 9,
-    ("manager", "overview"): 9,
+    ("workforce_rep", "overview"): 8,
+    ("manager", "overview"): 8,
     # + the assessment, its snapshot (responses, citations)
-    ("workforce_rep", "sign/"): 7,
+    ("workforce_rep", "sign/"): 6,
     # + the assessment
-    ("workforce_rep", "request-changes/"): 5,
+    ("workforce_rep", "request-changes/"): 4,
     # + the assessment, the change request with who asked
-    ("manager", "requests/{cr}/answer/"): 6,
+    ("manager", "requests/{cr}/answer/"): 5,
 }
 
 

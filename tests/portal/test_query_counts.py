@@ -1,8 +1,9 @@
 """Each portal page runs a fixed number of queries whatever the amount of data, within the budget of
 tests/querycount.py (the SQL is printed on failure).
 
-A signed-in page's base cost is 4 queries: the user; the user's memberships with their organisations
-(tenancy and the header's switcher); the open invitations badge; the reviews-waiting badge.
+A signed-in page's base cost is 3 queries: the user; the user's memberships with their organisations
+(tenancy and the header's switcher); the one "Your work" count in the navigation (what waits for the
+person, invitations to join included).
 """
 
 from __future__ import annotations
@@ -94,24 +95,25 @@ def _an_export(tenant):
     return export
 
 
-# The page's own reads after the base 4.
+# The page's own reads after the base 3 (the user; the memberships with their organisations; the
+# "Your work" count in the navigation, which also counts invitations to join).
 PAGES = {
     # members (their total and the getting-started steps' EXISTS in the same query), invitations,
     # recent activity; the commitment panel (1) and the assessment panels (4: the current and the last
     # final assessments with this round's signatures, the responses of both with their counts, the
     # current plans, overdue action items; the framework's principles come from memory).
-    "dashboard": (lambda t: "", 12),
-    "members": (lambda t: "members/", 6),  # members, invitations
-    "audit_trail": (lambda t: "audit/", 6),  # count and one page of events
-    "audit_trail_verified": (lambda t: "audit/?verify=1", 8),  # + the chain head and the whole chain in one query
-    "invite": (lambda t: "invitations/new/", 4),
-    "member_role": (lambda t: f"members/{_a_member(t).pk}/role/", 5),  # the membership with its user
-    "member_remove": (lambda t: f"members/{_a_member(t).pk}/remove/", 5),
-    "leave": (lambda t: "leave/", 4),
-    "invitation_revoke": (lambda t: f"invitations/{_an_invitation(t).pk}/revoke/", 5),  # the invitation
-    "export_list": (lambda t: "settings/export/", 5),  # the recent exports with who asked
-    "export_create": (lambda t: "settings/export/new/", 4),
-    "export_detail": (lambda t: f"settings/export/{_an_export(t).pk}/", 5),  # the export with who asked
+    "dashboard": (lambda t: "", 11),
+    "members": (lambda t: "members/", 5),  # members, invitations
+    "audit_trail": (lambda t: "audit/", 5),  # count and one page of events
+    "audit_trail_verified": (lambda t: "audit/?verify=1", 7),  # + the chain head and the whole chain in one query
+    "invite": (lambda t: "invitations/new/", 3),
+    "member_role": (lambda t: f"members/{_a_member(t).pk}/role/", 4),  # the membership with its user
+    "member_remove": (lambda t: f"members/{_a_member(t).pk}/remove/", 4),
+    "leave": (lambda t: "leave/", 3),
+    "invitation_revoke": (lambda t: f"invitations/{_an_invitation(t).pk}/revoke/", 4),  # the invitation
+    "export_list": (lambda t: "settings/export/", 4),  # the recent exports with who asked
+    "export_create": (lambda t: "settings/export/new/", 3),
+    "export_detail": (lambda t: f"settings/export/{_an_export(t).pk}/", 4),  # the export with who asked
 }
 
 
@@ -160,17 +162,17 @@ def test_page_query_count_does_not_grow_with_data(tenant, framework, page) -> No
     _count(client, url, expected, page)
 
 
-# Pages outside any organisation: the user, the memberships and the invitations waiting (the header
-# and the page share them), the reviews badge; then the page's own reads.
+# Pages outside any organisation: the user, the memberships, the "Your work" count; then the page's
+# own reads (the organisations page lists the invitations waiting too).
 OUTSIDE = {
     "organisation_list": ("/organisations/", 4),
-    "organisation_create": ("/organisations/new/", 4),
-    "account": ("/account/", 4),
+    "organisation_create": ("/organisations/new/", 3),
+    "account": ("/account/", 3),
     # + the tokens (the form's choices reuse the memberships; tests/api/test_tokens.py grows the tokens)
-    "api_tokens": ("/account/tokens/", 5),
-    "account_data": ("/account/data/", 4),
+    "api_tokens": ("/account/tokens/", 4),
+    "account_data": ("/account/data/", 3),
     # + the organisations the person owns, and whether each has another owner
-    "account_delete": ("/account/delete/", 6),
+    "account_delete": ("/account/delete/", 5),
 }
 
 
@@ -193,11 +195,11 @@ def test_token_revoke_page_does_not_grow(tenant) -> None:
     make_token(tenant.owner, tenant.organisation)
     token = ApiToken.objects.get()
     url = f"/account/tokens/{token.pk}/revoke/"
-    _count(client, url, 5, "api_token_revoke")  # + the token with its organisation
+    _count(client, url, 4, "api_token_revoke")  # + the token with its organisation
     _elsewhere(tenant.owner, 5)
     for _ in range(3):
         make_token(tenant.owner, tenant.organisation)
-    _count(client, url, 5, "api_token_revoke")
+    _count(client, url, 4, "api_token_revoke")
 
 
 def test_invitation_link_page_does_not_grow(tenant) -> None:
@@ -205,12 +207,12 @@ def test_invitation_link_page_does_not_grow(tenant) -> None:
     invitation = _an_invitation(tenant)
     url = f"/invitations/{services.invitation_token(invitation)}/"
     invited = UserFactory(email=invitation.email)
-    _elsewhere(invited, 1, Role.OWNER)  # an owner elsewhere already: the reviews badge looks there
+    _elsewhere(invited, 1, Role.OWNER)  # an owner elsewhere already: the "Your work" count looks there
     signed_in = client_for(invited)
     # Anonymous: the invitation with its organisation and inviter, and the session write.
     _count(Client(), url, 2, "invitation link, anonymous")
-    _count(signed_in, url, 5, "invitation link, signed in")  # base 4 + the invitation
+    _count(signed_in, url, 4, "invitation link, signed in")  # base 3 + the invitation
     _grow(tenant, 10)
     _elsewhere(invited, 5)
     _count(Client(), url, 2, "invitation link, anonymous")
-    _count(signed_in, url, 5, "invitation link, signed in")
+    _count(signed_in, url, 4, "invitation link, signed in")

@@ -115,16 +115,16 @@ def _count(client, url: str, expected: int, label: str) -> None:
 
 
 def test_commitment_pages_do_not_grow_with_the_history(tenant, framework, owner_client) -> None:
-    """Each page's queries after the base 4 (the user; the memberships with their organisations; the
-    invitations and reviews badges)."""
+    """Each page's queries after the base 3 (the user; the memberships with their organisations; the
+    "Your work" count)."""
     slug = tenant.organisation.slug
     base = f"/o/{slug}/commitment/"
 
     def measure() -> None:
         # the commitments with their framework, signature and withdrawer; the current framework
-        _count(owner_client, base, 6, "commitment")
+        _count(owner_client, base, 5, "commitment")
         # whether one is active (the sign page redirects then: measured on a fresh organisation below)
-        _count(owner_client, base + "withdraw/", 5, "withdraw")  # the active commitment
+        _count(owner_client, base + "withdraw/", 4, "withdraw")  # the active commitment
 
     _sign(owner_client, slug)
     measure()
@@ -147,8 +147,8 @@ def test_signing_pages_do_not_grow(tenant, framework, outsider) -> None:
     client.post(sign, {"typed_name": "Nora North", "job_title": "Owner", "extends_to_supply_chain": "on"})
 
     def measure() -> None:
-        _count(client, sign, 6, "sign")  # whether one is active; the current framework
-        _count(client, check, 5, "check")  # the current framework
+        _count(client, sign, 5, "sign")  # whether one is active; the current framework
+        _count(client, check, 4, "check")  # the current framework
 
     measure()
     for _ in range(3):

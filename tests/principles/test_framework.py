@@ -111,8 +111,8 @@ def test_framework_pages_do_not_grow_with_versions(tmp_path, page) -> None:
                 _another_version(tmp_path, i)
         with assert_queries(4, f"framework {page}, anonymous, {n}"):
             assert Client().get(address).status_code == 200
-        # + the base of a signed-in page: the user, the memberships, the invitations and reviews badges
-        with assert_queries(8, f"framework {page}, signed in, {n}"):
+        # + the base of a signed-in page: the user, the memberships, the "Your work" count
+        with assert_queries(7, f"framework {page}, signed in, {n}"):
             response = signed_in.get(address)
         assert response.status_code == 200
     assert "36 in all" in response.content.decode()

@@ -214,7 +214,7 @@ def test_landing_page_for_anonymous_and_signed_in_suppliers(framework) -> None:
 
 
 # Query counts. Every page's base cost is 4 queries (the user; the user's memberships with their
-# organisations; the invitations and reviews badges); the comment says what the page reads itself.
+# organisations; the "Your work" count); the comment says what the page reads itself.
 def _count(client, url: str, expected: int, label: str, status: int = 200) -> None:
     client.get(url)  # the first request of a session records it
     with assert_queries(expected, label):
@@ -239,22 +239,22 @@ def _a_draft_campaign(client, slug: str) -> None:
 
 
 BUYER_PAGES = {
-    "suppliers": ("suppliers/", 6),  # the count and one page of suppliers
-    "supplier_create": ("suppliers/new/", 4),
-    "supplier_edit": ("suppliers/{supplier}/", 5),  # the supplier
-    "supplier_archive": ("suppliers/{supplier}/archive/", 5),  # the supplier with its linked organisation
-    "import": ("suppliers/import/", 4),
-    "import_preview": ("suppliers/import/{pending}/", 5),  # the pending import
-    "campaigns": ("campaigns/", 6),  # the campaigns; the requests received
-    "campaign_create": ("campaigns/new/", 5),  # the register
-    "campaign_check": ("campaigns/new/check/", 5),  # the suppliers chosen
+    "suppliers": ("suppliers/", 5),  # the count and one page of suppliers
+    "supplier_create": ("suppliers/new/", 3),
+    "supplier_edit": ("suppliers/{supplier}/", 4),  # the supplier
+    "supplier_archive": ("suppliers/{supplier}/archive/", 4),  # the supplier with its linked organisation
+    "import": ("suppliers/import/", 3),
+    "import_preview": ("suppliers/import/{pending}/", 4),  # the pending import
+    "campaigns": ("campaigns/", 5),  # the campaigns; the requests received
+    "campaign_create": ("campaigns/new/", 4),  # the register
+    "campaign_check": ("campaigns/new/check/", 4),  # the suppliers chosen
     # the campaign with its organisation and author; coverage per tier; the invitations; the links
     # whose suppliers share their maturity (+ their summaries when any share: see below)
-    "campaign": ("campaigns/{campaign}/", 8),
+    "campaign": ("campaigns/{campaign}/", 7),
     # the user and the memberships (no header, so no badges); the campaign, its invitations, the links
     "campaign_export": ("campaigns/{campaign}/coverage.csv", 5),
-    "request_revoke": ("requests/{invitation}/revoke/", 5),  # the invitation with its campaign and supplier
-    "buyers": ("buyers/", 5),  # the buyers this organisation answered
+    "request_revoke": ("requests/{invitation}/revoke/", 4),  # the invitation with its campaign and supplier
+    "buyers": ("buyers/", 4),  # the buyers this organisation answered
 }
 
 
@@ -289,12 +289,12 @@ def test_buyer_pages_do_not_grow_with_data(framework, page) -> None:
 
 
 SUPPLIER_PAGES = {
-    "campaigns": ("campaigns/", 6),  # its own campaigns (none); the requests it answered
+    "campaigns": ("campaigns/", 5),  # its own campaigns (none); the requests it answered
     # the campaign; whether this supplier accepted it; the invitations; the links sharing with it
-    "campaign": ("campaigns/{campaign}/", 8),
+    "campaign": ("campaigns/{campaign}/", 7),
     # the request with its campaign and inviter; its own register; how many it passed on already
-    "forward": ("requests/{invitation}/forward/", 7),
-    "buyers": ("buyers/", 5),  # the buyers it answered
+    "forward": ("requests/{invitation}/forward/", 6),
+    "buyers": ("buyers/", 4),  # the buyers it answered
 }
 
 
@@ -339,8 +339,8 @@ def test_the_invitation_landing_page_does_not_grow_with_the_suppliers_organisati
     # Anonymous: the request with its campaign, buyer and inviter.
     _count(Client(), url, 1, "landing, anonymous")
     # Signed in: the request; the framework (the statement to sign); the active commitments of every
-    # organisation the person may answer for, in one query; then the base 4.
-    _count(client, url, 7, "landing, signed in")
+    # organisation the person may answer for, in one query; then the base 3.
+    _count(client, url, 6, "landing, signed in")
     for n in range(4):
         other = Company(f"Other{n}")
         add_member(other.org, supplier.owner, Role.OWNER)
@@ -348,7 +348,7 @@ def test_the_invitation_landing_page_does_not_grow_with_the_suppliers_organisati
         if n % 2:
             other.accept(start(_buyer_of(other)))  # accepting signs that organisation's commitment
     _count(Client(), url, 1, "landing, anonymous")
-    _count(client, url, 7, "landing, signed in")
+    _count(client, url, 6, "landing, signed in")
 
 
 def _buyer_of(company: Company) -> Company:
@@ -391,7 +391,7 @@ def test_campaign_page_with_sharing_suppliers_does_not_grow(framework) -> None:
 
     share(companies[0])
     # The campaign page's 8 + the sharers' final assessments (none final yet: no averages to read).
-    _count(client, url, 9, "campaign, one supplier sharing")
+    _count(client, url, 8, "campaign, one supplier sharing")
     for company in companies[1:]:
         share(company)
-    _count(client, url, 9, "campaign, four suppliers sharing")
+    _count(client, url, 8, "campaign, four suppliers sharing")
