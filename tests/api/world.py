@@ -8,6 +8,9 @@ runs in its own transaction, so whatever one test changes is rolled back before 
 from __future__ import annotations
 
 import uuid
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,6 +135,26 @@ def _lookup(organisation: Organisation, name: str, path: str, final_only: bool) 
     if name == "report_id":
         return _first(AttestationReport.objects.filter(organisation=organisation))
     raise AssertionError(f"No test id for path parameter {name!r} in {path}: add it to tests/api/world.py")
+
+
+@contextmanager
+def tasks_in_process() -> Iterator[None]:
+    """For a module's committed world built outside any test: tasks run in-process (the demo renders a
+    report), whatever the test session's default."""
+    from portal.celery import app
+
+    with warnings.catch_warnings():
+        # Without libharfbuzz-subset0 (.ci/run and the Dockerfile install it) WeasyPrint warns once,
+        # on import, and the warning-as-error would fail the demo report's rendering.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import weasyprint  # noqa: F401
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = previous
 
 
 def build_world() -> World:

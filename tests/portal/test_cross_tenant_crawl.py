@@ -24,7 +24,6 @@ import json
 import re
 import time
 import uuid
-import warnings
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -44,7 +43,7 @@ from rest_framework.test import APIClient
 
 from portal.models import Membership, Organisation, User
 from portal.roles import Role
-from tests.api.world import ACME, NORTHERN, build_world
+from tests.api.world import ACME, NORTHERN, build_world, tasks_in_process
 
 pytestmark = pytest.mark.django_db
 
@@ -107,17 +106,7 @@ def _crawl_storage(settings, crawl_files) -> None:
 
 
 def _build() -> CrawlWorld:
-    from portal.celery import app
-
-    with warnings.catch_warnings():
-        # Without libharfbuzz-subset0 (.ci/run and the Dockerfile install it) WeasyPrint warns once,
-        # on import, and the warning-as-error would fail the demo report's rendering.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import weasyprint  # noqa: F401
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    try:
+    with tasks_in_process():
         world = build_world()
         with scopes_disabled():
             a = Organisation.objects.get(name=ACME)
@@ -132,8 +121,6 @@ def _build() -> CrawlWorld:
                 b_users[role.value] = user
             markers = _plant_markers(a, world.callers["owner"].user, world.callers["manager"].user)
             hashes = _file_hashes(a)
-    finally:
-        app.conf.task_always_eager = previous
     return CrawlWorld(
         a=a,
         b=b,

@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,7 +39,7 @@ from rest_framework.test import APIClient
 
 from portal.models import Membership, Organisation, User
 from portal.roles import ACTIONS, Role, role_can
-from tests.api.world import ACME, NORTHERN, _lookup, build_world
+from tests.api.world import ACME, NORTHERN, _lookup, build_world, tasks_in_process
 
 pytestmark = pytest.mark.django_db
 
@@ -313,16 +312,8 @@ def _build() -> WalkWorld:
 
     from portal import exports
     from portal import services as portal_services
-    from portal.celery import app
 
-    with warnings.catch_warnings():
-        # Without libharfbuzz-subset0 WeasyPrint warns once on import (see test_cross_tenant_crawl.py).
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import weasyprint  # noqa: F401
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    try:
+    with tasks_in_process():
         world = build_world()
         with scopes_disabled():
             acme = Organisation.objects.get(name=ACME)
@@ -336,8 +327,6 @@ def _build() -> WalkWorld:
             Membership.objects.create(
                 organisation=acme, user=expired, role=Role.AUDITOR, expires_at=timezone.now() - timedelta(minutes=1)
             )
-    finally:
-        app.conf.task_always_eager = previous
     return WalkWorld(
         acme=acme,
         users={role.value: world.callers[role.value].user for role in ROLES},
