@@ -186,7 +186,9 @@ def test_the_filter_lists_actions_in_words_grouped(owner_client, tenant) -> None
     assert options and not [o for o in options if re.fullmatch(r"[a-z_]+\.[a-z_]+", o)]
     # Filtering by an action still narrows the trail to it.
     audit_record(organisation=tenant.organisation, actor=tenant.owner, verb="member.left", target_label="x")
-    filtered = owner_client.get(f"/o/{tenant.organisation.slug}/audit/?verb=member.left").content.decode()
+    filtered = html.unescape(  # a generated name may hold an apostrophe, which the page escapes
+        owner_client.get(f"/o/{tenant.organisation.slug}/audit/?verb=member.left").content.decode()
+    )
     assert f"{tenant.owner.display_name} left the organisation" in filtered
     assert "created the organisation" not in filtered
 
