@@ -9,12 +9,14 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 
-def send_templated_email(*, to: str, subject: str, template: str, context: dict[str, Any]) -> None:
+def send_templated_email(
+    *, to: str, subject: str, template: str, context: dict[str, Any], headers: dict[str, str] | None = None
+) -> None:
     """Render templates/email/<template>.txt and .html and send them as one message."""
     context = {"site_url": settings.SITE_URL, "subject": subject, **context}
     text = render_to_string(f"email/{template}.txt", context)
     html = render_to_string(f"email/{template}.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[to])
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[to], headers=headers or None)
     message.attach_alternative(html, "text/html")
     message.send()
 

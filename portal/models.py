@@ -51,6 +51,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Set when the person deleted their account: the row stays (records they signed or wrote point
     # at it), anonymised; see portal.privacy.account_delete.
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Where the person is: the daily digest goes out at 08:00 here (portal.notifications).
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/London")
 
     objects = UserManager()
 
@@ -328,6 +330,8 @@ class Outbox(models.Model):
     subject = models.CharField(max_length=300)
     template = models.CharField(max_length=100)
     context = models.JSONField(default=dict)
+    # Extra headers, e.g. List-Unsubscribe and List-Unsubscribe-Post (RFC 8058) of a notification.
+    headers = models.JSONField(default=dict, blank=True)
     # Makes "notify the reps about this submission" idempotent if the same action is retried.
     dedupe_key = models.CharField(max_length=200)
     status = models.CharField(max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING)
@@ -456,3 +460,74 @@ class OrganisationExport(models.Model):
     @property
     def in_progress(self) -> bool:
         return self.status in (ExportStatus.QUEUED, ExportStatus.BUILDING)
+
+
+class Delivery(models.TextChoices):
+    """How a person hears of one kind of notification, besides the list in the portal."""
+
+    IMMEDIATE = "immediate", _("Email me straight away")
+    DIGEST = "digest", _("Email me a daily summary")
+    OFF = "off", _("Do not email me")
+
+
+class Notification(models.Model):
+    """Something that happened which a person should hear of: one row per person, shown in their
+    list in the portal, emailed straight away or in the daily digest as they prefer.
+
+    It belongs to a person, not a tenant: the organisation is what it is about for them (None for a
+    supplier request to an address with no organisation yet). Lists read it across organisations,
+    always filtered by the recipient (portal.notifications).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The sentence shown in the list and the digest, and the page (a path) where it is dealt with.
+    text = models.CharField(max_length=500)
+    url = models.CharField(max_length=500)
+    # Makes each notification (and each reminder: the key names its threshold) happen once per person.
+    dedupe_key = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    # The delivery chosen when it was made (the person's preference for the kind at that moment).
+    delivery = models.CharField(max_length=10, choices=Delivery.choices)
+    email = models.ForeignKey(Outbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Set when a digest took it, so the next digest does not repeat it.
+    digested_at = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "dedupe_key"], name="notification_once_per_key"),
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"]),
+            models.Index(fields=["recipient", "-created_at"]),
+            models.Index(fields=["delivery", "digested_at"]),
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.recipient_id}: {self.text}"
+
+
+class NotificationPreference(models.Model):
+    """A person's choice for one kind; no row means the kind's default (portal.notifications.KINDS)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=40)
+    delivery = models.CharField(max_length=10, choices=Delivery.choices)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="one_preference_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind}: {self.delivery}"

@@ -19,6 +19,7 @@ def outbox_queue(
     template: str,
     context: dict[str, Any],
     dedupe_key: str,
+    headers: dict[str, str] | None = None,
 ) -> Outbox | None:
     """Queue one email, sent after commit. The same (dedupe_key, to) is queued only once."""
     from portal.tasks import send_outbox_email
@@ -33,6 +34,7 @@ def outbox_queue(
                     template=template,
                     context=to_jsonable(context),
                     dedupe_key=dedupe_key,
+                    headers=headers or {},
                 )
         except IntegrityError:
             return None

@@ -117,6 +117,7 @@ def send_outbox_email(self, *, organisation: Organisation, email_id: str) -> str
             subject=email.subject,
             template=email.template,
             context={**email.context, "organisation": organisation},
+            headers=email.headers,
         )
     except Exception as exc:
         attempts = email.attempts + 1

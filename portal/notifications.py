@@ -1,0 +1,198 @@
+"""Notifications: what happened that a person should hear of, in the portal and by email.
+
+Every app tells people through `notify`: one row per person (never the person who acted), shown in
+their list in the portal, and emailed straight away, in the daily digest or not at all, as that
+person prefers for that kind (`KINDS` holds the defaults). Reminders are notifications too, made by
+the beat's scans with a key that names their threshold, so each is made and sent once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
+from django_scopes import scopes_disabled
+
+from portal.models import Delivery, Notification, NotificationPreference, Organisation, User
+
+
+@dataclass(frozen=True)
+class Kind:
+    key: str
+    label: Any  # what the person chooses for, on the preferences page ("Something waits for your signature")
+    default: str  # a Delivery value
+    # Whether an email can go for this kind at all: a supplier request's own invitation email is its email.
+    emailed: bool = True
+
+
+KINDS: dict[str, Kind] = {
+    kind.key: kind
+    for kind in (
+        Kind("signature_requested", _("Something waits for your signature"), Delivery.IMMEDIATE),
+        Kind("changes_requested", _("Changes are requested of you"), Delivery.IMMEDIATE),
+        Kind("comment", _("A comment on your work"), Delivery.DIGEST),
+        Kind("action_assigned", _("An action is assigned to you"), Delivery.DIGEST),
+        Kind("action_due", _("An action of yours is due within 7 days or overdue"), Delivery.DIGEST),
+        Kind("evidence_expiring", _("Evidence cited by current work expires soon"), Delivery.DIGEST),
+        Kind("report_ready", _("A report you asked for is ready"), Delivery.IMMEDIATE),
+        Kind("supplier_request_received", _("A buyer sends your organisation a request"), Delivery.IMMEDIATE),
+        Kind("supplier_request_answered", _("A supplier answers your organisation's request"), Delivery.DIGEST),
+        Kind("plan_review_due", _("A plan's review date is near"), Delivery.DIGEST),
+        Kind("export_ready", _("A data export you asked for is ready"), Delivery.IMMEDIATE),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Email:
+    """The email for a notification delivered straight away: its own subject and template
+    (templates/email/<template>.txt and .html); without one the generic `notification` template
+    says the notification's sentence and links to it."""
+
+    subject: str
+    template: str = "notification"
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def deliveries(users: Iterable[User], kind: str) -> dict[int, str]:
+    """Each person's delivery for `kind` (their preference, else the kind's default), in one query."""
+    default = KINDS[kind].default
+    ids = [u.pk for u in users]
+    chosen = dict(NotificationPreference.objects.filter(user_id__in=ids, kind=kind).values_list("user_id", "delivery"))
+    return {pk: chosen.get(pk, default) for pk in ids}
+
+
+def preferences(user: User) -> dict[str, str]:
+    """The person's delivery for every kind."""
+    chosen = dict(NotificationPreference.objects.filter(user=user).values_list("kind", "delivery"))
+    return {key: chosen.get(key, kind.default) for key, kind in KINDS.items()}
+
+
+def set_preference(*, user: User, kind: str, delivery: str) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    if delivery not in Delivery.values:
+        raise ValueError(f"unknown delivery {delivery!r}")
+    from django.utils import timezone
+
+    NotificationPreference.objects.update_or_create(
+        user=user, kind=kind, defaults={"delivery": delivery, "updated_at": timezone.now()}
+    )
+
+
+def notify(
+    *,
+    kind: str,
+    recipients: Iterable[User],
+    organisation: Organisation | None,
+    actor: User | None,
+    text: str,
+    url: str,
+    key: str,
+    email: Email | None = None,
+) -> list[Notification]:
+    """Tell each recipient (not the actor, not a deleted or inactive account) once per `key`.
+
+    `text` is the sentence in the list and the digest ("Terry Jennings sent Self-assessment 2026 for
+    workforce review"), `url` the path where it is dealt with. Runs inside the caller's transaction;
+    emails are queued as outbox rows and sent after commit. Returns the notifications made now (a key
+    already used for a person makes nothing, so retries and duplicate tasks are harmless).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    people = {
+        u.pk: u
+        for u in recipients
+        if u is not None and u.is_active and u.deleted_at is None and (actor is None or u.pk != actor.pk)
+    }
+    if not people:
+        return []
+    made = []
+    # A person's notifications are theirs across organisations: deliberate cross-tenant writes.
+    with scopes_disabled():
+        chosen = deliveries(people.values(), kind)
+        for user in people.values():
+            delivery = chosen[user.pk] if KINDS[kind].emailed else Delivery.OFF
+            try:
+                with transaction.atomic():
+                    notification = Notification.objects.create(
+                        recipient=user,
+                        organisation=organisation,
+                        kind=kind,
+                        actor=actor,
+                        text=text[:500],
+                        url=url,
+                        dedupe_key=key[:200],
+                        delivery=delivery,
+                    )
+            except IntegrityError:
+                continue
+            if delivery == Delivery.IMMEDIATE:
+                _email_now(notification, email or Email(subject=text[:300]))
+            made.append(notification)
+    return made
+
+
+def _email_now(notification: Notification, email: Email) -> None:
+    """Queue the notification's email (an outbox row: claimed, retried and swept like every email)."""
+    from portal.outbox import outbox_queue
+
+    organisation = notification.organisation
+    if organisation is None:
+        return
+    unsubscribe = unsubscribe_url(notification.recipient, notification.kind)
+    queued = outbox_queue(
+        organisation=organisation,
+        to=notification.recipient.email,
+        subject=email.subject,
+        template=email.template,
+        context={
+            "recipient": notification.recipient.display_name,
+            "text": notification.text,
+            "url": settings.SITE_URL + notification.url,
+            "unsubscribe_url": unsubscribe,
+            "kind_label": str(KINDS[notification.kind].label),
+            **email.context,
+        },
+        dedupe_key=f"notification:{notification.pk}",
+        headers={"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+    )
+    if queued is not None:
+        Notification.objects.filter(pk=notification.pk).update(email=queued)
+
+
+# --- One-click unsubscribe (RFC 8058) ---------------------------------------------------------------
+
+UNSUBSCRIBE_SALT = "portal.notifications.unsubscribe"
+
+
+def unsubscribe_token(user: User, kind: str) -> str:
+    """A signed token naming one person and one kind: it cannot be forged or turned to another person
+    or kind, and it works without signing in. It does not expire: the link in an old email keeps working."""
+    from django.core import signing
+
+    return signing.dumps({"u": user.pk, "k": kind}, salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def unsubscribe_url(user: User, kind: str) -> str:
+    from django.urls import reverse
+
+    return settings.SITE_URL + reverse("notifications_unsubscribe", kwargs={"token": unsubscribe_token(user, kind)})
+
+
+def read_unsubscribe_token(token: str) -> tuple[User, str] | None:
+    """The person and kind a token names, or None when it is not one the portal signed."""
+    from django.core import signing
+
+    try:
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("k") not in KINDS:
+        return None
+    user = User.objects.filter(pk=data.get("u"), deleted_at__isnull=True).first()
+    return (user, data["k"]) if user is not None else None
