@@ -491,6 +491,9 @@ class Notification(models.Model):
     # The sentence shown in the list and the digest, and the page (a path) where it is dealt with.
     text = models.CharField(max_length=500)
     url = models.CharField(max_length=500)
+    # The thing it is about ("action", "<uuid>"), so a reminder not yet sent can be dropped once it is done.
+    target_type = models.CharField(max_length=40, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
     # Makes each notification (and each reminder: the key names its threshold) happen once per person.
     dedupe_key = models.CharField(max_length=200)
     created_at = models.DateTimeField(default=timezone.now)

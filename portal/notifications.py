@@ -94,11 +94,13 @@ def notify(
     url: str,
     key: str,
     email: Email | None = None,
+    target: Any = None,
 ) -> list[Notification]:
     """Tell each recipient (not the actor, not a deleted or inactive account) once per `key`.
 
     `text` is the sentence in the list and the digest ("Terry Jennings sent Self-assessment 2026 for
-    workforce review"), `url` the path where it is dealt with. Runs inside the caller's transaction;
+    workforce review"), `url` the path where it is dealt with, `target` the row it is about (its
+    model name and primary key are kept). Runs inside the caller's transaction;
     emails are queued as outbox rows and sent after commit. Returns the notifications made now (a key
     already used for a person makes nothing, so retries and duplicate tasks are harmless).
     """
@@ -128,6 +130,8 @@ def notify(
                         url=url,
                         dedupe_key=key[:200],
                         delivery=delivery,
+                        target_type=target._meta.model_name if target is not None else "",
+                        target_id=str(target.pk) if target is not None else "",
                     )
             except IntegrityError:
                 continue
@@ -163,6 +167,38 @@ def _email_now(notification: Notification, email: Email) -> None:
     )
     if queued is not None:
         Notification.objects.filter(pk=notification.pk).update(email=queued)
+
+
+# --- The person's list -------------------------------------------------------------------------------
+
+
+def notifications_of(user: User, *, unread_only: bool = False) -> Any:
+    """The person's notifications, newest first (a queryset to paginate)."""
+    with scopes_disabled():
+        qs = Notification.objects.filter(recipient=user).select_related("organisation", "actor")
+        return qs.filter(read_at__isnull=True) if unread_only else qs
+
+
+def unread_count(user: User) -> int:
+    with scopes_disabled():
+        return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def mark_read(user: User, ids: Iterable[Any]) -> int:
+    """Mark the person's own notifications among `ids` read (anyone else's are untouched). Returns how many."""
+    from django.utils import timezone
+
+    with scopes_disabled():
+        return Notification.objects.filter(recipient=user, pk__in=list(ids), read_at__isnull=True).update(
+            read_at=timezone.now()
+        )
+
+
+def mark_all_read(user: User) -> int:
+    from django.utils import timezone
+
+    with scopes_disabled():
+        return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
 
 
 # --- One-click unsubscribe (RFC 8058) ---------------------------------------------------------------
