@@ -228,7 +228,7 @@ def eqia_save(
                     },
                 )
                 if was_created:
-                    created.append(item.title)
+                    created.append(item)
         audit_record(
             organisation=organisation,
             actor=actor,
@@ -239,9 +239,13 @@ def eqia_save(
             after={
                 "outcome": outcome,
                 "negative": sorted(r.characteristic for r in rows if r.impact == Impact.NEGATIVE),
-                "actions_created": created,
+                "actions_created": [item.title for item in created],
             },
         )
+        from assessments.services import action_assigned_notify
+
+        for item in created:
+            action_assigned_notify(item=item, actor=actor, key=f"action-assigned:{item.pk}")
     return eqia
 
 
@@ -304,6 +308,9 @@ def plan_submit(*, plan: Plan, actor: User) -> list[str]:
         _notify(
             subject=locked,
             recipients=reps,
+            kind="signature_requested",
+            text=_("%(who)s sent the plan %(title)s for workforce review at %(org)s: read it, comment, and countersign")
+            % {"who": actor.display_name, "title": locked.title, "org": organisation.name},
             key=f"plan-submitted:{locked.pk}:{locked.submitted_at.isoformat()}",
             actor=actor,
             subject_line=_("%(org)s: %(title)s is ready for your review")

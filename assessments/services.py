@@ -31,7 +31,7 @@ from assessments.models import (
 from assessments.uploads import UploadRejected, safe_display_name, sniff_upload
 from portal.audit import audit_record
 from portal.models import Membership, Organisation, User
-from portal.outbox import outbox_queue
+from portal.notifications import Email, notify
 from portal.roles import Role
 from portal.text import require_single_line
 from principles.models import Criterion, Framework
@@ -197,27 +197,30 @@ def assessment_submit(*, assessment: Assessment, actor: User) -> list[str]:
             .order_by("user__email")
         )
         reps = [r for r in reps if r.is_active()]
-        url = settings.SITE_URL + reverse(
-            "assessments:overview", kwargs={"org_slug": organisation.slug, "assessment_id": locked.pk}
-        )
-        submitted_key = f"assessment-submitted:{locked.pk}:{locked.submitted_at.isoformat()}"
-        for rep in reps:
-            outbox_queue(
-                organisation=organisation,
-                to=rep.user.email,
+        path = reverse("assessments:overview", kwargs={"org_slug": organisation.slug, "assessment_id": locked.pk})
+        notify(
+            kind="signature_requested",
+            recipients=[r.user for r in reps],
+            organisation=organisation,
+            actor=actor,
+            text=_("%(who)s sent %(title)s for workforce review at %(org)s: read it, comment, and countersign")
+            % {"who": actor.display_name, "title": locked.title, "org": organisation.name},
+            url=path,
+            key=f"assessment-submitted:{locked.pk}:{locked.submitted_at.isoformat()}",
+            target=locked,
+            email=Email(
                 subject=_("%(org)s: %(title)s is ready for your review")
                 % {"org": organisation.name, "title": locked.title},
                 template="assessment_submitted",
                 context={
                     "title": locked.title,
                     "submitted_by": actor.display_name,
-                    "url": url,
-                    "rep_name": rep.user.display_name,
+                    "url": settings.SITE_URL + path,
                     "period_start": date_format(locked.period_start, "j F Y"),
                     "period_end": date_format(locked.period_end, "j F Y"),
                 },
-                dedupe_key=submitted_key,
-            )
+            ),
+        )
         audit_record(
             organisation=organisation,
             actor=actor,
@@ -362,6 +365,40 @@ def _check_owner(organisation: Organisation, owner: User | None) -> None:
         raise ValidationError({"owner": _("Choose an owner from the organisation's members")})
 
 
+def action_assigned_notify(*, item: ActionItem, actor: User, key: str) -> None:
+    """Tell an action's owner it is theirs (nobody is told of an action they gave themselves)."""
+    owner = item.owner
+    if owner is None or owner.pk == actor.pk:
+        return
+    slug = item.organisation.slug
+    if item.assessment is not None and item.response is not None:
+        where = item.assessment.title
+        url = reverse(
+            "assessments:principle",
+            kwargs={
+                "org_slug": slug,
+                "assessment_id": item.assessment_id,
+                "number": item.response.criterion.principle.number,
+            },
+        )
+    elif item.plan is not None:
+        where = item.plan.title
+        url = reverse("assessments:plan_eqia", kwargs={"org_slug": slug, "plan_id": item.plan_id})
+    else:
+        where, url = item.organisation.name, reverse("assessments:list", kwargs={"org_slug": slug})
+    notify(
+        kind="action_assigned",
+        recipients=[owner],
+        organisation=item.organisation,
+        actor=actor,
+        text=_("%(who)s assigned you the action “%(title)s” in %(where)s, due %(due)s")
+        % {"who": actor.display_name, "title": item.title, "where": where, "due": date_format(item.due_date, "j F Y")},
+        url=url,
+        key=key,
+        target=item,
+    )
+
+
 def action_item_create(
     *, response: Response, actor: User, title: str, owner: User | None, due_date: date
 ) -> ActionItem:
@@ -377,7 +414,7 @@ def action_item_create(
             due_date=due_date,
             created_by=actor,
         )
-        audit_record(
+        event = audit_record(
             organisation=organisation,
             actor=actor,
             verb="action.created",
@@ -389,6 +426,7 @@ def action_item_create(
                 "due_date": due_date,
             },
         )
+        action_assigned_notify(item=item, actor=actor, key=f"action-assigned:{event.pk}")
     return item
 
 
@@ -417,7 +455,7 @@ def action_item_update(
             "due_date": due_date,
             "status": status,
         }
-        audit_record(
+        event = audit_record(
             organisation=organisation,
             actor=actor,
             verb="action.updated",
@@ -426,6 +464,8 @@ def action_item_update(
             before=before,
             after=after,
         )
+        if owner is not None and before["owner"] != after["owner"]:  # given to someone new
+            action_assigned_notify(item=item, actor=actor, key=f"action-assigned:{event.pk}")
     return item
 
 

@@ -38,7 +38,7 @@ from assessments.models import (
 )
 from portal.audit import audit_record
 from portal.models import Membership, Organisation, Signature, SignatureCapacity, SignatureDecision, User
-from portal.outbox import outbox_queue
+from portal.notifications import Email, notify
 from portal.roles import Role, role_can
 from portal.signing import SigningContext, signature_record, snapshot_hash
 
@@ -267,24 +267,39 @@ def _members_with(organisation: Organisation, roles: tuple[str, ...], *, exclude
 
 
 def _notify(
-    *, subject: Subject, recipients: list[User], key: str, subject_line: str, message: str, actor: User
+    *,
+    subject: Subject,
+    recipients: list[User],
+    kind: str,
+    text: str,
+    key: str,
+    subject_line: str,
+    message: str,
+    actor: User,
 ) -> None:
-    url = settings.SITE_URL + subject_url(subject)
-    for user in recipients:
-        outbox_queue(
-            organisation=subject.organisation,
-            to=user.email,
+    """Tell `recipients` (never the actor) in their notifications, and by email as each prefers for `kind`:
+    `text` is the line in their list, `message` the email's fuller words."""
+    path = subject_url(subject)
+    notify(
+        kind=kind,
+        recipients=recipients,
+        organisation=subject.organisation,
+        actor=actor,
+        text=text,
+        url=path,
+        key=key,
+        target=subject,
+        email=Email(
             subject=subject_line,
             template="review_notification",
             context={
-                "recipient": user.display_name,
                 "message": message,
-                "url": url,
+                "url": settings.SITE_URL + path,
                 "title": subject.title,
                 "actor": actor.display_name,
             },
-            dedupe_key=key,
-        )
+        ),
+    )
 
 
 MANAGEMENT = (Role.OWNER, Role.MANAGER)
@@ -341,6 +356,9 @@ def comment_add(
         _notify(
             subject=subject,
             recipients=recipients,
+            kind="comment",
+            text=_("%(who)s commented on %(anchor)s of %(title)s: “%(body)s”")
+            % {"who": author.display_name, "anchor": anchor, "title": subject.title, "body": _quote(comment.body, 200)},
             key=f"comment:{comment.pk}",
             actor=author,
             subject_line=_("%(org)s: new comment on %(title)s") % {"org": organisation.name, "title": subject.title},
@@ -418,6 +436,9 @@ def changes_request(*, subject: Subject, actor: User, reasons: str) -> ChangeReq
         _notify(
             subject=locked,
             recipients=_members_with(organisation, MANAGEMENT),
+            kind="changes_requested",
+            text=_("%(who)s asked for changes to %(title)s: “%(reasons)s”")
+            % {"who": actor.display_name, "title": subject.title, "reasons": _quote(request.reasons, 200)},
             key=f"changes:{request.pk}",
             actor=actor,
             subject_line=_("%(org)s: changes requested to %(title)s")
@@ -457,6 +478,9 @@ def change_request_answer(*, change_request: ChangeRequest, actor: User, answer:
             _notify(
                 subject=subject,
                 recipients=[change_request.requested_by],
+                kind="comment",
+                text=_("%(who)s answered your change request on %(title)s: “%(answer)s”")
+                % {"who": actor.display_name, "title": subject.title, "answer": _quote(change_request.answer, 200)},
                 key=f"answer:{change_request.pk}",
                 actor=actor,
                 subject_line=_("%(org)s: your change request was answered") % {"org": organisation.name},
@@ -587,9 +611,31 @@ def subject_sign(
             message += " " + _("Reservations: “%(text)s”") % {"text": _quote(signature.reservations)}
         if signature.reasons:
             message += " " + _("Reasons: “%(text)s”") % {"text": _quote(signature.reasons)}
+        if decision == SignatureDecision.DECLINE:
+            kind = "changes_requested"
+            text = _("%(who)s declined to sign %(title)s and asked for changes") % {
+                "who": signer.display_name,
+                "title": locked.title,
+            }
+        elif locked.status == AssessmentStatus.FINAL:
+            kind = "agreed"
+            text = _("%(who)s %(label)s %(title)s: it is now agreed and final") % {
+                "who": signer.display_name,
+                "label": label,
+                "title": locked.title,
+            }
+        else:
+            kind = "signature_requested"
+            text = _("%(who)s %(label)s %(title)s: it now waits for your side's signature") % {
+                "who": signer.display_name,
+                "label": label,
+                "title": locked.title,
+            }
         _notify(
             subject=locked,
             recipients=_members_with(organisation, other),
+            kind=kind,
+            text=text,
             key=f"signature:{signature.pk}",
             actor=signer,
             subject_line=_("%(org)s: %(title)s was %(label)s")

@@ -1,4 +1,5 @@
-"""What every page needs: the current organisation and role, the switcher, counts awaiting the user."""
+"""What every page needs: the current organisation and role, the switcher, the counts in the navigation
+(what waits for the user, and their unread notifications)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from portal import selectors
-from portal.dashboard import awaiting_count
+from portal.dashboard import header_counts
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:
@@ -30,10 +31,17 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         known = getattr(request, "my_invitations", None)
         return known if known is not None else selectors.open_invitations_for_email(user.email)
 
+    @cache
+    def counts() -> tuple[int, int]:
+        # Both numbers in the navigation in one query; a page that has already counted says so.
+        known = getattr(request, "my_header_counts", None)
+        return known if known is not None else header_counts(user, memberships())
+
     return {
         "current_organisation": getattr(request, "organisation", None),
         "current_membership": getattr(request, "membership", None),
         "my_memberships": memberships,
         "my_invitations": invitations,
-        "my_awaiting_count": cache(lambda: awaiting_count(user, memberships())),
+        "my_awaiting_count": cache(lambda: counts()[0]),
+        "my_unread_count": cache(lambda: counts()[1]),
     }

@@ -87,6 +87,35 @@ def awaiting_count(user: Any, memberships: list[Any]) -> int:
         return rows[0].union(*rows[1:], all=True).count() if len(rows) > 1 else rows[0].count()
 
 
+def header_counts(user: Any, memberships: list[Any]) -> tuple[int, int]:
+    """What the navigation shows on every page, in one query: how many items `awaiting_items` would list,
+    and how many of the person's notifications are unread (two scalar sub-selects of one SELECT)."""
+    from django.db import connection
+
+    from portal.notifications import unread_queryset
+
+    with scopes_disabled():
+        querysets = [qs for _provider, counter in _awaiting.values() for qs in counter(user, memberships)]
+        one = Value(1, output_field=IntegerField())
+        parts: list[str] = []
+        params: list[Any] = []
+        if querysets:
+            rows = [qs.order_by().values_list(one) for qs in querysets]
+            awaiting = rows[0].union(*rows[1:], all=True) if len(rows) > 1 else rows[0]
+            sql, awaiting_params = awaiting.query.sql_with_params()
+            parts.append(f"(SELECT COUNT(*) FROM ({sql}) awaiting)")  # noqa: S608 - SQL compiled by the ORM, values as parameters
+            params.extend(awaiting_params)
+        else:
+            parts.append("0")
+        sql, unread_params = unread_queryset(user).order_by().values_list(one).query.sql_with_params()
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) unread)")  # noqa: S608 - SQL compiled by the ORM, values as parameters
+        params.extend(unread_params)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT " + ", ".join(parts), params)
+            awaiting_n, unread_n = cursor.fetchone()
+    return int(awaiting_n), int(unread_n)
+
+
 def awaiting_items(user: Any, memberships: list[Any]) -> list[WorkItem]:
     """Everything waiting for the person, soonest due first (undated last), in a stable order."""
     items = [item for provider, _counter in _awaiting.values() for item in provider(user, memberships)]

@@ -336,24 +336,30 @@ def export_url(export: OrganisationExport) -> str:
 
 
 def export_notify_ready(*, organisation: Organisation, export: OrganisationExport) -> None:
-    """Email whoever asked for the export that it can be downloaded (unless they have since gone)."""
-    from portal.outbox import outbox_queue
+    """Tell whoever asked for the export that it can be downloaded (unless they have since gone)."""
+    from portal.notifications import Email, notify
 
     requester = export.requested_by
     if requester is None or requester.deleted_at is not None:
         return
-    outbox_queue(
+    notify(
+        kind="export_ready",
+        recipients=[requester],
         organisation=organisation,
-        to=requester.email,
-        subject=_("%(org)s: your data export is ready to download") % {"org": organisation.name},
-        template="export_ready",
-        context={
-            "name": requester.full_name or requester.email,
-            "url": export_url(export),
-            "expires_at": timezone.localtime(export.expires_at).strftime("%-d %B %Y") if export.expires_at else "",
-            "days": settings.PORTAL_EXPORT_RETENTION_DAYS,
-        },
-        dedupe_key=f"export-ready:{export.pk}",
+        actor=None,
+        text=_("The data export of %(org)s you asked for is ready to download") % {"org": organisation.name},
+        url=reverse("portal:export_detail", kwargs={"org_slug": organisation.slug, "export_id": export.pk}),
+        key=f"export-ready:{export.pk}",
+        target=export,
+        email=Email(
+            subject=_("%(org)s: your data export is ready to download") % {"org": organisation.name},
+            template="export_ready",
+            context={
+                "url": export_url(export),
+                "expires_at": timezone.localtime(export.expires_at).strftime("%-d %B %Y") if export.expires_at else "",
+                "days": settings.PORTAL_EXPORT_RETENTION_DAYS,
+            },
+        ),
     )
 
 

@@ -304,3 +304,50 @@ class AccountDeleteForm(PortalFormMixin, forms.Form):
                 else _("That is not your email address")
             )
         return typed
+
+
+class NotificationPreferencesForm(PortalFormMixin, forms.Form):
+    """For every kind of notification that can be emailed, how the person hears of it; and their time
+    zone, where the daily summary goes out at 08:00."""
+
+    def __init__(self, *args: Any, current: dict[str, str], time_zone: str, **kwargs: Any) -> None:
+        import zoneinfo
+
+        from portal.models import Delivery
+        from portal.notifications import KINDS
+
+        super().__init__(*args, **kwargs)
+        labels = {
+            "immediate": _("Straight away"),
+            "digest": _("In a daily summary"),
+            "off": _("Off (only in the portal)"),
+        }
+        for key, kind in KINDS.items():
+            if not kind.emailed:
+                continue
+            self.fields[f"kind_{key}"] = forms.ChoiceField(
+                label=kind.label,
+                choices=[(value, labels[value]) for value in Delivery.values],
+                widget=forms.RadioSelect,
+                initial=current.get(key, kind.default),
+                error_messages={
+                    "required": _("Choose how you hear of this: straight away, in a daily summary, or off"),
+                    "invalid_choice": _("Choose how you hear of this: straight away, in a daily summary, or off"),
+                },
+            )
+        zones = sorted(zoneinfo.available_timezones())
+        self.fields["time_zone"] = forms.ChoiceField(
+            label=_("Your time zone"),
+            help_text=_("The daily summary is sent at 08:00 in this time zone."),
+            choices=[(z, z.replace("_", " ")) for z in zones],
+            initial=time_zone,
+            error_messages={
+                "required": _("Choose your time zone"),
+                "invalid_choice": _("Choose a time zone from the list, for example Europe/London"),
+            },
+        )
+
+    def choices(self) -> dict[str, str]:
+        return {
+            name.removeprefix("kind_"): value for name, value in self.cleaned_data.items() if name.startswith("kind_")
+        }

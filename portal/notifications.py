@@ -39,8 +39,20 @@ KINDS: dict[str, Kind] = {
         Kind("action_due", _("An action of yours is due within 7 days or overdue"), Delivery.DIGEST),
         Kind("evidence_expiring", _("Evidence cited by current work expires soon"), Delivery.DIGEST),
         Kind("report_ready", _("A report you asked for is ready"), Delivery.IMMEDIATE),
-        Kind("supplier_request_received", _("A buyer sends your organisation a request"), Delivery.IMMEDIATE),
+        Kind("agreed", _("A plan or self-assessment you review is agreed and final"), Delivery.IMMEDIATE),
+        # The buyer's invitation email is the request's own email: the portal adds no second one.
+        Kind(
+            "supplier_request_received",
+            _("A buyer sends your organisation a request"),
+            Delivery.IMMEDIATE,
+            emailed=False,
+        ),
         Kind("supplier_request_answered", _("A supplier answers your organisation's request"), Delivery.DIGEST),
+        Kind(
+            "supplier_answer_to_confirm",
+            _("A supplier's answer waits for you to confirm who answered"),
+            Delivery.IMMEDIATE,
+        ),
         Kind("plan_review_due", _("A plan's review date is near"), Delivery.DIGEST),
         Kind("export_ready", _("A data export you asked for is ready"), Delivery.IMMEDIATE),
     )
@@ -73,6 +85,7 @@ def preferences(user: User) -> dict[str, str]:
 
 
 def set_preference(*, user: User, kind: str, delivery: str) -> None:
+    """Record the person's delivery for one kind."""
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
     if delivery not in Delivery.values:
@@ -82,6 +95,27 @@ def set_preference(*, user: User, kind: str, delivery: str) -> None:
     NotificationPreference.objects.update_or_create(
         user=user, kind=kind, defaults={"delivery": delivery, "updated_at": timezone.now()}
     )
+
+
+def valid_time_zone(name: str) -> bool:
+    import zoneinfo
+
+    return name in zoneinfo.available_timezones()
+
+
+def preferences_save(*, user: User, choices: dict[str, str], time_zone: str | None = None) -> None:
+    """Save the person's delivery for each kind in `choices` and, when given, their time zone (the daily
+    digest goes out at 08:00 there). Raises ValueError on an unknown kind, delivery or time zone."""
+    if time_zone is not None and not valid_time_zone(time_zone):
+        raise ValueError(f"unknown time zone {time_zone!r}")
+    with transaction.atomic():
+        current = preferences(user)
+        for kind, delivery in choices.items():
+            if current.get(kind) != delivery or kind not in current:
+                set_preference(user=user, kind=kind, delivery=delivery)
+        if time_zone is not None and time_zone != user.time_zone:
+            user.time_zone = time_zone
+            user.save(update_fields=["time_zone"])
 
 
 def notify(
@@ -143,6 +177,8 @@ def notify(
 
 def _email_now(notification: Notification, email: Email) -> None:
     """Queue the notification's email (an outbox row: claimed, retried and swept like every email)."""
+    from django.urls import reverse
+
     from portal.outbox import outbox_queue
 
     organisation = notification.organisation
@@ -159,6 +195,7 @@ def _email_now(notification: Notification, email: Email) -> None:
             "text": notification.text,
             "url": settings.SITE_URL + notification.url,
             "unsubscribe_url": unsubscribe,
+            "preferences_url": settings.SITE_URL + reverse("notification_preferences"),
             "kind_label": str(KINDS[notification.kind].label),
             **email.context,
         },
@@ -179,9 +216,33 @@ def notifications_of(user: User, *, unread_only: bool = False) -> Any:
         return qs.filter(read_at__isnull=True) if unread_only else qs
 
 
+def unread_queryset(user: User) -> Any:
+    """The person's unread notifications (the navigation counts them with "Your work", in one query)."""
+    return Notification.objects.filter(recipient=user, read_at__isnull=True)
+
+
 def unread_count(user: User) -> int:
     with scopes_disabled():
-        return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+        return unread_queryset(user).count()
+
+
+def notification_open(user: User, notification_id: Any) -> Notification | None:
+    """The person's own notification, marked read; None when there is no such notification of theirs
+    (someone else's is neither shown nor touched)."""
+    from django.utils import timezone
+
+    with scopes_disabled():
+        notification = Notification.objects.filter(recipient=user, pk=notification_id).first()
+        if notification is not None and notification.read_at is None:
+            notification.read_at = timezone.now()
+            Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=notification.read_at)
+        return notification
+
+
+def unsubscribe(*, user: User, kind: str) -> None:
+    """Stop the emails of one kind for one person (the one-click unsubscribe, RFC 8058). The list in the
+    portal still shows them."""
+    set_preference(user=user, kind=kind, delivery=Delivery.OFF)
 
 
 def mark_read(user: User, ids: Iterable[Any]) -> int:
@@ -228,7 +289,7 @@ def read_unsubscribe_token(token: str) -> tuple[User, str] | None:
         data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
     except signing.BadSignature:
         return None
-    if not isinstance(data, dict) or data.get("k") not in KINDS:
+    if not isinstance(data, dict) or data.get("k") not in KINDS or not isinstance(data.get("u"), int):
         return None
-    user = User.objects.filter(pk=data.get("u"), deleted_at__isnull=True).first()
+    user = User.objects.filter(pk=data["u"], deleted_at__isnull=True).first()
     return (user, data["k"]) if user is not None else None

@@ -14,16 +14,25 @@ from portal.activity import ActivityLine, activity_lines, with_subject_titles
 from portal.models import AuditEvent, Invitation, Membership, Organisation, User
 
 
-def memberships_of_user(user: User) -> list[Membership]:
-    """Every active membership of one person, across organisations (for the switcher)."""
+def memberships_of_user(user: User, *, with_unread: bool = False) -> list[Membership]:
+    """Every active membership of one person, across organisations (for the switcher). `with_unread`
+    adds the person's unread notifications to each row (`unread_notifications`), in the same query."""
     now = timezone.now()
     with scopes_disabled():
-        memberships = list(
+        qs = (
             Membership.objects.filter(user=user)
             .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
             .select_related("organisation")
             .order_by("organisation__name")
         )
+        if with_unread:
+            from django.db.models import Subquery
+
+            from portal.notifications import unread_queryset
+
+            unread = unread_queryset(user).order_by().values("recipient_id").annotate(n=Count("id")).values("n")
+            qs = qs.annotate(unread_notifications=Subquery(unread))
+        memberships = list(qs)
     for membership in memberships:
         membership.user = user  # already loaded: no query to read it back
     return memberships

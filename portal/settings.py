@@ -404,6 +404,7 @@ INVITATION_TTL_DAYS = env_int("PORTAL_INVITATION_TTL_DAYS", 14, minimum=1)
 PORTAL_EXPORT_RETENTION_DAYS = env_int("PORTAL_EXPORT_RETENTION_DAYS", 7, minimum=1)
 PORTAL_INVITATION_RETENTION_DAYS = env_int("PORTAL_INVITATION_RETENTION_DAYS", 90, minimum=1)
 AUDIT_EVENTS_PER_PAGE = 50
+NOTIFICATIONS_PER_PAGE = 25
 
 # --- Logging: one line per event, each with the request id ----------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

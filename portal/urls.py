@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from portal import views
+from portal import notification_views, views
 
 handler400 = "portal.views.error_400"
 handler403 = "portal.views.error_403"
@@ -37,6 +37,15 @@ urlpatterns = [
     path("account/tokens/", views.api_tokens, name="api_tokens"),
     path("account/tokens/<uuid:token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path("your-work/", views.your_work, name="your_work"),
+    path("notifications/", notification_views.notification_list, name="notifications"),
+    path("notifications/read-all/", notification_views.notification_mark_all_read, name="notifications_read_all"),
+    path(
+        "notifications/unsubscribe/<str:token>/",
+        notification_views.notification_unsubscribe,
+        name="notifications_unsubscribe",
+    ),
+    path("notifications/<uuid:notification_id>/open/", notification_views.notification_open, name="notification_open"),
+    path("account/notifications/", notification_views.notification_preferences, name="notification_preferences"),
     path("organisations/", views.organisation_list, name="organisation_list"),
     path("organisations/new/", views.organisation_create, name="organisation_create"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),

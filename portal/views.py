@@ -47,6 +47,7 @@ from portal.forms import (
     apply_errors,
 )
 from portal.models import ApiToken, Invitation, Membership, Organisation, OrganisationExport
+from portal.notifications import unread_count
 from portal.roles import ROLE_DESCRIPTIONS, Role
 from portal.services import InvitationLinkError
 from portal.tenancy import AuthenticatedRequest, TenantRequest, require
@@ -73,11 +74,14 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
 @require_GET
 def your_work(request: AuthenticatedRequest) -> HttpResponse:
     """What needs this person, in every organisation they belong to, grouped and soonest due first."""
-    memberships = selectors.memberships_of_user(request.user)
+    # The memberships carry the unread notifications for the navigation: no query of its own.
+    memberships = selectors.memberships_of_user(request.user, with_unread=True)
     request.my_memberships = memberships  # type: ignore[attr-defined]  # the header's switcher reuses them
     items = awaiting_items(request.user, memberships)
     # The header's badges count exactly these items: no need to read or count them again.
     request.my_invitations = [i.obj for i in items if i.kind == "invitation"]  # type: ignore[attr-defined]
+    unread = (getattr(memberships[0], "unread_notifications", 0) or 0) if memberships else unread_count(request.user)
+    request.my_header_counts = (len(items), unread)  # type: ignore[attr-defined]
     return render(
         request,
         "portal/your_work.html",

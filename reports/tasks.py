@@ -77,7 +77,31 @@ def render_report_task(self, *, organisation: Organisation, report_id: str) -> s
             target_label=str(report.pk),
             after={"pages": pages, "sha256": hashlib.sha256(pdf).hexdigest()},
         )
+        _tell_requester(report)
     return "ready"
+
+
+def _tell_requester(report: AttestationReport) -> None:
+    """Whoever asked for the report hears it is ready (straight away by default)."""
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    from portal.notifications import notify
+
+    if report.requested_by is None:
+        return
+    organisation = report.organisation
+    notify(
+        kind="report_ready",
+        recipients=[report.requested_by],
+        organisation=organisation,
+        actor=None,
+        text=_("Your attestation report on %(title)s for %(org)s is ready to download")
+        % {"title": report.assessment.title, "org": organisation.name},
+        url=reverse("reports:detail", kwargs={"org_slug": organisation.slug, "report_id": report.pk}),
+        key=f"report-ready:{report.pk}",
+        target=report,
+    )
 
 
 @app.task

@@ -16,6 +16,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
@@ -498,6 +499,7 @@ def invitation_accept(
             )
         if bound:
             _apply_accept(locked, organisation=organisation, user=user, answered_at=timezone.now())
+            _tell_inviter_of_answer(locked, user=user, organisation=organisation)
         else:
             _hold_answer(locked, answer=HeldAnswer.ACCEPT, user=user, organisation=organisation, reason="")
     _take_answer(invitation, locked)
@@ -556,6 +558,7 @@ def invitation_decline(
             _apply_decline(
                 locked, organisation=organisation, user=user, reason=reason.strip(), answered_at=timezone.now()
             )
+            _tell_inviter_of_answer(locked, user=user, organisation=organisation)
         else:
             assert organisation is not None
             _refuse_second_held_answer(locked)
@@ -648,43 +651,139 @@ def _hold_answer(
     _tell_inviter_of_held_answer(locked)
 
 
-def _tell_inviter_of_held_answer(locked: SupplierInvitation) -> None:
-    """Email the inviter's owners and managers (those who may confirm it): confirm or reject."""
-    from django.conf import settings
-    from django.urls import reverse
-
-    from portal.outbox import outbox_queue
-
-    inviter = locked.inviter
+def _inviter_deciders(inviter: Organisation) -> list[User]:
+    """The inviter's people who may act on its requests' answers (owners and managers)."""
     with scope(organisation=inviter):
-        deciders = [
-            m
+        return [
+            m.user
             for m in Membership.objects.filter(organisation=inviter).select_related("user")
             if m.is_active() and role_can(m.role, "edit_content")
         ]
-    url = settings.SITE_URL + reverse(
-        "supplychain:held_answer", kwargs={"org_slug": inviter.slug, "invitation_id": locked.pk}
-    )
+
+
+def _tell_inviter_of_held_answer(locked: SupplierInvitation) -> None:
+    """Tell the inviter's owners and managers (those who may confirm it): confirm or reject."""
+    from django.conf import settings
+    from django.urls import reverse
+
+    from portal.notifications import Email, notify
+
+    inviter = locked.inviter
+    path = reverse("supplychain:held_answer", kwargs={"org_slug": inviter.slug, "invitation_id": locked.pk})
     assert locked.held_organisation is not None and locked.held_at is not None
-    for member in deciders:
-        outbox_queue(
-            organisation=inviter,
-            to=member.user.email,
+    held_by = locked.held_by.display_name if locked.held_by else ""
+    accepted = locked.held_answer == HeldAnswer.ACCEPT
+    values = {
+        "who": held_by,
+        "org": locked.held_organisation.name,
+        "supplier": locked.supplier.name,
+        "campaign": locked.campaign.title,
+    }
+    text = (
+        _("%(who)s accepted your request “%(campaign)s” to %(supplier)s for %(org)s: confirm or reject the answer")
+        if accepted
+        else _("%(who)s declined your request “%(campaign)s” to %(supplier)s for %(org)s: confirm or reject the answer")
+    ) % values
+    notify(
+        kind="supplier_answer_to_confirm",
+        recipients=_inviter_deciders(inviter),
+        organisation=inviter,
+        actor=locked.held_by,
+        text=text,
+        url=path,
+        key=f"supplier-answer-held:{locked.pk}:{locked.held_at.isoformat()}",
+        target=locked,
+        email=Email(
             subject=_("%(org)s answered your request to %(supplier)s: confirm or reject it")
             % {"org": locked.held_organisation.name, "supplier": locked.supplier.name},
             template="supplier_answer_held",
             context={
-                "name": member.user.display_name,
                 "answering_organisation": locked.held_organisation.name,
-                "answered_by": locked.held_by.display_name if locked.held_by else "",
+                "answered_by": held_by,
                 "answered_by_email": locked.held_by.email if locked.held_by else "",
-                "accepted": locked.held_answer == HeldAnswer.ACCEPT,
+                "accepted": accepted,
                 "supplier": locked.supplier.name,
                 "invited_address": locked.email,
                 "campaign": locked.campaign.title,
-                "url": url,
+                "url": settings.SITE_URL + path,
             },
-            dedupe_key=f"supplier-answer-held:{locked.pk}:{locked.held_at.isoformat()}",
+        ),
+    )
+
+
+def _tell_inviter_of_answer(
+    locked: SupplierInvitation, *, user: User | None, organisation: Organisation | None
+) -> None:
+    """A supplier's answer counts: the inviter's owners and managers hear of it (in their digest by default)."""
+    from django.urls import reverse
+
+    from portal.notifications import notify
+
+    inviter = locked.inviter
+    values = {
+        "who": user.display_name if user else _("Someone"),
+        "org": organisation.name if organisation else locked.supplier.name,
+        "campaign": locked.campaign.title,
+    }
+    if locked.state == InvitationState.ACCEPTED:
+        text = _("%(who)s accepted your request “%(campaign)s” for %(org)s, which is committed to the principles")
+    else:
+        text = _("%(who)s declined your request “%(campaign)s” for %(org)s: “%(reason)s”")
+        values["reason"] = locked.decline_reason[:200]
+    notify(
+        kind="supplier_request_answered",
+        recipients=_inviter_deciders(inviter),
+        organisation=inviter,
+        actor=user,
+        text=text % values,
+        url=reverse("supplychain:campaign", kwargs={"org_slug": inviter.slug, "campaign_id": locked.campaign_id}),
+        key=f"supplier-answered:{locked.pk}",
+        target=locked,
+    )
+
+
+def supplier_request_received_notify(invitation: SupplierInvitation) -> None:
+    """Put a buyer's request in the notifications of whoever answers it: the owners and managers of the
+    organisation it is addressed to, or the registered person holding the address it was sent to. In the
+    portal only: the invitation email is the request's own email. Once per request and person."""
+    from django.urls import reverse
+
+    from portal.notifications import notify
+
+    with scopes_disabled():
+        organisation: Organisation | None = None
+        organisation_id = None
+        if invitation.target_key.startswith("org:"):
+            organisation_id = uuid.UUID(invitation.target_key.removeprefix("org:"))
+        elif invitation.supplier.linked_organisation_id:
+            organisation_id = invitation.supplier.linked_organisation_id
+        if organisation_id is not None:
+            organisation = Organisation.objects.filter(pk=organisation_id).first()
+        if organisation is not None:
+            recipients = [
+                m.user
+                for m in Membership.objects.filter(organisation=organisation, role__in=ANSWERING_ROLES).select_related(
+                    "user"
+                )
+                if m.is_active()
+            ]
+        else:
+            recipients = list(User.objects.filter(email__iexact=invitation.email.strip(), deleted_at__isnull=True))
+        notify(
+            kind="supplier_request_received",
+            recipients=recipients,
+            organisation=organisation,
+            actor=None,
+            text=_("%(buyer)s asks %(supplier)s to commit to the Made Smarter principles (“%(campaign)s”), by %(due)s")
+            % {
+                "buyer": invitation.inviter.name,
+                "supplier": organisation.name if organisation else invitation.supplier.name,
+                "campaign": invitation.campaign.title,
+                "due": date_format(invitation.campaign.due_date, "j F Y"),
+            },
+            url=reverse("your_work"),
+            key=f"supplier-request:{invitation.pk}",
+            target=invitation,
         )
 
 

@@ -98,6 +98,17 @@ def _send_claimed(invitation: SupplierInvitation, *, is_eager: bool) -> str:
     return "sent"
 
 
+def _tell_who_answers(invitation: SupplierInvitation) -> None:
+    """The request in the notifications of whoever answers it (once: a resend or a duplicate task adds
+    nothing). A failure here must not stop the email, which is the request itself."""
+    from supplychain.services import supplier_request_received_notify
+
+    try:
+        supplier_request_received_notify(invitation)
+    except Exception:
+        logger.exception("could not notify about supplier request %s", invitation.pk)
+
+
 @app.task(bind=True, max_retries=None)  # each row counts its own attempts (MAX_ATTEMPTS)
 @scopes_disabled()  # system work across every organisation's invitations (portal.rls)
 def send_supplier_invitations(self, *, invitation_ids: list[str]) -> dict[str, int]:
@@ -111,6 +122,7 @@ def send_supplier_invitations(self, *, invitation_ids: list[str]) -> dict[str, i
         results["not-claimed"] = len(invitation_ids) - len(claimed)
     again: list[str] = []
     for invitation in claimed:
+        _tell_who_answers(invitation)
         outcome = _send_claimed(invitation, is_eager=bool(self.request.is_eager))
         results[outcome] = results.get(outcome, 0) + 1
         if outcome == "retry":

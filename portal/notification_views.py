@@ -1,0 +1,128 @@
+"""The signed-in person's notifications, their email preferences, and the one-click unsubscribe.
+
+Not tenant pages: a person's notifications come from every organisation they belong to, and each
+read is filtered by the person (portal.notifications).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from portal import notifications
+from portal.forms import NotificationPreferencesForm
+from portal.models import Delivery
+from portal.tenancy import AuthenticatedRequest
+
+
+@login_required
+@require_GET
+def notification_list(request: AuthenticatedRequest) -> HttpResponse:
+    """The person's notifications across organisations, newest first; unread ones marked."""
+    unread_only = request.GET.get("show") == "unread"
+    paginator = Paginator(
+        notifications.notifications_of(request.user, unread_only=unread_only), settings.NOTIFICATIONS_PER_PAGE
+    )
+    page = paginator.get_page(request.GET.get("page"))
+    return render(
+        request,
+        "portal/notifications.html",
+        {
+            "page": page,
+            "unread_only": unread_only,
+            "query": "show=unread" if unread_only else "",
+        },
+    )
+
+
+def _same_site_path(request: HttpRequest, url: str) -> str | None:
+    """`url` when it is a path on this site (never another host, a scheme, or "//host")."""
+    if not url.startswith("/") or url.startswith("//") or url.startswith("/\\"):
+        return None
+    if not url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=False):
+        return None
+    return url
+
+
+@login_required
+@require_POST
+def notification_open(request: AuthenticatedRequest, notification_id: Any) -> HttpResponse:
+    """Mark one of the person's own notifications read and go to its page (on this site only)."""
+    notification = notifications.notification_open(request.user, notification_id)
+    if notification is None:
+        from django.http import Http404
+
+        raise Http404
+    target = _same_site_path(request, notification.url)
+    return redirect(target or "notifications")
+
+
+@login_required
+@require_POST
+def notification_mark_all_read(request: AuthenticatedRequest) -> HttpResponse:
+    marked = notifications.mark_all_read(request.user)
+    if marked:
+        messages.success(
+            request,
+            _("%(n)s notification marked as read.") % {"n": marked}
+            if marked == 1
+            else _("%(n)s notifications marked as read.") % {"n": marked},
+        )
+    return redirect("notifications")
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def notification_preferences(request: AuthenticatedRequest) -> HttpResponse:
+    """For every kind: straight away, in the daily summary, or off; and the person's time zone."""
+    user = request.user
+    form = NotificationPreferencesForm(
+        request.POST if request.method == "POST" else None,
+        current=notifications.preferences(user),
+        time_zone=user.time_zone,
+    )
+    if request.method == "POST" and form.is_valid():
+        notifications.preferences_save(user=user, choices=form.choices(), time_zone=form.cleaned_data["time_zone"])
+        messages.success(request, _("Your notification settings have been saved."))
+        return redirect("notification_preferences")
+    kinds = [kind for kind in notifications.KINDS.values() if kind.emailed]
+    return render(
+        request,
+        "portal/notification_preferences.html",
+        {
+            "form": form,
+            "kind_fields": [form[f"kind_{kind.key}"] for kind in kinds],
+            "portal_only": [kind for kind in notifications.KINDS.values() if not kind.emailed],
+        },
+    )
+
+
+@csrf_exempt  # RFC 8058: a mail provider's one-click POST carries no CSRF token; the signed token is the credential
+@never_cache
+@require_http_methods(["GET", "POST"])
+def notification_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows what the link stops and a button (mail scanners follow links: GET changes nothing);
+    POST (the button, or a mail provider's `List-Unsubscribe=One-Click`) turns that kind off for the
+    person the token names, and nobody else."""
+    found = notifications.read_unsubscribe_token(token)
+    if found is None:
+        return render(request, "portal/notification_unsubscribe_invalid.html", status=400)
+    person, kind = found
+    label = notifications.KINDS[kind].label
+    if request.method == "POST":
+        notifications.unsubscribe(user=person, kind=kind)
+        return render(request, "portal/notification_unsubscribe.html", {"label": label, "done": True})
+    already = notifications.preferences(person)[kind] == Delivery.OFF
+    return render(request, "portal/notification_unsubscribe.html", {"label": label, "done": False, "already": already})
