@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_scopes import scopes_disabled
 
 from portal import notifications
 from portal.forms import NotificationPreferencesForm
@@ -34,7 +35,11 @@ def notification_list(request: AuthenticatedRequest) -> HttpResponse:
     paginator = Paginator(
         notifications.notifications_of(request.user, unread_only=unread_only), settings.NOTIFICATIONS_PER_PAGE
     )
-    page = paginator.get_page(request.GET.get("page"))
+    # Read across organisations on purpose (each row is the person's own): under row-level security
+    # only a cross-tenant read sees them, so the page is read here, not later in the template.
+    with scopes_disabled():
+        page = paginator.get_page(request.GET.get("page"))
+        page.object_list = list(page.object_list)
     return render(
         request,
         "portal/notifications.html",

@@ -210,7 +210,9 @@ def _email_now(notification: Notification, email: Email) -> None:
 
 
 def notifications_of(user: User, *, unread_only: bool = False) -> Any:
-    """The person's notifications, newest first (a queryset to paginate)."""
+    """The person's notifications, newest first (a queryset to paginate). Evaluate it inside
+    `scopes_disabled()`: the rows span organisations, and on PostgreSQL row-level security shows them
+    only to a cross-tenant read (the filter by recipient is what keeps them the person's own)."""
     with scopes_disabled():
         qs = Notification.objects.filter(recipient=user).select_related("organisation", "actor")
         return qs.filter(read_at__isnull=True) if unread_only else qs

@@ -58,9 +58,20 @@ def signature_count(tenant) -> int:
 
 
 def queued(tenant, dedupe_key: str) -> dict[str, Outbox]:
-    """The notification emails queued for one event, by recipient."""
+    """The notification emails queued for one event (the notifications' key), by recipient."""
+    from portal.models import Notification
+
     with scope(organisation=tenant.organisation):
-        return {o.to_email: o for o in Outbox.objects.filter(dedupe_key=dedupe_key)}
+        emails = Notification.objects.filter(dedupe_key=dedupe_key, email__isnull=False).values_list("email", flat=True)
+        return {o.to_email: o for o in Outbox.objects.filter(pk__in=list(emails))}
+
+
+def comments_emailed_straight_away(*people) -> None:
+    """Comments go to the daily summary by default; these people chose to have them straight away."""
+    from portal.notifications import set_preference
+
+    for person in people:
+        set_preference(user=person, kind="comment", delivery="immediate")
 
 
 def audit_verbs(tenant) -> list[str]:
@@ -385,6 +396,7 @@ def delivered(capture, action):
 def test_a_comment_tells_management_and_a_reply_tells_the_rep(
     tenant, in_review, django_capture_on_commit_callbacks
 ) -> None:
+    comments_emailed_straight_away(tenant.owner, tenant.manager, tenant.rep)
     comment, sent = delivered(
         django_capture_on_commit_callbacks,
         lambda: workflow.comment_add(
@@ -435,6 +447,7 @@ def test_resolving_a_comment_and_empty_comments(tenant, in_review) -> None:
 def test_answering_a_change_request_tells_the_rep_who_asked(
     tenant, in_review, django_capture_on_commit_callbacks
 ) -> None:
+    comments_emailed_straight_away(tenant.rep)  # the answer to a change request is a comment to the rep
     request, sent = delivered(
         django_capture_on_commit_callbacks,
         lambda: workflow.changes_request(subject=in_review, actor=tenant.rep, reasons="Add the shift rota to 4.2"),
