@@ -326,14 +326,13 @@ def test_a_tampered_or_forged_unsubscribe_token_is_refused_and_changes_nothing(t
     good = notifications.unsubscribe_token(tenant.rep, "signature_requested")
     forged = [
         good[:-2] + ("AA" if not good.endswith("AA") else "BB"),  # the signature altered
-        signing.dumps({"u": tenant.owner.pk, "k": "signature_requested"}, salt="another.salt", compress=True),
-        signing.dumps(
-            {"u": tenant.owner.pk, "k": "signature_requested"},
-            key="not-the-secret-key",
-            salt=notifications.UNSUBSCRIBE_SALT,
+        signing.Signer(salt="another.salt").sign_object({"u": tenant.owner.pk, "k": "signature_requested"}),
+        signing.Signer(key="not-the-secret-key", salt=notifications.UNSUBSCRIBE_SALT).sign_object(
+            {"u": tenant.owner.pk, "k": "signature_requested"}
         ),
-        signing.dumps({"u": tenant.owner.pk, "k": "no_such_kind"}, salt=notifications.UNSUBSCRIBE_SALT),
-        signing.dumps({"u": 999999, "k": "comment"}, salt=notifications.UNSUBSCRIBE_SALT),
+        signing.dumps({"u": tenant.owner.pk, "k": "comment"}, salt=notifications.UNSUBSCRIBE_SALT),  # timestamped
+        signing.Signer(salt=notifications.UNSUBSCRIBE_SALT).sign_object({"u": tenant.owner.pk, "k": "no_such_kind"}),
+        signing.Signer(salt=notifications.UNSUBSCRIBE_SALT).sign_object({"u": 999999, "k": "comment"}),
         "not-a-token",
     ]
     client = Client(enforce_csrf_checks=True)
@@ -360,7 +359,7 @@ def test_a_persons_token_changes_only_that_person_and_that_kind(tenant) -> None:
         tampered = other.split(":", 1)[0] + ":" + signed  # another person's or kind's payload, this signature
         assert tampered != token and tampered != other
         with pytest.raises(signing.BadSignature):
-            signing.loads(tampered, salt=notifications.UNSUBSCRIBE_SALT)
+            signing.Signer(salt=notifications.UNSUBSCRIBE_SALT).unsign_object(tampered)
         assert Client().post(f"/notifications/unsubscribe/{tampered}/").status_code == 400
     assert Client().post(f"/notifications/unsubscribe/{token}/").status_code == 200
     assert notifications.preferences(tenant.rep)["comment"] == "off"
@@ -392,3 +391,34 @@ def test_a_deleted_or_inactive_person_is_not_told(tenant) -> None:
     User.objects.filter(pk=gone.pk).update(is_active=False)
     gone.refresh_from_db()
     assert tell(tenant, [gone]) == []
+
+
+def test_a_ready_export_tells_whoever_asked_with_its_own_email(tenant, django_capture_on_commit_callbacks) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_scopes import scope
+
+    from portal.exports import export_notify_ready
+    from portal.models import ExportStatus, OrganisationExport
+
+    now = timezone.now()
+    with scope(organisation=tenant.organisation):
+        export = OrganisationExport.objects.create(
+            organisation=tenant.organisation,
+            requested_by=tenant.owner,
+            status=ExportStatus.READY,
+            completed_at=now,
+            expires_at=now + timedelta(days=7),
+        )
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        export_notify_ready(organisation=tenant.organisation, export=export)
+        export_notify_ready(organisation=tenant.organisation, export=export)  # a retried task: once
+    (line,) = listed(tenant.owner)
+    assert line.kind == "export_ready" and line.url == f"/o/{tenant.organisation.slug}/settings/export/{export.pk}/"
+    assert line.text == f"The data export of {tenant.organisation.name} you asked for is ready to download"
+    (message,) = mail.outbox
+    assert message.to == [tenant.owner.email] and "your data export is ready" in message.subject
+    assert f"Hello {tenant.owner.display_name}" in message.body and str(export.pk) in message.body
+    assert "List-Unsubscribe" in message.extra_headers
