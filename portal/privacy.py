@@ -201,7 +201,32 @@ def _sessions(user: User) -> list[dict[str, Any]]:
     ]
 
 
+def _notifications(user: User) -> list[dict[str, Any]]:
+    from portal.models import Notification
+
+    return [
+        {
+            "kind": n.kind,
+            "text": n.text,
+            "url": n.url,
+            "organisation": n.organisation.name if n.organisation else None,
+            "created_at": n.created_at,
+            "read_at": n.read_at,
+            "delivery": n.delivery,
+        }
+        for n in Notification.objects.filter(recipient=user).select_related("organisation").order_by("created_at")
+    ]
+
+
+def _notification_settings(user: User) -> list[dict[str, Any]]:
+    from portal.notifications import preferences
+
+    return [{"time_zone": user.time_zone, "emails": preferences(user)}]
+
+
 register_personal_data(name="profile", order=0, rows=_profile)
+register_personal_data(name="notifications", order=85, rows=_notifications)
+register_personal_data(name="notification_settings", order=86, rows=_notification_settings)
 register_personal_data(name="memberships", order=1, rows=_memberships)
 register_personal_data(name="signatures", order=20, rows=_signatures)
 register_personal_data(name="audit_events", order=80, rows=_audit_events)
@@ -312,6 +337,11 @@ def account_delete(*, user: User) -> DeletedAccount:
                 to_email__iexact=old_email, status__in=[EmailStatus.PENDING, EmailStatus.SENDING]
             ).update(status=EmailStatus.FAILED, last_error="The recipient deleted their account")
             Outbox.objects.filter(to_email__iexact=old_email).update(to_email=placeholder)
+            # Their notifications and email settings were for them alone.
+            from portal.models import Notification, NotificationPreference
+
+            Notification.objects.filter(recipient=user).delete()
+            NotificationPreference.objects.filter(user=user).delete()
             memberships = list(Membership.objects.filter(user=user).select_related("organisation"))
         for membership in memberships:
             # One event per organisation, in each one's chain; the actor is already anonymised.

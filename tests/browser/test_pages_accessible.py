@@ -76,6 +76,47 @@ def test_every_page_an_owner_reaches_is_accessible(visitor_factory, organisation
     assert len(visitor.checked) >= 18
 
 
+def test_notification_pages_are_accessible(visitor_factory, organisation_with_people) -> None:
+    from urllib.parse import urlparse
+
+    from portal.notifications import notify, unsubscribe_url
+
+    organisation, owner, _ = organisation_with_people
+    with scope(organisation=organisation):
+        manager = Membership.objects.get(role=Role.MANAGER).user
+    for i in range(2):
+        notify(
+            kind="changes_requested",
+            recipients=[owner],
+            organisation=organisation,
+            actor=manager,
+            text=f"{manager.display_name} asked for changes to Self-assessment 2026 ({i})",
+            url=f"/o/{organisation.slug}/",
+            key=f"browser-{i}",
+        )
+    visitor = visitor_factory()
+    _sign_in(visitor, owner.email)
+    visitor.goto("/notifications/")
+    assert visitor.page.get_by_text("unread notifications").count() == 1  # the count in the navigation
+    visitor.goto("/notifications/?show=unread")
+    visitor.submit("Mark all as read")
+    assert "notification-list__item--unread" not in visitor.page.content()  # back on the list, all read
+    visitor.goto("/notifications/?show=unread")
+    assert "You have no unread notifications" in visitor.page.content()
+    visitor.goto("/account/notifications/")
+    visitor.page.get_by_role("group", name="A comment on your work").get_by_label("Straight away").check()
+    visitor.submit("Save settings")
+    assert "Your notification settings have been saved." in visitor.page.content()
+
+    anonymous = visitor_factory()
+    path = urlparse(unsubscribe_url(owner, "changes_requested")).path
+    anonymous.goto(path)
+    anonymous.submit("Unsubscribe")
+    assert "You have unsubscribed" in anonymous.page.content()
+    anonymous.goto("/notifications/unsubscribe/not-a-real-token/", status=400)
+    assert "This unsubscribe link does not work" in anonymous.page.content()
+
+
 def test_small_screen_and_keyboard_only(visitor_factory, organisation_with_people) -> None:
     organisation, owner, _ = organisation_with_people
     visitor = visitor_factory()

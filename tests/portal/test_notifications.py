@@ -422,3 +422,18 @@ def test_a_ready_export_tells_whoever_asked_with_its_own_email(tenant, django_ca
     assert message.to == [tenant.owner.email] and "your data export is ready" in message.subject
     assert f"Hello {tenant.owner.display_name}" in message.body and str(export.pk) in message.body
     assert "List-Unsubscribe" in message.extra_headers
+
+
+def test_a_persons_notifications_are_in_their_data_and_go_with_their_account(tenant) -> None:
+    from portal import privacy
+
+    tell(tenant, [tenant.rep, tenant.owner], key="data")
+    notifications.set_preference(user=tenant.rep, kind="comment", delivery=Delivery.OFF)
+    data = privacy.personal_data(tenant.rep)
+    assert [n["kind"] for n in data["notifications"]] == ["signature_requested"]
+    assert data["notification_settings"][0]["emails"]["comment"] == "off"
+    privacy.account_delete(user=tenant.rep)
+    with scopes_disabled():
+        assert not Notification.objects.filter(recipient=tenant.rep).exists()
+        assert not NotificationPreference.objects.filter(user=tenant.rep).exists()
+        assert Notification.objects.filter(recipient=tenant.owner).count() == 1
