@@ -41,13 +41,21 @@ def _from_django(message) -> SentEmail:
 def _from_file(raw: Message) -> SentEmail:
     text = html = ""
     for part in raw.walk():
-        payload = part.get_payload(decode=True)
-        if payload is None:
+        if part.get_content_type() not in ("text/plain", "text/html"):
             continue
+        if part.get("Content-Transfer-Encoding", "").lower() == "8bit":
+            # Read back from a text file, an 8bit part is already text: decoding it again as bytes
+            # would mangle anything beyond ASCII (curly quotes, a name like Zoë).
+            body = part.get_payload()
+        else:
+            payload = part.get_payload(decode=True)
+            if payload is None:
+                continue
+            body = payload.decode(part.get_content_charset() or "utf-8")
         if part.get_content_type() == "text/plain":
-            text = payload.decode(part.get_content_charset() or "utf-8")
-        elif part.get_content_type() == "text/html":
-            html = payload.decode(part.get_content_charset() or "utf-8")
+            text = body
+        else:
+            html = body
     return SentEmail(to=[a.strip() for a in raw["To"].split(",")], subject=str(raw["Subject"]), text=text, html=html)
 
 
