@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -66,8 +66,6 @@ def notification_open(request: AuthenticatedRequest, notification_id: Any) -> Ht
     """Mark one of the person's own notifications read and go to its page (on this site only)."""
     notification = notifications.notification_open(request.user, notification_id)
     if notification is None:
-        from django.http import Http404
-
         raise Http404
     target = _same_site_path(request, notification.url)
     return redirect(target or "notifications")
