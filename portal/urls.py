@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from portal import views
+from portal import digest_views, views
 
 handler400 = "portal.views.error_400"
 handler403 = "portal.views.error_403"
@@ -37,6 +37,11 @@ urlpatterns = [
     path("account/tokens/", views.api_tokens, name="api_tokens"),
     path("account/tokens/<uuid:token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path("your-work/", views.your_work, name="your_work"),
+    path(
+        "notifications/daily-summary/unsubscribe/<str:token>/",
+        digest_views.digest_unsubscribe_view,
+        name="digest_unsubscribe",
+    ),
     path("organisations/", views.organisation_list, name="organisation_list"),
     path("organisations/new/", views.organisation_create, name="organisation_create"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
