@@ -84,3 +84,8 @@ def key_date(notification: Notification) -> date | None:
         return date.fromisoformat(parts[2])
     except (IndexError, ValueError):
         return None
+
+
+def demo_reminders(organisation: Any, users: dict[str, Any]) -> None:
+    """The demo's last step: run the scans, as the beat would this hour."""
+    run_scans()
