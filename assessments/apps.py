@@ -62,3 +62,11 @@ class AssessmentsConfig(AppConfig):
         register_personal_data(name="change_requests", order=31, rows=dp.change_requests_made)
         register_account_deletion(name="signed_eqia_owners", hook=dp.keep_signed_eqia_owners)
         register_demo_step(order=30, name="plans", step=demo_plans)
+
+        from assessments import reminders
+        from portal.reminders import register_scan, register_still_applies
+
+        register_scan(name="actions", scan=reminders.scan_actions)
+        register_scan(name="evidence", scan=reminders.scan_evidence)
+        register_still_applies(kind="action_due", check=reminders.action_still_applies)
+        register_still_applies(kind="evidence_expiring", check=reminders.evidence_still_applies)

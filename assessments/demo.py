@@ -87,7 +87,16 @@ def demo_assessment(organisation: Organisation, users: dict[str, User]) -> None:
             effective_date=today - timedelta(days=380),
             expiry_date=today - timedelta(days=15),
         )
-        cited = {"1.1": [minutes], "1.5": [forum], "2.1": [risk]}
+        training = services.evidence_upload(
+            organisation=organisation,
+            actor=manager,
+            file=io.BytesIO(_PDF),
+            name="Cobot training matrix.pdf",
+            description="Training matrix for the line 3 operators, valid until the supplier's next audit",
+            effective_date=today - timedelta(days=340),
+            expiry_date=today + timedelta(days=12),
+        )
+        cited = {"1.1": [minutes], "1.5": [forum], "1.6": [training], "2.1": [risk]}
         responses = {
             r.criterion.code: r
             for r in Response.objects.filter(assessment=assessment).select_related("criterion", "assessment")
@@ -108,13 +117,20 @@ def demo_assessment(organisation: Organisation, users: dict[str, User]) -> None:
             due_date=today - timedelta(days=10),
         )
         services.action_item_create(
+            response=responses["3.1"],
+            actor=owner,
+            title="Extend the skills plan to the assembly cell",
+            owner=owner,
+            due_date=today + timedelta(days=5),
+        )
+        services.action_item_create(
             response=responses["2.2"],
             actor=owner,
             title="Measure the energy baseline of the machine shop",
             owner=manager,
             due_date=today + timedelta(days=45),
         )
-        assert Evidence.objects.filter(organisation=organisation).count() == 3
+        assert Evidence.objects.filter(organisation=organisation).count() == 4
 
 
 def demo_plans(organisation: Organisation, users: dict[str, User]) -> None:

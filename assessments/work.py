@@ -265,26 +265,8 @@ def action_items(user: Any, memberships: list[Membership]) -> list[WorkItem]:
         if qs is None:
             return []
         for action in qs.select_related("organisation", "response__criterion__principle"):
-            slug = action.organisation.slug
             can_edit = role_can(orgs[action.organisation_id].role, "edit_content")
-            if action.assessment_id and can_edit:
-                url = reverse(
-                    "assessments:action_edit",
-                    kwargs={"org_slug": slug, "assessment_id": action.assessment_id, "action_id": action.pk},
-                )
-            elif action.assessment_id and action.response_id:
-                url = reverse(
-                    "assessments:principle",
-                    kwargs={
-                        "org_slug": slug,
-                        "assessment_id": action.assessment_id,
-                        "number": action.response.criterion.principle.number,
-                    },
-                )
-            elif action.plan_id:
-                url = reverse("assessments:plan_eqia", kwargs={"org_slug": slug, "plan_id": action.plan_id})
-            else:
-                url = reverse("assessments:list", kwargs={"org_slug": slug})
+            url = action_url(action, can_edit=can_edit)
             overdue = action.due_date < today
             if can_edit:
                 what = _("Overdue: do it and mark it done") if overdue else _("Do it and mark it done")
@@ -308,6 +290,29 @@ def action_items(user: Any, memberships: list[Membership]) -> list[WorkItem]:
     return items
 
 
+def action_url(action: ActionItem, *, can_edit: bool) -> str:
+    """Where the action's owner deals with it: its edit page when they may edit, else where it is shown.
+    `action` comes with its organisation and response__criterion__principle."""
+    slug = action.organisation.slug
+    if action.assessment_id and can_edit:
+        return reverse(
+            "assessments:action_edit",
+            kwargs={"org_slug": slug, "assessment_id": action.assessment_id, "action_id": action.pk},
+        )
+    if action.assessment_id and action.response is not None:
+        return reverse(
+            "assessments:principle",
+            kwargs={
+                "org_slug": slug,
+                "assessment_id": action.assessment_id,
+                "number": action.response.criterion.principle.number,
+            },
+        )
+    if action.plan_id:
+        return reverse("assessments:plan_eqia", kwargs={"org_slug": slug, "plan_id": action.plan_id})
+    return reverse("assessments:list", kwargs={"org_slug": slug})
+
+
 def action_count(user: Any, memberships: list[Membership]) -> list[QuerySet]:
     qs = _action_queryset(user, memberships)
     return [] if qs is None else [qs]
@@ -316,15 +321,20 @@ def action_count(user: Any, memberships: list[Membership]) -> list[QuerySet]:
 # --- Evidence expiring --------------------------------------------------------------------------
 
 
+def cited_by_current_work() -> Q:
+    """Evidence (the outer row) that an assessment or plan not yet final cites."""
+    return Q(Exists(Citation.objects.filter(evidence=OuterRef("pk"), response__assessment__status__in=CURRENT))) | Q(
+        Exists(PlanCitation.objects.filter(evidence=OuterRef("pk"), plan__status__in=CURRENT))
+    )
+
+
 def _evidence_queryset(user: Any, memberships: list[Membership]) -> QuerySet | None:
     """Evidence expiring within 30 days or expired, that the person uploaded or that work not yet final
     cites, for the owners and managers who can replace it."""
     editing = _orgs(memberships, MANAGEMENT)
     if not editing:
         return None
-    cited = Exists(Citation.objects.filter(evidence=OuterRef("pk"), response__assessment__status__in=CURRENT)) | Exists(
-        PlanCitation.objects.filter(evidence=OuterRef("pk"), plan__status__in=CURRENT)
-    )
+    cited = cited_by_current_work()
     horizon = timezone.localdate() + timedelta(days=EVIDENCE_EXPIRY_DAYS)
     return Evidence.objects.filter(organisation_id__in=editing, expiry_date__lte=horizon).filter(
         Q(uploaded_by=user) | cited

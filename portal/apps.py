@@ -25,6 +25,12 @@ class PortalConfig(AppConfig):
 
         register_awaiting(name="invitations", provider=invitation_items, counter=invitation_count)
 
+        # Last in the demo: the reminders the beat would make now, so the demo people have some.
+        from portal.demo import register_demo_step
+        from portal.reminders import demo_reminders
+
+        register_demo_step(order=1000, name="reminders", step=demo_reminders)
+
         # After every migrate (all apps' tables exist by then): the row-level-security policies.
         post_migrate.connect(rls.install_after_migrate, sender=self, dispatch_uid="portal.rls.install")
 

@@ -534,3 +534,35 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.kind}: {self.delivery}"
+
+
+class Digest(models.Model):
+    """One person's daily summary email for one local day: a row, so it is sent once (claimed by a
+    conditional update, retried, swept like the outbox) and never twice after a restart.
+
+    It belongs to a person, not a tenant (it spans their organisations), so it has no organisation
+    column and row-level security does not apply; only system tasks read it (portal.digests).
+    The lines are kept as they were when it was made, so a retry sends the same email.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The day in the person's time zone it is for: one digest a day.
+    local_date = models.DateField()
+    # [{"organisation": "Acme Ltd" or "", "lines": [{"text": ..., "url": ...}]}], grouped by organisation.
+    groups = models.JSONField(default=list)
+    count = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    queued_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["recipient", "local_date"], name="one_digest_a_day")]
+        indexes = [models.Index(fields=["status", "queued_at"])]
+
+    def __str__(self) -> str:
+        return f"digest for {self.recipient_id} on {self.local_date} ({self.status})"

@@ -203,6 +203,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.tasks.apply_retention",
         "schedule": timedelta(hours=1),
     },
+    "reminders": {
+        "task": "portal.tasks.run_reminders",
+        "schedule": timedelta(hours=1),
+    },
+    "daily-digests": {
+        "task": "portal.tasks.make_digests",
+        "schedule": timedelta(hours=1),
+    },
+    "sweep-stuck-digests": {
+        "task": "portal.tasks.sweep_digests",
+        "schedule": timedelta(minutes=2),
+    },
     "supplier-invitation-reminders-and-expiry": {
         "task": "supplychain.tasks.supplier_invitation_reminders",
         "schedule": timedelta(hours=1),

@@ -110,6 +110,11 @@ def send_outbox_email(self, *, organisation: Organisation, email_id: str) -> str
     )
     if not claimed:
         return "not-claimed"
+    from portal.reminders import email_still_applies
+
+    if not email_still_applies(email_id):  # a reminder whose thing was done before its email went
+        Outbox.objects.filter(pk=email_id).delete()
+        return "dropped"
     email = Outbox.objects.get(pk=email_id)
     try:
         send_templated_email(
@@ -154,6 +159,87 @@ def sweep_outbox() -> int:
         Outbox.objects.filter(pk__in=[pk for pk, _org in stuck]).update(queued_at=now)
     for email_id, organisation_id in stuck:
         send_outbox_email.publish(organisation_id=str(organisation_id), email_id=str(email_id))
+    return len(stuck)
+
+
+@app.task
+@scopes_disabled()  # system work across every organisation (portal.rls), like the sweeps
+def run_reminders() -> dict[str, int]:
+    """Make the reminders due now (each app's scans, portal.reminders); each is made and sent once."""
+    from portal.reminders import run_scans
+
+    made = run_scans()
+    logger.info("reminders: %s", ", ".join(f"{k}={v}" for k, v in made.items()))
+    return made
+
+
+@app.task
+def make_digests() -> int:
+    """Make the daily digests whose 08:00 has come in their person's time zone (portal.digests)."""
+    from portal.digests import digests_make
+
+    return len(digests_make())
+
+
+@app.task(bind=True, max_retries=MAX_EMAIL_ATTEMPTS)
+@scopes_disabled()  # a person's digest spans their organisations; Digest is not a tenant table
+def send_digest_email(self, *, digest_id: str) -> str:
+    """Send one daily digest. Idempotent: only the task that claims the row sends."""
+    from portal.digests import digest_email
+    from portal.models import Digest
+
+    claimed = Digest.objects.filter(pk=digest_id, status=EmailStatus.PENDING).update(
+        status=EmailStatus.SENDING, claimed_at=timezone.now()
+    )
+    if not claimed:
+        return "not-claimed"
+    digest = Digest.objects.select_related("recipient").get(pk=digest_id)
+    user = digest.recipient
+    if not user.is_active or user.deleted_at is not None:
+        Digest.objects.filter(pk=digest_id).update(status=EmailStatus.FAILED, last_error="The account is closed.")
+        return "failed"
+    try:
+        email = digest_email(digest)
+        send_templated_email(
+            to=user.email,
+            subject=email["subject"],
+            template="digest",
+            context=email["context"],
+            headers=email["headers"],
+        )
+    except Exception as exc:
+        attempts = digest.attempts + 1
+        final = attempts >= MAX_EMAIL_ATTEMPTS or bool(self.request.is_eager) or is_permanent_email_error(exc)
+        Digest.objects.filter(pk=digest_id).update(
+            status=EmailStatus.FAILED if final else EmailStatus.PENDING,
+            attempts=attempts,
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            queued_at=timezone.now(),
+        )
+        logger.warning("digest %s failed (attempt %s): %s", digest_id, attempts, exc)
+        if final:
+            return "failed"
+        raise self.retry(exc=exc, countdown=self.retry_countdown(attempts)) from exc
+    Digest.objects.filter(pk=digest_id).update(
+        status=EmailStatus.SENT, sent_at=timezone.now(), attempts=digest.attempts + 1, last_error=""
+    )
+    return "sent"
+
+
+@app.task
+def sweep_digests() -> int:
+    """Re-enqueue daily digests whose task was lost (Redis restart, killed worker)."""
+    from portal.models import Digest
+
+    now = timezone.now()
+    Digest.objects.filter(status=EmailStatus.SENDING, claimed_at__lt=now - STUCK_SENDING_AFTER).update(
+        status=EmailStatus.PENDING
+    )
+    pending = Digest.objects.filter(status=EmailStatus.PENDING, queued_at__lt=now - STUCK_PENDING_AFTER)
+    stuck = [str(pk) for pk in pending.values_list("id", flat=True)[:1000]]
+    Digest.objects.filter(pk__in=stuck).update(queued_at=now)
+    for digest_id in stuck:
+        send_digest_email.publish(digest_id=digest_id)
     return len(stuck)
 
 

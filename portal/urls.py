@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from portal import notification_views, views
+from portal import digest_views, notification_views, views
 
 handler400 = "portal.views.error_400"
 handler403 = "portal.views.error_403"
@@ -46,6 +46,11 @@ urlpatterns = [
     ),
     path("notifications/<uuid:notification_id>/open/", notification_views.notification_open, name="notification_open"),
     path("account/notifications/", notification_views.notification_preferences, name="notification_preferences"),
+    path(
+        "notifications/daily-summary/unsubscribe/<str:token>/",
+        digest_views.digest_unsubscribe_view,
+        name="digest_unsubscribe",
+    ),
     path("organisations/", views.organisation_list, name="organisation_list"),
     path("organisations/new/", views.organisation_create, name="organisation_create"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),

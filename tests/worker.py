@@ -123,11 +123,13 @@ def start_worker(
     concurrency: int = 1,
     own_process_group: bool = False,
     timeout: float = 60,
+    clock: str = "",
 ) -> subprocess.Popen:
     """Start `celery worker` on `queue`, logging to `log`, and return once it is ready.
 
     With `own_process_group` the worker and its pool children form a process group of their own,
     which a test can kill at once (`os.killpg(process.pid, signal.SIGKILL)`) without killing itself.
+    With `clock` (an ISO datetime) the worker's clock starts at that instant (tests.travelling_celery).
     """
     log_file = log.open("w")
     command = [
@@ -147,6 +149,8 @@ def start_worker(
     ]
     if pool != "solo":
         command.append(f"--concurrency={concurrency}")
+    if clock:
+        command[:1] = [sys.executable, "-m", "tests.travelling_celery", clock]
     process = subprocess.Popen(
         command,
         cwd=ROOT,

@@ -91,3 +91,20 @@ def test_csrf_failure_page_is_friendly() -> None:
     response = client.post("/accounts/login/", {"login": "a@example.org", "password": "x"})
     assert response.status_code == 403
     assert "Your form could not be sent" in response.content.decode()
+
+
+def test_the_demo_people_have_a_reminder_of_each_kind() -> None:
+    from portal.models import Notification
+
+    call_command("load_demo", stdout=StringIO())
+    call_command("load_demo", stdout=StringIO())  # again: no reminder twice
+    reminders = sorted(
+        (n.recipient.email, n.kind, n.dedupe_key.rsplit(":", 1)[-1])
+        for n in Notification.objects.filter(kind__in=["action_due", "evidence_expiring"]).select_related("recipient")
+    )
+    assert reminders == [
+        ("manager@acme.example", "action_due", "overdue"),
+        ("manager@acme.example", "evidence_expiring", "14d"),
+        ("owner@acme.example", "action_due", "7d"),
+        ("owner@acme.example", "evidence_expiring", "14d"),
+    ]
