@@ -25,6 +25,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_scopes import scopes_disabled
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
@@ -280,7 +281,11 @@ class NotificationQuery(serializers.Serializer[Any]):
 
 
 def _notifications(request: Request, *, unread_only: bool = False) -> QuerySet[Notification]:
-    """The person's own notifications this request may see (a token: only its organisation's)."""
+    """The person's own notifications this request may see (a token: only its organisation's).
+
+    They are the person's across organisations, always filtered by recipient: evaluate the queryset
+    inside `scopes_disabled()`. PostgreSQL's row-level security reads the scope when a query runs, not
+    when it is built, so outside that block it would show no rows."""
     reach = reach_of(request)
     queryset: QuerySet[Notification] = notifications_of(request.user, unread_only=unread_only)
     if reach.organisation_id is not None:
@@ -298,6 +303,10 @@ class NotificationListView(ListView):
     def get_queryset(self) -> QuerySet[Notification]:
         return _notifications(self.request, unread_only=self.query()["unread"])
 
+    def paginate_queryset(self, queryset: Any) -> Any:
+        with scopes_disabled():  # the person's own, across organisations (see `_notifications`)
+            return super().paginate_queryset(queryset)
+
 
 class NotificationReadView(GenericApiView):
     """Mark one of your notifications read (already read: it stays as it was). Anyone else's is 404."""
@@ -307,10 +316,12 @@ class NotificationReadView(GenericApiView):
 
     @extend_schema(request=None, responses={200: NotificationSerializer})
     def post(self, request: Request, notification_id: Any) -> Response:
-        notification = get_object_or_404(_notifications(request), pk=notification_id)
+        with scopes_disabled():  # the person's own, across organisations (see `_notifications`)
+            notification = get_object_or_404(_notifications(request), pk=notification_id)
         if notification.read_at is None:
             mark_read(request.user, [notification.pk])
-            notification.refresh_from_db(fields=["read_at"])
+            with scopes_disabled():
+                notification.refresh_from_db(fields=["read_at"])
         return Response(NotificationSerializer(notification).data)
 
 
@@ -333,8 +344,9 @@ class NotificationReadAllView(GenericApiView):
             unread = unread_count(request.user)
         else:
             unread_here = _notifications(request, unread_only=True)
-            marked = mark_read(request.user, unread_here.values_list("pk", flat=True))
-            unread = unread_here.count()
+            with scopes_disabled():  # the person's own, across organisations (see `_notifications`)
+                marked = mark_read(request.user, list(unread_here.values_list("pk", flat=True)))
+                unread = unread_here.count()
         return Response(ReadAllSerializer({"marked": marked, "unread": unread}).data)
 
 
