@@ -403,6 +403,8 @@ SPECTACULAR_SETTINGS = {
         "ReportStatusEnum": "reports.models.ReportStatus",
         "InvitationStateEnum": "supplychain.models.InvitationState",
         "RoleEnum": "portal.roles.Role",
+        "NotificationDeliveryEnum": "portal.models.Delivery",
+        "NotificationKindEnum": "portal.api.notifications.kind_choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

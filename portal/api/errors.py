@@ -66,6 +66,10 @@ def flatten_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
+            if key == "non_field_errors" and prefix:
+                # A nested object's or list's own error ("Expected a list of items") is the field's.
+                out.update(flatten_fields(value, prefix))
+                continue
             out.update(flatten_fields(value, f"{prefix}.{key}" if prefix else str(key)))
     elif isinstance(detail, list | tuple):
         if all(not isinstance(item, dict | list | tuple) for item in detail):

@@ -5,7 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
 
-from portal.api import schema, views  # noqa: F401 - schema registers the auth extensions
+from portal.api import notifications, schema, views  # noqa: F401 - schema registers the auth extensions
 
 org = "organisations/<slug:org>/"
 
@@ -17,6 +17,20 @@ v1 = [
     path(f"{org}members/<uuid:member_id>/", views.MemberDetailView.as_view(), name="member_detail"),
     path(f"{org}audit-events/", views.AuditEventListView.as_view(), name="audit_event_list"),
     path(f"{org}audit-events/verify/", views.AuditVerifyView.as_view(), name="audit_verify"),
+    # The person's own: "Your work", notifications and their preferences (across organisations).
+    path("inbox/", notifications.InboxView.as_view(), name="inbox"),
+    path("notifications/", notifications.NotificationListView.as_view(), name="notification_list"),
+    path("notifications/read-all/", notifications.NotificationReadAllView.as_view(), name="notification_read_all"),
+    path(
+        "notifications/<uuid:notification_id>/read/",
+        notifications.NotificationReadView.as_view(),
+        name="notification_read",
+    ),
+    path(
+        "notification-preferences/",
+        notifications.NotificationPreferencesView.as_view(),
+        name="notification_preferences",
+    ),
     # Other apps' endpoints are included by module path, so portal imports none of them.
     path("", include("principles.api_urls")),
     path("", include("assessments.api_urls")),

@@ -50,7 +50,13 @@ class World:
         organisation = caller.organisation
         final_only = caller.role == Role.AUDITOR
         with scopes_disabled():
-            value = _lookup(organisation, name, path, final_only)
+            if name == "notification_id":
+                # The caller's own, about the token's organisation.
+                from portal.models import Notification
+
+                value = _first(Notification.objects.filter(recipient=caller.user, organisation=organisation))
+            else:
+                value = _lookup(organisation, name, path, final_only)
         return str(value) if value is not None else str(uuid.UUID(int=0))
 
 
@@ -195,7 +201,30 @@ def build_world() -> World:
         northern_owner = User.objects.get(email="owner@northern.example")
         world.callers["supplier_owner"] = _caller("supplier_owner", northern_owner, northern)
         world.outsider_token = world.callers["supplier_owner"].token
+        _notifications(world)
     return world
+
+
+def _notifications(world: World) -> None:
+    """Three notifications for each caller about the token's organisation (one already read), so the
+    notification list has rows on every page size and each caller has an id to mark read."""
+    from django.utils import timezone
+
+    from portal.models import Notification
+    from portal.notifications import notify
+
+    for caller in world.callers.values():
+        for n in range(3):
+            notify(
+                kind="comment",
+                recipients=[caller.user],
+                organisation=caller.organisation,
+                actor=None,
+                text=f"Comment {n + 1} on the works council's questions",
+                url=f"/o/{caller.organisation.slug}/",
+                key=f"world:comment:{n}",
+            )
+        Notification.objects.filter(recipient=caller.user, dedupe_key="world:comment:0").update(read_at=timezone.now())
 
 
 def _more_rows(acme: Organisation, northern: Organisation, owner: User) -> None:
