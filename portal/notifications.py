@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
@@ -97,21 +99,31 @@ def set_preference(*, user: User, kind: str, delivery: str) -> None:
     )
 
 
-def valid_time_zone(name: str) -> bool:
+@lru_cache(maxsize=1)
+def time_zones() -> frozenset[str]:
+    """The IANA time zone names this server knows (the system's tz database)."""
     import zoneinfo
 
-    return name in zoneinfo.available_timezones()
+    return frozenset(zoneinfo.available_timezones())
+
+
+def valid_time_zone(name: str) -> bool:
+    return name in time_zones()
 
 
 def preferences_save(*, user: User, choices: dict[str, str], time_zone: str | None = None) -> None:
     """Save the person's delivery for each kind in `choices` and, when given, their time zone (the daily
-    digest goes out at 08:00 there). Raises ValueError on an unknown kind, delivery or time zone."""
+    digest goes out at 08:00 there), all or nothing; an unchanged choice is not rewritten. An unknown
+    time zone is a ValidationError on `time_zone`; an unknown kind or delivery a ValueError."""
     if time_zone is not None and not valid_time_zone(time_zone):
-        raise ValueError(f"unknown time zone {time_zone!r}")
+        raise ValidationError(
+            {"time_zone": _("Choose a time zone by its IANA name, such as Europe/London or America/New_York.")},
+            code="invalid",
+        )
     with transaction.atomic():
-        current = preferences(user)
+        chosen = dict(NotificationPreference.objects.filter(user=user).values_list("kind", "delivery"))
         for kind, delivery in choices.items():
-            if current.get(kind) != delivery or kind not in current:
+            if chosen.get(kind) != delivery:
                 set_preference(user=user, kind=kind, delivery=delivery)
         if time_zone is not None and time_zone != user.time_zone:
             user.time_zone = time_zone

@@ -37,13 +37,13 @@ from portal.api.base import Cursor, GenericApiView, ListView, token_of
 from portal.api.errors import service_error
 from portal.dashboard import WorkItem, awaiting_items
 from portal.models import Delivery, Membership, Notification
-from portal.notification_settings import notification_settings_save
 from portal.notifications import (
     KINDS,
     mark_all_read,
     mark_read,
     notifications_of,
     preferences,
+    preferences_save,
     unread_count,
 )
 from portal.tokens import TokenRefused, token_grant
@@ -448,9 +448,9 @@ class NotificationPreferencesView(GenericApiView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
-            notification_settings_save(
+            preferences_save(
                 user=request.user,
-                deliveries={row["kind"]: row["delivery"] for row in data.get("kinds", [])},
+                choices={row["kind"]: row["delivery"] for row in data.get("kinds", [])},
                 time_zone=data.get("time_zone"),
             )
         except DjangoValidationError as exc:

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django_scopes import scopes_disabled
 
@@ -282,8 +283,10 @@ def test_bad_preferences_are_refused_with_an_error_summary_and_nothing_saved(ten
     assert tenant.rep.time_zone == "Europe/London"
     with scopes_disabled():
         assert not NotificationPreference.objects.filter(user=tenant.rep).exists()
-    with pytest.raises(ValueError):
+    # The rule the page and the API share refuses it too, on the field.
+    with pytest.raises(ValidationError) as refused:
         notifications.preferences_save(user=tenant.rep, choices={}, time_zone="Not/AZone")
+    assert "time_zone" in refused.value.message_dict
     assert Client().get("/account/notifications/").status_code == 302  # to sign in
 
 
