@@ -78,9 +78,11 @@ ROUTES: dict[str, dict[str, str | tuple[str, ...]]] = {
     WEB + "commitment/sign/": {_GET: "sign_commitment", _POST: "sign_commitment"},
     WEB + "commitment/sign/check/": {_GET: "sign_commitment", _POST: "sign_commitment"},
     WEB + "commitment/withdraw/": {_GET: "sign_commitment", _POST: "sign_commitment"},
+    WEB + "commitment/reaffirm/": {_GET: "sign_commitment", _POST: "sign_commitment"},
     API + "commitments/": {_GET: "view_dashboard", _POST: "sign_commitment"},
     API + "commitments/<uuid:commitment_id>/": {_GET: "view_dashboard"},
     API + "commitments/<uuid:commitment_id>/withdraw/": {_POST: "sign_commitment"},
+    API + "commitments/<uuid:commitment_id>/reaffirm/": {_POST: "sign_commitment"},
     # assessments
     WEB + "assessments/": {_GET: "view_dashboard"},
     WEB + "assessments/new/": {_GET: "edit_content", _POST: "edit_content"},
