@@ -15,6 +15,7 @@ from principles.models import Commitment
 from principles.services import commitment_sign
 from supplychain import services as supply
 from supplychain.models import Campaign, InvitationState, SupplierInvitation
+from tests.browser.steps import submit_refused
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory, add_member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -77,7 +78,7 @@ def test_reaffirm_and_repeat_in_the_browser(visitor_factory, framework) -> None:
     visitor.check()
     assert "/commitment/reaffirm/" in visitor.page.url
     visitor.page.get_by_label("Your full name").fill("")
-    visitor.submit("Reaffirm the commitment")  # the error summary, checked by axe too
+    submit_refused(visitor, "Reaffirm the commitment")  # the error summary, checked by axe too
     assert visitor.page.title().startswith("Error:")
     visitor.page.get_by_label("Your full name").fill("Olivia Owen")
     visitor.page.get_by_label("Job title").fill("Managing Director")
