@@ -82,6 +82,7 @@ def test_reaffirming_in_one_step_makes_a_new_commitment_audited_in_words(tenant,
     owner = client_for(tenant.owner)
     slug = tenant.organisation.slug
     assert "Reaffirm the commitment" in owner.get("/your-work/").content.decode()
+    assert "The commitment is reaffirmed every year" in owner.get(f"/o/{slug}/").content.decode()
     page = owner.get(f"/o/{slug}/commitment/reaffirm/")
     html = page.content.decode()
     assert page.status_code == 200 and escape(page.context["statement"]) in html  # the current statement, shown
@@ -111,6 +112,7 @@ def test_reaffirming_in_one_step_makes_a_new_commitment_audited_in_words(tenant,
     # The dashboard still shows the organisation as committed (no getting-started "sign" step back).
     dashboard = owner.get(f"/o/{slug}/")
     assert dashboard.status_code == 200 and "Not signed" not in dashboard.content.decode()
+    assert "The commitment is reaffirmed every year" not in dashboard.content.decode()
 
 
 def test_reaffirming_refuses_a_changed_statement_and_other_roles(tenant, framework) -> None:
