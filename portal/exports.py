@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scope
 
+from portal.activity import sentence, with_subject_titles
 from portal.audit import audit_record
 from portal.models import (
     AuditEvent,
@@ -181,10 +182,15 @@ def _signature_rows(organisation: Organisation) -> list[dict[str, Any]]:
 
 
 def _audit_rows(organisation: Organisation) -> list[dict[str, Any]]:
-    # Every field the chain's hash covers, as recorded, so the chain can be checked from the export.
-    events = AuditEvent.objects.filter(organisation=organisation).select_related("actor").order_by("sequence")
+    # Every field the chain's hash covers, as recorded, so the chain can be checked from the export;
+    # and beside them the event in words (`sentence`, as the audit trail page shows it), which the
+    # hash does not cover.
+    events = with_subject_titles(
+        AuditEvent.objects.filter(organisation=organisation).select_related("actor").order_by("sequence")
+    )
     return [
         {
+            "sentence": sentence(e),
             "sequence": e.sequence,
             "id": e.pk,
             "actor_label": e.actor_label,

@@ -143,6 +143,19 @@ class CommitmentSerializer(serializers.ModelSerializer[Commitment]):
     withdrawn_at = serializers.DateTimeField(allow_null=True)
     withdrawn_by = CommitmentPersonSerializer(allow_null=True)
     withdrawal_reason = serializers.CharField(help_text="Empty unless withdrawn.")
+    signed_at = serializers.DateTimeField(help_text="When this commitment was signed (or reaffirmed).")
+    reaffirmation_due = serializers.DateField(
+        allow_null=True,
+        read_only=True,
+        help_text="The anniversary of the signature, by when an active commitment is to be reaffirmed; "
+        "null unless active.",
+    )
+    reaffirmation_open = serializers.SerializerMethodField(
+        help_text="Whether the owners are asked to reaffirm it now (from 11 months after it was signed)."
+    )
+    reaffirms = serializers.UUIDField(
+        source="reaffirms_id", allow_null=True, read_only=True, help_text="The commitment this one reaffirmed, if any."
+    )
 
     class Meta:
         model = Commitment
@@ -157,7 +170,13 @@ class CommitmentSerializer(serializers.ModelSerializer[Commitment]):
             "withdrawn_at",
             "withdrawn_by",
             "withdrawal_reason",
+            "reaffirmation_due",
+            "reaffirmation_open",
+            "reaffirms",
         ]
+
+    def get_reaffirmation_open(self, commitment: Commitment) -> bool:
+        return commitment.reaffirmation_open()
 
 
 class CommitmentSignSerializer(serializers.Serializer[Any]):
@@ -181,6 +200,29 @@ class CommitmentSignSerializer(serializers.Serializer[Any]):
     def validate_confirm(self, value: bool) -> bool:
         if not value:
             raise serializers.ValidationError(_("Confirm that you sign the commitment on behalf of the organisation."))
+        return value
+
+
+class CommitmentReaffirmSerializer(serializers.Serializer[Any]):
+    typed_name = serializers.CharField(
+        max_length=150, allow_blank=True, help_text="Your full name: typing it is your signature."
+    )
+    job_title = serializers.CharField(max_length=150, allow_blank=True)
+    confirm = serializers.BooleanField(
+        help_text="Must be true: you have read today's commitment statement and sign it again on behalf of the "
+        "organisation."
+    )
+    statement_hash = serializers.RegexField(
+        r"^[0-9a-f]{64}$",
+        required=False,
+        help_text="Optional: the SHA-256 of the statement you were shown. If it has changed since, nothing is signed.",
+    )
+
+    def validate_confirm(self, value: bool) -> bool:
+        if not value:
+            raise serializers.ValidationError(
+                _("Confirm that you sign the commitment again on behalf of the organisation.")
+            )
         return value
 
 
@@ -284,3 +326,51 @@ class CommitmentWithdrawView(OrganisationGenericView):
                 raise exceptions.ValidationError(exc.message_dict) from None
             raise Conflict(" ".join(exc.messages)) from None
         return Response(CommitmentSerializer(_commitments(self.organisation).get(pk=commitment.pk)).data)
+
+
+class CommitmentReaffirmView(OrganisationGenericView):
+    """Reaffirm the active commitment a year on (owners only): a new commitment is signed with today's
+    statement and the same supply-chain choice, and the old one is kept as reaffirmed."""
+
+    actions = {"POST": "sign_commitment"}
+    serializer_class = CommitmentReaffirmSerializer
+    pagination_class = None
+
+    @extend_schema(
+        request=CommitmentReaffirmSerializer,
+        responses={201: CommitmentSerializer},
+        operation_id="commitments_reaffirm",
+        description="Sign the commitment again (the signature records the authentication method `api_token`). "
+        "409 if this commitment is no longer the active one.",
+    )
+    def post(self, request: Request, org: str, commitment_id: Any) -> Response:
+        commitment = get_object_or_404(_commitments(self.organisation), pk=commitment_id)
+        body = CommitmentReaffirmSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        if commitment.status != CommitmentStatus.ACTIVE:
+            raise Conflict(_("This commitment is no longer the active one: it was withdrawn or reaffirmed."))
+        framework = current_framework()
+        if framework is None:
+            raise Http404
+        try:
+            new = services.commitment_sign(
+                organisation=self.organisation,
+                framework=framework,
+                signer=request.user,
+                typed_name=data["typed_name"],
+                job_title=data["job_title"],
+                extends_to_supply_chain=commitment.extends_to_supply_chain,
+                expected_statement_hash=data.get("statement_hash"),
+                reaffirms=commitment,
+                context=api_signing_context(request),
+            )
+        except DjangoValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                raise exceptions.ValidationError(exc.message_dict) from None
+            if "statement_hash" in data and services.active_commitment(self.organisation) == commitment:
+                raise exceptions.ValidationError({"statement_hash": exc.messages}) from None
+            raise Conflict(" ".join(exc.messages)) from None
+        new = _commitments(self.organisation).get(pk=new.pk)
+        location = reverse("api:commitment_detail", kwargs={"org": org, "commitment_id": new.pk})
+        return Response(CommitmentSerializer(new).data, status=201, headers={"Location": location})

@@ -11,6 +11,11 @@ urlpatterns = [
     path(f"{org}commitments/", api.CommitmentListView.as_view(), name="commitment_list"),
     path(f"{org}commitments/<uuid:commitment_id>/", api.CommitmentDetailView.as_view(), name="commitment_detail"),
     path(
+        f"{org}commitments/<uuid:commitment_id>/reaffirm/",
+        api.CommitmentReaffirmView.as_view(),
+        name="commitment_reaffirm",
+    ),
+    path(
         f"{org}commitments/<uuid:commitment_id>/withdraw/",
         api.CommitmentWithdrawView.as_view(),
         name="commitment_withdraw",

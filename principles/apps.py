@@ -17,6 +17,11 @@ class PrinciplesConfig(AppConfig):
                 "commitment.signed": Verb(
                     _("Signed the commitment"), _("%(actor)s signed the commitment to %(target)s"), label_is_title=True
                 ),
+                "commitment.reaffirmed": Verb(
+                    _("Reaffirmed the commitment"),
+                    _("%(actor)s reaffirmed the commitment to %(target)s for another year"),
+                    label_is_title=True,
+                ),
                 "commitment.withdrawn": Verb(
                     _("Withdrew the commitment"),
                     _("%(actor)s withdrew the commitment to %(target)s"),
@@ -30,6 +35,11 @@ class PrinciplesConfig(AppConfig):
         from principles.demo import demo_commitment
 
         register_panel(order=10, name="commitment", provider=commitment_panel)
+
+        from portal.dashboard import register_awaiting
+        from principles.work import reaffirm_count, reaffirm_items
+
+        register_awaiting(name="commitment_reaffirm", provider=reaffirm_items, counter=reaffirm_count)
 
         from portal.dashboard import register_getting_started
         from principles.dashboard import commitment_signed

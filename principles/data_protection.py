@@ -27,6 +27,8 @@ def commitment_rows(organisation: Organisation) -> list[dict[str, Any]]:
             "withdrawn_at": c.withdrawn_at,
             "withdrawn_by": person(c.withdrawn_by),
             "withdrawal_reason": c.withdrawal_reason,
+            "reaffirms": c.reaffirms_id,
+            "reaffirmation_due": c.reaffirmation_due,
         }
         for c in commitments
     ]

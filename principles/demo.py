@@ -1,17 +1,24 @@
-"""Demo data: the framework, and Acme's signed commitment."""
+"""Demo data: the framework, and Acme's signed commitment, signed about 11.5 months ago so that its
+owner finds "Reaffirm the commitment" on Your work."""
 
 from __future__ import annotations
 
-from portal.models import Organisation, User
+from datetime import timedelta
+
+from django.utils import timezone
+from django_scopes import scope
+
+from portal.models import Organisation, Signature, User
 from portal.signing import SigningContext
 from principles.framework import ensure_framework
+from principles.models import Commitment
 from principles.services import active_commitment, commitment_sign
 
 
 def demo_commitment(organisation: Organisation, users: dict[str, User]) -> None:
     framework = ensure_framework()
     if active_commitment(organisation) is None:
-        commitment_sign(
+        commitment = commitment_sign(
             organisation=organisation,
             framework=framework,
             signer=users["owner@acme.example"],
@@ -20,3 +27,11 @@ def demo_commitment(organisation: Organisation, users: dict[str, User]) -> None:
             extends_to_supply_chain=True,
             context=SigningContext(user_agent="demo data"),
         )
+        # Signed last year (the demo also has last year's final self-assessment): due to be reaffirmed.
+        signed_at = timezone.now() - timedelta(days=DEMO_COMMITMENT_AGE_DAYS)
+        with scope(organisation=organisation):
+            Commitment.objects.filter(pk=commitment.pk).update(signed_at=signed_at)
+            Signature.objects.filter(pk=commitment.signature_id).update(signed_at=signed_at)
+
+
+DEMO_COMMITMENT_AGE_DAYS = 350

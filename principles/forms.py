@@ -27,6 +27,13 @@ class CommitmentForm(PortalFormMixin, forms.Form):
     )
 
 
+class ReaffirmForm(PortalFormMixin, forms.Form):
+    """Reaffirming is one page: the statement is shown above, and typing your name signs it."""
+
+    typed_name = CommitmentForm.base_fields["typed_name"]
+    job_title = CommitmentForm.base_fields["job_title"]
+
+
 class WithdrawForm(PortalFormMixin, forms.Form):
     reason = forms.CharField(
         label=_("Why is the commitment being withdrawn?"),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
 import uuid
+from datetime import date
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -93,6 +95,20 @@ class Criterion(models.Model):
 class CommitmentStatus(models.TextChoices):
     ACTIVE = "active", _("Signed")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+    # Signed again a year on: the new record is the active one, and names this one in `reaffirms`.
+    REAFFIRMED = "reaffirmed", _("Reaffirmed")
+
+
+# The commitment asks to be reaffirmed on the anniversary of its signature, and says so this long before.
+REAFFIRM_EVERY_MONTHS = 12
+REAFFIRM_NOTICE_MONTHS = 1
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later (or earlier), on the month's last day when it has no such day."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
 
 
 class Commitment(models.Model):
@@ -111,6 +127,10 @@ class Commitment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     withdrawal_reason = models.TextField(blank=True)
+    # The commitment this one reaffirmed (signed again a year on), if any.
+    reaffirms = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reaffirmed_by"
+    )
 
     objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
 
@@ -124,3 +144,21 @@ class Commitment(models.Model):
 
     def __str__(self) -> str:
         return f"Commitment of {self.organisation_id} ({self.status})"
+
+    @property
+    def reaffirmation_due(self) -> date | None:
+        """The anniversary of the signature, by when an active commitment is to be signed again."""
+        if self.status != CommitmentStatus.ACTIVE:
+            return None
+        return add_months(timezone.localdate(self.signed_at), REAFFIRM_EVERY_MONTHS)
+
+    def reaffirmation_open(self, today: date | None = None) -> bool:
+        """Whether the owners are asked to reaffirm it now (from a month before the anniversary)."""
+        if self.status != CommitmentStatus.ACTIVE:
+            return False
+        return timezone.localdate(self.signed_at) <= reaffirmation_signed_by(today or timezone.localdate())
+
+
+def reaffirmation_signed_by(today: date) -> date:
+    """Active commitments signed on or before this day are asked to be reaffirmed (11 months ago)."""
+    return add_months(today, -(REAFFIRM_EVERY_MONTHS - REAFFIRM_NOTICE_MONTHS))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -90,9 +91,14 @@ def commitment_sign(
     job_title: str,
     extends_to_supply_chain: bool,
     expected_hash: str | None = None,
+    expected_statement_hash: str | None = None,
+    reaffirms: Commitment | None = None,
     context: SigningContext,
 ) -> Commitment:
-    """An owner signs the organisation's commitment. `expected_hash` is what the signer was shown."""
+    """An owner signs the organisation's commitment. `expected_hash` is what the signer was shown
+    (or `expected_statement_hash`, the SHA-256 of the statement alone, where the signer typed their
+    name on the same page). With `reaffirms`, the active commitment is signed again a year on: a new
+    commitment record replaces it, and the old one is kept as reaffirmed."""
     errors: dict[str, str] = {}
     if not typed_name.strip():
         errors["typed_name"] = _("Type your full name to sign")
@@ -111,14 +117,22 @@ def commitment_sign(
         typed_name=typed_name,
         job_title=job_title,
     )
-    if expected_hash is not None and expected_hash != snapshot_hash(snapshot):
+    if (expected_hash is not None and expected_hash != snapshot_hash(snapshot)) or (
+        expected_statement_hash is not None and expected_statement_hash != statement_hash(statement)
+    ):
         raise ValidationError(_("What you were shown has changed since. Check it again, then sign."))
     with scope(organisation=organisation), transaction.atomic():
         membership = Membership.objects.filter(organisation=organisation, user=signer).first()
-        if membership is None or not role_can(membership.role, "sign_commitment"):
+        if membership is None or not membership.is_active() or not role_can(membership.role, "sign_commitment"):
             raise ValidationError(_("Only an owner can sign the organisation's commitment."))
-        if Commitment.objects.filter(organisation=organisation, status=CommitmentStatus.ACTIVE).exists():
+        active = Commitment.objects.filter(organisation=organisation, status=CommitmentStatus.ACTIVE)
+        if reaffirms is None and active.exists():
             raise ValidationError(_("%(org)s has already signed the commitment.") % {"org": organisation.name})
+        # Only the commitment still active is reaffirmed: not one withdrawn or reaffirmed meanwhile.
+        if reaffirms is not None and not active.filter(pk=reaffirms.pk).update(status=CommitmentStatus.REAFFIRMED):
+            raise ValidationError(
+                _("This commitment is no longer the active one: it was withdrawn or reaffirmed meanwhile.")
+            )
         signature = signature_record(
             organisation=organisation,
             subject_type="commitment",
@@ -139,20 +153,39 @@ def commitment_sign(
             extends_to_supply_chain=extends_to_supply_chain,
             signature=signature,
             signed_at=signature.signed_at,
+            reaffirms=reaffirms,
         )
+        after: dict[str, Any] = {
+            "framework_version": framework.version,
+            "extends_to_supply_chain": extends_to_supply_chain,
+            "content_hash": signature.content_hash,
+        }
+        if reaffirms is not None:
+            after["reaffirms"] = str(reaffirms.pk)
+            after["first_signed_at"] = reaffirms.signed_at
         audit_record(
             organisation=organisation,
             actor=signer,
-            verb="commitment.signed",
+            verb="commitment.reaffirmed" if reaffirms is not None else "commitment.signed",
             target=commitment,
             target_label=framework.title,
-            after={
-                "framework_version": framework.version,
-                "extends_to_supply_chain": extends_to_supply_chain,
-                "content_hash": signature.content_hash,
-            },
+            after=after,
         )
     return commitment
+
+
+def statement_hash(statement: str) -> str:
+    """The fingerprint of the statement alone, for a page where the signer types their name as they sign."""
+    return hashlib.sha256(statement.encode("utf-8")).hexdigest()
+
+
+def reaffirmation_statement(commitment: Commitment, framework: Framework) -> str:
+    """The words signed when `commitment` is reaffirmed: today's statement, with the same supply-chain choice."""
+    return commitment_statement(
+        organisation=commitment.organisation,
+        framework=framework,
+        extends_to_supply_chain=commitment.extends_to_supply_chain,
+    )
 
 
 def commitment_withdraw(*, commitment: Commitment, actor: User, reason: str) -> Commitment:

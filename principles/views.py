@@ -13,7 +13,7 @@ from django_scopes import scope
 from portal.signing import signing_context, snapshot_hash
 from portal.tenancy import TenantRequest, require
 from principles import services
-from principles.forms import CommitmentForm, WithdrawForm
+from principles.forms import CommitmentForm, ReaffirmForm, WithdrawForm
 from principles.framework import current_framework, principles_with_criteria
 from principles.models import Commitment, Framework
 
@@ -53,6 +53,9 @@ def commitment(request: TenantRequest, org_slug: str) -> HttpResponse:
         .order_by("-signed_at")
     )
     active = next((c for c in history if c.status == "active"), None)
+    by_reaffirmed = {c.reaffirms_id: c for c in history if c.reaffirms_id}
+    for c in history:  # when each reaffirmed one was signed again, without a query per commitment
+        c.reaffirmed_on = by_reaffirmed[c.pk].signed_at if c.pk in by_reaffirmed else None  # type: ignore[attr-defined]
     return render(
         request,
         "principles/commitment.html",
@@ -61,6 +64,7 @@ def commitment(request: TenantRequest, org_slug: str) -> HttpResponse:
             "history": [c for c in history if c is not active],
             "can_sign": membership.can("sign_commitment"),
             "framework": current_framework(),
+            "reaffirm_open": active is not None and active.reaffirmation_open(),
         },
     )
 
@@ -152,6 +156,59 @@ def commitment_confirm(request: TenantRequest, org_slug: str) -> HttpResponse:
             "error": error,
         },
         status=400 if error else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def commitment_reaffirm(request: TenantRequest, org_slug: str) -> HttpResponse:
+    """Sign the commitment again, a year on, in one step: today's statement, then your name."""
+    require(request, "sign_commitment")
+    organisation = request.organisation
+    active = services.active_commitment(organisation)
+    if active is None:
+        messages.info(request, _("%(org)s has no signed commitment to reaffirm.") % {"org": organisation.name})
+        return redirect("principles:commitment", org_slug=org_slug)
+    framework = _framework_or_404()
+    statement = services.reaffirmation_statement(active, framework)
+    previous = active.signature
+    initial = {
+        "typed_name": request.user.full_name,
+        "job_title": previous.job_title if previous.signer_id == request.user.pk else "",
+    }
+    form = ReaffirmForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.commitment_sign(
+                organisation=organisation,
+                framework=framework,
+                signer=request.user,
+                typed_name=form.cleaned_data["typed_name"],
+                job_title=form.cleaned_data["job_title"],
+                extends_to_supply_chain=active.extends_to_supply_chain,
+                expected_statement_hash=request.POST.get("statement_hash", ""),
+                reaffirms=active,
+                context=signing_context(request),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                _("%(org)s has reaffirmed its commitment to the principles for another year.")
+                % {"org": organisation.name},
+            )
+            return redirect("principles:commitment", org_slug=org_slug)
+    return render(
+        request,
+        "principles/commitment_reaffirm.html",
+        {
+            "form": form,
+            "commitment": active,
+            "statement": statement,
+            "statement_hash": services.statement_hash(statement),
+            "framework": framework,
+        },
+        status=400 if form.errors else 200,
     )
 
 

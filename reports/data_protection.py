@@ -37,6 +37,7 @@ def report_rows(organisation: Organisation) -> list[dict[str, Any]]:
             "revoked_at": r.revoked_at,
             "revoked_by": person(r.revoked_by),
             "revoked_reason": r.revoked_reason,
+            "first_downloaded_at": r.first_downloaded_at,
             "file": report_path(r) if r.status == ReportStatus.READY and r.file else None,
         }
         for r in _reports(organisation)

@@ -49,6 +49,8 @@ class AttestationReport(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     revoked_reason = models.TextField(blank=True)
+    # When the person who requested it first downloaded it: until then it waits on their "Your work".
+    first_downloaded_at = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
 

@@ -143,6 +143,14 @@ def report_download(*, report: AttestationReport, membership: Membership, actor:
     file is missing."""
     if report.status != ReportStatus.READY:
         raise ReportNotReady(report.status)
+    if actor.pk == report.requested_by_id and report.first_downloaded_at is None:
+        # The requester has it now: it leaves their "Your work" (a conditional UPDATE: only the first counts).
+        with scope(organisation=report.organisation):
+            now = timezone.now()
+            if AttestationReport.objects.filter(pk=report.pk, first_downloaded_at__isnull=True).update(
+                first_downloaded_at=now
+            ):
+                report.first_downloaded_at = now
     if membership.role == "auditor":
         audit_record(
             organisation=report.organisation,

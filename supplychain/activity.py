@@ -74,6 +74,21 @@ REJECTED = (
 )
 
 
+def campaign_repeated(event: AuditEvent) -> str:
+    after = event.after if isinstance(event.after, dict) else {}
+    earlier = str(after.get("repeats_title") or "")
+    if earlier:
+        return gettext("%(actor)s repeated the supplier campaign %(earlier)s to the same suppliers, as %(target)s") % {
+            "actor": actor_name(event),
+            "earlier": quoted(earlier),
+            "target": quoted(event.target_label),
+        }
+    return gettext("%(actor)s repeated a supplier campaign to the same suppliers, as %(target)s") % {
+        "actor": actor_name(event),
+        "target": quoted(event.target_label),
+    }
+
+
 def register() -> None:
     register_verbs(
         group=lazy("Supply chain"),
@@ -96,6 +111,11 @@ def register() -> None:
             "campaign.started": Verb(
                 lazy("Started a supplier campaign"),
                 lazy("%(actor)s started the supplier campaign %(target)s"),
+                label_is_title=True,
+            ),
+            "campaign.repeated": Verb(
+                lazy("Repeated a supplier campaign"),
+                campaign_repeated,
                 label_is_title=True,
             ),
             "supplier_request.accepted": (lazy("Accepted a supplier request"), _request_sentence(*ACCEPTED)),

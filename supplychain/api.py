@@ -414,6 +414,9 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
         child=serializers.IntegerField(),
         help_text="Days after sending when suppliers who have not replied are reminded.",
     )
+    repeats = serializers.SerializerMethodField(
+        help_text="The campaign this one repeats to the same suppliers (its id); shown only to its own organisation."
+    )
 
     class Meta:
         model = Campaign
@@ -430,6 +433,7 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
             "owner",
             "created_by",
             "created_at",
+            "repeats",
         ]
 
     def get_owner(self, campaign: Campaign) -> bool:
@@ -440,6 +444,12 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
         if campaign.organisation_id != self.context["viewer"]:
             return None
         return _person(campaign.created_by)
+
+    @extend_schema_field(serializers.UUIDField(allow_null=True))
+    def get_repeats(self, campaign: Campaign) -> str | None:
+        if campaign.organisation_id != self.context["viewer"] or campaign.repeats_id is None:
+            return None
+        return str(campaign.repeats_id)
 
 
 class CampaignCreateSerializer(serializers.Serializer[Any]):
@@ -573,6 +583,62 @@ class CampaignDetailView(CampaignMixin, SupplyChainView):
     def get(self, request: Request, org: str, campaign_id: Any) -> Response:
         campaign = self.campaign(campaign_id)
         return Response(CampaignSerializer(campaign, context={"viewer": self.organisation.pk}).data)
+
+
+class CampaignRepeatSerializer(serializers.Serializer[Any]):
+    """What may differ from the campaign repeated; everything else (suppliers, depth, reminders, link
+    lifetime) is the same."""
+
+    title = serializers.CharField(
+        max_length=200,
+        required=False,
+        help_text="Default: the repeated campaign's title, with this year in place of the year it named.",
+        validators=[SingleLineValidator("Title")],
+    )
+    message = serializers.CharField(required=False, help_text="Default: the repeated campaign's message.")
+    due_date = serializers.DateField(
+        required=False,
+        help_text="Default: as long from today as the repeated campaign gave its suppliers.",
+        error_messages={"invalid": "Enter a real date"},
+    )
+
+
+class CampaignRepeatView(CampaignMixin, SupplyChainView):
+    """Repeat a campaign your organisation started: a new campaign to the same tier-1 suppliers (those
+    still in your register) with the same settings. Suppliers who accepted the one repeated confirm in
+    one step."""
+
+    actions = {"POST": "edit_content"}
+    serializer_class = CampaignRepeatSerializer
+
+    @extend_schema(
+        request=CampaignRepeatSerializer, responses={201: CampaignSerializer}, operation_id="campaigns_repeat"
+    )
+    def post(self, request: Request, org: str, campaign_id: Any) -> Response:
+        from datetime import date
+
+        campaign = self.campaign(campaign_id)
+        if campaign.organisation_id != self.organisation.pk:  # a supplier sees it, but did not start it
+            raise exceptions.NotFound(_("Not found."))
+        data = _valid(CampaignRepeatSerializer, request.data)
+        draft = selectors.repeat_draft(campaign)
+        try:
+            new = services.campaign_start(
+                organisation=self.organisation,
+                actor=request.user,
+                title=data.get("title", draft["title"]),
+                message=data.get("message", draft["message"]),
+                depth=draft["depth"],
+                due_date=data.get("due_date") or date.fromisoformat(draft["due_date"]),
+                supplier_ids=draft["supplier_ids"],
+                reminder_days=draft["reminder_days"],
+                reminders_muted=draft["reminders_muted"],
+                invitation_ttl_days=draft["invitation_ttl_days"],
+                repeats=campaign,
+            )
+        except DjangoValidationError as exc:
+            raise service_error(exc, {"suppliers": "non_field_errors"}) from None
+        return Response(CampaignSerializer(new, context={"viewer": self.organisation.pk}).data, status=201)
 
 
 class TierCoverageSerializer(serializers.Serializer[Any]):

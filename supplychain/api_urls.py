@@ -19,6 +19,7 @@ urlpatterns = [
     ),
     path(f"{org}campaigns/", api.CampaignListView.as_view(), name="campaign_list"),
     path(f"{org}campaigns/<uuid:campaign_id>/", api.CampaignDetailView.as_view(), name="campaign_detail"),
+    path(f"{org}campaigns/<uuid:campaign_id>/repeat/", api.CampaignRepeatView.as_view(), name="campaign_repeat"),
     path(f"{org}campaigns/<uuid:campaign_id>/coverage/", api.CampaignCoverageView.as_view(), name="campaign_coverage"),
     path(
         f"{org}campaigns/<uuid:campaign_id>/invitations/",

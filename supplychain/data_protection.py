@@ -100,6 +100,7 @@ def campaign_rows(organisation: Organisation) -> list[dict[str, Any]]:
             "reminder_days": c.reminder_days,
             "reminders_muted": c.reminders_muted,
             "invitation_ttl_days": c.invitation_ttl_days,
+            "repeats": c.repeats_id,
             "created_by": person(c.created_by),
             "created_at": c.created_at,
             "invitations": [_invitation(i) for i in invitations if i.campaign_id == c.pk],

@@ -1,4 +1,6 @@
-"""Demo data: a campaign three tiers deep with accepted, declined, waiting and expired requests."""
+"""Demo data: a campaign three tiers deep with accepted, declined, waiting and expired requests (Acme's
+owner can repeat it), and Northern's repeat of last year's campaign waiting for Pennine's one-step
+confirmation."""
 
 from __future__ import annotations
 
@@ -136,9 +138,31 @@ def demo_supply_chain(acme: Organisation, users: dict[str, User]) -> None:
         invitation=_invitation(campaign, "owner@moorland.example"), actor=moorland_owner, supplier_ids=chosen
     )
 
-    # A request still waiting for Pennine Fasteners, so its owner finds it on "Your work".
+    # Northern asked Pennine last year too, and Pennine accepted: this year's request repeats that
+    # campaign, so Pennine's owner confirms in one step that the commitment still stands.
     with scope(organisation=northern):
         pennine_row = Supplier.objects.get(organisation=northern, contact_email="owner@pennine.example")
+    last_year = services.campaign_start(
+        organisation=northern,
+        actor=northern_owner,
+        title="Northern Castings suppliers 2025",
+        message="We are asking the suppliers we buy from directly to commit to the Made Smarter Guiding Principles.",
+        depth=1,
+        due_date=timezone.localdate() + timedelta(days=21),
+        supplier_ids=[pennine_row.pk],
+    )
+    services.invitation_accept(
+        invitation=_invitation(last_year, "owner@pennine.example"),
+        user=pennine_owner,
+        organisation=pennine,
+        context=context,
+    )
+    a_year_ago = timezone.now() - timedelta(days=365)
+    Campaign.objects.filter(pk=last_year.pk).update(created_at=a_year_ago, due_date=(a_year_ago + timedelta(21)).date())
+    SupplierInvitation.objects.filter(campaign=last_year).update(
+        created_at=a_year_ago, responded_at=a_year_ago + timedelta(days=4)
+    )
+    # A request still waiting for Pennine Fasteners, so its owner finds it on "Your work".
     services.campaign_start(
         organisation=northern,
         actor=northern_owner,
@@ -147,4 +171,5 @@ def demo_supply_chain(acme: Organisation, users: dict[str, User]) -> None:
         depth=1,
         due_date=timezone.localdate() + timedelta(days=21),
         supplier_ids=[pennine_row.pk],
+        repeats=last_year,
     )

@@ -68,6 +68,9 @@ class Campaign(models.Model):
     invitation_ttl_days = models.PositiveSmallIntegerField(default=30)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    # The campaign this one repeats, to the same suppliers (a year on, say); suppliers who accepted it
+    # then confirm in one step.
+    repeats = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="repeated_by")
 
     objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -80,6 +81,55 @@ def campaign_for_viewer(campaign_id: Any, *, viewer: Organisation) -> Campaign:
     ):
         raise Http404
     return campaign
+
+
+def repeat_supplier_ids(campaign: Campaign) -> list[str]:
+    """The suppliers a campaign asked itself (tier 1), still in its register: who a repeat asks again."""
+    return [
+        str(pk)
+        for pk in SupplierInvitation.objects.filter(
+            campaign=campaign, inviter_id=campaign.organisation_id, tier=1, supplier__archived_at__isnull=True
+        )
+        .order_by("supplier__name")
+        .values_list("supplier_id", flat=True)
+    ]
+
+
+def repeat_draft(campaign: Campaign, *, today: date | None = None) -> dict[str, Any]:
+    """A new campaign's answers, pre-filled from `campaign`: the same suppliers and settings, the same
+    time to reply from today, and this year in the title where it named the campaign's year."""
+    today = today or timezone.localdate()
+    started = timezone.localdate(campaign.created_at)
+    title = campaign.title
+    if str(started.year) in title and started.year != today.year:
+        title = title.replace(str(started.year), str(today.year))
+    return {
+        "title": title,
+        "message": campaign.message,
+        "depth": campaign.depth,
+        "due_date": (today + timedelta(days=max(1, (campaign.due_date - started).days))).isoformat(),
+        "reminder_days": list(campaign.reminder_days),
+        "reminders_muted": campaign.reminders_muted,
+        "invitation_ttl_days": campaign.invitation_ttl_days,
+        "supplier_ids": repeat_supplier_ids(campaign),
+        "repeats": str(campaign.pk),
+    }
+
+
+def earlier_answers(invitation: SupplierInvitation, organisation_ids: list[Any]) -> dict[Any, SupplierInvitation]:
+    """For a request in a campaign that repeats another: which of these organisations (the person's
+    own) accepted the same inviter's request in the campaign it repeats, by organisation id."""
+    previous = invitation.campaign.repeats_id
+    if previous is None or not organisation_ids:
+        return {}
+    with scopes_disabled():  # the earlier request is the inviter's and the supplier's: read for the supplier
+        answers = SupplierInvitation.objects.filter(
+            campaign_id=previous,
+            inviter_id=invitation.inviter_id,
+            supplier_organisation_id__in=organisation_ids,
+            state=InvitationState.ACCEPTED,
+        ).order_by("responded_at")
+        return {answer.supplier_organisation_id: answer for answer in answers}
 
 
 def invitations_sent(organisation: Organisation) -> QuerySet[SupplierInvitation]:

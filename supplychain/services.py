@@ -369,8 +369,12 @@ def campaign_start(
     reminder_days: list[int] | None = None,
     reminders_muted: bool = False,
     invitation_ttl_days: int = DEFAULT_INVITATION_TTL_DAYS,
+    repeats: Campaign | None = None,
 ) -> Campaign:
-    """Start a campaign: invitation rows for the chosen tier-1 suppliers, sent by workers after commit."""
+    """Start a campaign: invitation rows for the chosen tier-1 suppliers, sent by workers after commit.
+    With `repeats`, it repeats an earlier campaign of the organisation (see `selectors.repeat_draft`)."""
+    if repeats is not None and repeats.organisation_id != organisation.pk:
+        raise ValidationError(_("Only a campaign your organisation started can be repeated."))
     if not 1 <= depth <= 5:
         raise ValidationError({"depth": _("Choose a depth from 1 to 5 tiers")})
     if not 1 <= invitation_ttl_days <= MAX_INVITATION_TTL_DAYS:
@@ -400,22 +404,26 @@ def campaign_start(
             reminders_muted=reminders_muted,
             invitation_ttl_days=invitation_ttl_days,
             created_by=actor,
+            repeats=repeats,
         )
         created = _invite(campaign=campaign, inviter=organisation, suppliers=suppliers, tier=1, parent=None)
+        after: dict[str, Any] = {
+            "depth": depth,
+            "tier_1_invited": len(created),
+            "due_date": due_date,
+            "reminder_days": days,
+            "reminders_muted": reminders_muted,
+            "invitation_ttl_days": invitation_ttl_days,
+        }
+        if repeats is not None:
+            after.update(repeats=str(repeats.pk), repeats_title=repeats.title)
         audit_record(
             organisation=organisation,
             actor=actor,
-            verb="campaign.started",
+            verb="campaign.repeated" if repeats is not None else "campaign.started",
             target=campaign,
             target_label=campaign.title,
-            after={
-                "depth": depth,
-                "tier_1_invited": len(created),
-                "due_date": due_date,
-                "reminder_days": days,
-                "reminders_muted": reminders_muted,
-                "invitation_ttl_days": invitation_ttl_days,
-            },
+            after=after,
         )
         _publish(created)
     return campaign

@@ -18,6 +18,7 @@ urlpatterns = [
     path("supply-chain/campaigns/new/", views.campaign_create, name="campaign_create"),
     path("supply-chain/campaigns/new/check/", views.campaign_check, name="campaign_check"),
     path("supply-chain/campaigns/<uuid:campaign_id>/", views.campaign_detail, name="campaign"),
+    path("supply-chain/campaigns/<uuid:campaign_id>/repeat/", views.campaign_repeat, name="campaign_repeat"),
     path("supply-chain/campaigns/<uuid:campaign_id>/coverage.csv", views.campaign_export, name="campaign_export"),
     path("supply-chain/requests/<uuid:invitation_id>/resend/", views.invitation_resend, name="invitation_resend"),
     path("supply-chain/requests/<uuid:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),

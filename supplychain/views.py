@@ -196,10 +196,13 @@ def campaign_create(request: TenantRequest, org_slug: str) -> HttpResponse:
         elif not suppliers:
             form.add_error(None, _("Your register has no suppliers yet. Add or import some first."))
         else:
+            earlier = request.session.get(_DRAFT, {}).get(str(request.organisation.pk)) or {}
             draft = {
                 **form.cleaned_data,
                 "due_date": form.cleaned_data["due_date"].isoformat(),
                 "supplier_ids": None if everyone else chosen,
+                # A repeat, changed on the form, is still a repeat (with the link lifetime it had).
+                **{k: earlier[k] for k in ("repeats", "invitation_ttl_days") if k in earlier},
             }
             request.session[_DRAFT] = {str(request.organisation.pk): draft}
             return redirect("supplychain:campaign_check", org_slug=org_slug)
@@ -215,6 +218,9 @@ def campaign_check(request: TenantRequest, org_slug: str) -> HttpResponse:
         return redirect("supplychain:campaign_create", org_slug=org_slug)
     register = selectors.register(request.organisation)
     suppliers = list(register if draft["supplier_ids"] is None else register.filter(pk__in=draft["supplier_ids"]))
+    repeats = None
+    if draft.get("repeats"):
+        repeats = selectors.campaigns_of(request.organisation).filter(pk=draft["repeats"]).first()
     if request.method == "POST":
         from datetime import date
 
@@ -229,6 +235,8 @@ def campaign_check(request: TenantRequest, org_slug: str) -> HttpResponse:
                 supplier_ids=draft["supplier_ids"],
                 reminder_days=draft["reminder_days"],
                 reminders_muted=draft["reminders_muted"],
+                invitation_ttl_days=draft.get("invitation_ttl_days", services.DEFAULT_INVITATION_TTL_DAYS),
+                repeats=repeats,
             )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
@@ -244,7 +252,18 @@ def campaign_check(request: TenantRequest, org_slug: str) -> HttpResponse:
             % {"n": campaign.invitations.count()},
         )
         return redirect("supplychain:campaign", org_slug=org_slug, campaign_id=campaign.pk)
-    return render(request, "supplychain/campaign_check.html", {"draft": draft, "suppliers": suppliers})
+    return render(
+        request, "supplychain/campaign_check.html", {"draft": draft, "suppliers": suppliers, "repeats": repeats}
+    )
+
+
+@require_GET
+def campaign_repeat(request: TenantRequest, org_slug: str, campaign_id: Any) -> HttpResponse:
+    """ "Repeat this campaign": a new one pre-filled with the same suppliers and settings, on the check page."""
+    require(request, "edit_content")
+    campaign = get_object_or_404(selectors.campaigns_of(request.organisation), pk=campaign_id)
+    request.session[_DRAFT] = {str(request.organisation.pk): selectors.repeat_draft(campaign)}
+    return redirect("supplychain:campaign_check", org_slug=org_slug)
 
 
 def _campaign_for_viewer(request: TenantRequest, campaign_id: Any) -> Campaign:
@@ -267,6 +286,11 @@ def campaign_detail(request: TenantRequest, org_slug: str, campaign_id: Any) -> 
             "tree": selectors.campaign_tree(campaign, viewer=request.organisation),
             "can_edit": membership.can("edit_content"),
             "now": timezone.now(),
+            "repeats": (
+                selectors.campaigns_of(request.organisation).filter(pk=campaign.repeats_id).only("id", "title").first()
+                if owner and campaign.repeats_id
+                else None
+            ),
         },
     )
 
@@ -515,6 +539,11 @@ def invitation_landing(request: AuthenticatedRequest, token: str) -> HttpRespons
             else ""
         )
     context["choices"] = choices
+    # Already committed, and accepted this inviter's request in the campaign this one repeats: one step.
+    earlier = selectors.earlier_answers(invitation, [m.organisation_id for m in choices if m.committed])  # type: ignore[attr-defined]
+    for m in choices:
+        m.earlier = earlier.get(m.organisation_id)  # type: ignore[attr-defined]
+    context["confirm_choices"] = [m for m in choices if m.earlier]  # type: ignore[attr-defined]
     if request.method == "POST":
         chosen = next((m for m in choices if str(m.organisation_id) == request.POST.get("organisation")), None)
         action = request.POST.get("action")

@@ -349,6 +349,15 @@ def test_owner_exports_everything_of_the_organisation_and_nothing_of_anyone_else
     verbs = [e["verb"] for e in data["audit_events"]]
     assert "evidence.uploaded" in verbs and verbs[-1] == "export.requested"
     assert [e["sequence"] for e in data["audit_events"]] == list(range(1, len(verbs) + 1))
+    # Beside the raw rows, each event in words, as the audit trail shows it: no keys, no bare ids.
+    from portal.activity import looks_like_an_id
+
+    for event in data["audit_events"]:
+        assert event["sentence"] and event["verb"] not in event["sentence"], event
+        assert not looks_like_an_id(event["sentence"]), event
+    uploaded = next(e for e in data["audit_events"] if e["verb"] == "evidence.uploaded")
+    assert uploaded["sentence"].startswith(tenant.manager.display_name) and "uploaded" in uploaded["sentence"]
+    assert data["audit_events"][-1]["sentence"].startswith(tenant.owner.display_name)
 
     # The files themselves, byte for byte.
     (evidence_meta,) = data["evidence"]

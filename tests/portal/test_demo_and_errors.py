@@ -11,6 +11,8 @@ from django_scopes import scopes_disabled
 
 from portal.demo import DEMO_PASSWORD
 from portal.models import AuditEvent, Invitation, Membership, Organisation, User
+from supplychain.models import Campaign, SupplierInvitation
+from supplychain.services import invitation_token
 
 pytestmark = pytest.mark.django_db
 
@@ -108,3 +110,29 @@ def test_the_demo_people_have_a_reminder_of_each_kind() -> None:
         ("owner@acme.example", "action_due", "7d"),
         ("owner@acme.example", "evidence_expiring", "14d"),
     ]
+
+
+def test_the_demo_shows_the_recurring_cycle(django_capture_on_commit_callbacks) -> None:
+    """Acme's owner is asked to reaffirm the commitment and has a report ready; Acme's campaign can be
+    repeated; Pennine's owner confirms Northern's repeated request in one step."""
+    import html as html_lib
+
+    from tests.api.world import tasks_in_process
+
+    # As `make run` does: tasks in-process after each commit, so the demo report is rendered.
+    with tasks_in_process(), django_capture_on_commit_callbacks(execute=True):
+        call_command("load_demo", stdout=StringIO())
+    client = Client()
+    client.post("/accounts/login/", {"login": "owner@acme.example", "password": DEMO_PASSWORD})
+    page = client.get("/your-work/").content.decode()
+    assert "Reaffirm the commitment" in page and "Download the attestation report" in page
+    with scopes_disabled():
+        campaign = Campaign.objects.get(title="Supplier commitment 2026")
+    detail = client.get(f"/o/{campaign.organisation.slug}/supply-chain/campaigns/{campaign.pk}/").content.decode()
+    assert "Repeat this campaign" in detail
+    client = Client()
+    client.post("/accounts/login/", {"login": "owner@pennine.example", "password": DEMO_PASSWORD})
+    with scopes_disabled():
+        request = SupplierInvitation.objects.get(campaign__title="Northern Castings suppliers 2026")
+    landing = html_lib.unescape(client.get(f"/supplier-invitations/{invitation_token(request)}/").content.decode())
+    assert "for Northern Castings: confirm your commitment still stands" in landing
