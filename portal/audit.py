@@ -16,6 +16,7 @@ from portal.models import AuditEvent, Organisation, User
 
 GENESIS_HASH = "0" * 64
 
+
 def _event_payload(event: AuditEvent) -> dict[str, Any]:
     return {
         "organisation": str(event.organisation_id),

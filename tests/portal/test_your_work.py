@@ -280,4 +280,3 @@ def test_the_navigation_count_is_one_query_on_every_page(tenant, in_review) -> N
     with assert_queries(4, "members page") as counted:
         html = rep.get(url).content.decode()
     assert "Your work" in html and 'class="header__badge">1' in html, counted.listing()
-
