@@ -42,7 +42,8 @@ def _require_editable(assessment: Assessment) -> None:
     if not assessment.is_editable:
         raise ValidationError(
             _("This assessment is %(status)s and cannot be edited until changes are requested.")
-            % {"status": assessment.get_status_display().lower()}
+            % {"status": assessment.get_status_display().lower()},
+            code="not_editable",
         )
 
 
