@@ -40,7 +40,9 @@ def _members(request: TenantRequest) -> list[Any]:
 def assessment_list(request: TenantRequest, org_slug: str) -> HttpResponse:
     membership = require(request, "view_dashboard")
     assessments = list(selectors.visible_assessments(membership).select_related("framework"))
-    source = selectors.carry_over_source(assessments) if membership.can("edit_content") else None
+    # Offered here when nothing is in progress; the final one's own page offers it in any case.
+    in_progress = any(a.status != "final" for a in assessments)
+    source = selectors.carry_over_source(assessments) if membership.can("edit_content") and not in_progress else None
     return render(
         request,
         "assessments/list.html",
