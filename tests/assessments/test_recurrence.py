@@ -207,6 +207,13 @@ def test_open_actions_move_to_the_new_assessment_and_done_ones_stay(tenant, fram
     with scope(organisation=tenant.organisation):
         event = AuditEvent.objects.filter(verb="assessment.created", target_id=str(new.pk)).get()
     assert event.after["actions_moved"] == [{"id": str(moved.pk), "title": "Open action"}]
+    with scope(organisation=tenant.organisation):
+        [line] = activity_lines([AuditEvent.objects.select_related("actor").get(pk=event.pk)])
+    n = len(responses_by_code(new))
+    assert line.sentence == (
+        f"{tenant.manager.display_name} started the self-assessment “Self-assessment 2027” from "
+        f"“Self-assessment 2026”, carrying over {n} answers to confirm and 1 open action"
+    )
 
 
 def test_the_final_assessment_keeps_its_content_hash_and_signatures(tenant, framework, final) -> None:
