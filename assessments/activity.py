@@ -47,6 +47,75 @@ def answers_collapsed(events: Sequence[AuditEvent]) -> str:
     ) % {"actor": actor, "n": len(answers), "principles": join_words(principles)}
 
 
+def assessment_created(event: AuditEvent) -> str:
+    after = event.after if isinstance(event.after, dict) else {}
+    words = {"actor": actor_name(event), "target": quoted(event.target_label)}
+    source = after.get("carried_over_from")
+    if not isinstance(source, dict):
+        return gettext("%(actor)s started the self-assessment %(target)s") % words
+    answers = after.get("answers_carried_over", 0)
+    moved = len(after.get("actions_moved") or [])
+    text = ngettext(
+        "%(actor)s started the self-assessment %(target)s from %(previous)s, carrying over %(n)s answer to confirm",
+        "%(actor)s started the self-assessment %(target)s from %(previous)s, carrying over %(n)s answers to confirm",
+        answers,
+    ) % {**words, "previous": quoted(str(source.get("title", ""))), "n": answers}
+    if moved:
+        text += ngettext(" and %(n)s open action", " and %(n)s open actions", moved) % {"n": moved}
+    return text
+
+
+def answer_confirmed(event: AuditEvent) -> str:
+    after = event.after if isinstance(event.after, dict) else {}
+    words = {"actor": actor_name(event), "target": quoted(event.target_label)}
+    if after.get("changed"):
+        return gettext("%(actor)s changed, and so confirmed, the answer carried over to %(target)s") % words
+    return gettext("%(actor)s confirmed the answer carried over to %(target)s") % words
+
+
+def confirmations_collapsed(events: Sequence[AuditEvent]) -> str:
+    """One person's run of confirmations: 'confirmed 6 answers carried over in principle 2'."""
+    answers = {e.target_id for e in events}
+    if len(answers) == 1:
+        return answer_confirmed(events[0])
+    principles = sorted({p for p in (_principle(e.target_label) for e in events) if p}, key=int)
+    words = {"actor": actor_name(events[0]), "n": len(answers)}
+    if len(principles) == 1:
+        return ngettext(
+            "%(actor)s confirmed %(n)s answer carried over in principle %(principle)s",
+            "%(actor)s confirmed %(n)s answers carried over in principle %(principle)s",
+            len(answers),
+        ) % {**words, "principle": principles[0]}
+    if principles:
+        return ngettext(
+            "%(actor)s confirmed %(n)s answer carried over in principles %(principles)s",
+            "%(actor)s confirmed %(n)s answers carried over in principles %(principles)s",
+            len(answers),
+        ) % {**words, "principles": join_words(principles)}
+    return (
+        ngettext(
+            "%(actor)s confirmed %(n)s answer carried over",
+            "%(actor)s confirmed %(n)s answers carried over",
+            len(answers),
+        )
+        % words
+    )
+
+
+def plan_review_date_changed(event: AuditEvent) -> str:
+    from datetime import date
+
+    from django.utils.formats import date_format
+
+    after = event.after if isinstance(event.after, dict) else {}
+    words = {"actor": actor_name(event), "plan": quoted(event.target_label)}
+    try:
+        words["date"] = date_format(date.fromisoformat(str(after.get("review_due"))), "j F Y")
+    except ValueError:
+        return gettext("%(actor)s changed the review date of the plan %(plan)s") % words
+    return gettext("%(actor)s set the review date of the plan %(plan)s to %(date)s") % words
+
+
 def plan_updated(event: AuditEvent) -> str:
     title, _sep, section = event.target_label.rpartition(": ")
     if not title:
@@ -100,11 +169,7 @@ def register() -> None:
     register_verbs(
         group=_("Self-assessments"),
         verbs={
-            "assessment.created": Verb(
-                _("Started a self-assessment"),
-                _("%(actor)s started the self-assessment %(target)s"),
-                label_is_title=True,
-            ),
+            "assessment.created": Verb(_("Started a self-assessment"), assessment_created, label_is_title=True),
             "assessment.submitted": Verb(
                 _("Sent a self-assessment for workforce review"),
                 _("%(actor)s sent the self-assessment %(target)s to the workforce for review"),
@@ -129,6 +194,9 @@ def register() -> None:
                 _("Changed an answer"),
                 _("%(actor)s changed the answer to %(target)s"),
                 collapse=answers_collapsed,
+            ),
+            "response.confirmed": Verb(
+                _("Confirmed an answer carried over"), answer_confirmed, collapse=confirmations_collapsed
             ),
         },
     )
@@ -188,6 +256,9 @@ def register() -> None:
                 _("Finalised a plan"), _("%(actor)s finalised the plan %(target)s"), label_is_title=True
             ),
             "plan.amended": Verb(_("Started a new version of a plan"), plan_amended, label_is_title=True),
+            "plan.review_date_changed": Verb(
+                _("Changed a plan's review date"), plan_review_date_changed, label_is_title=True
+            ),
         },
     )
     register_verbs(

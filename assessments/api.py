@@ -36,7 +36,7 @@ from assessments.models import (
 )
 from assessments.models import Response as CriterionResponse
 from portal.api.base import OrganisationGenericView, OrganisationListView
-from portal.api.errors import Conflict, service_error
+from portal.api.errors import Conflict, service_error, service_errors
 from portal.models import Membership, User
 from portal.text import SingleLineValidator
 from principles.framework import current_framework
@@ -92,6 +92,11 @@ class AssessmentSerializer(serializers.ModelSerializer[Assessment]):
     created_by = MemberRefSerializer(allow_null=True)
     submitted_by = MemberRefSerializer(allow_null=True)
     is_editable = serializers.BooleanField(help_text="Whether answers may be changed (draft or changes requested).")
+    carried_over_from = serializers.UUIDField(
+        source="carried_over_from_id",
+        allow_null=True,
+        help_text="The final self-assessment this one was started from, its answers carried over.",
+    )
 
     class Meta:
         model = Assessment
@@ -109,6 +114,7 @@ class AssessmentSerializer(serializers.ModelSerializer[Assessment]):
             "submitted_at",
             "submitted_by",
             "finalised_at",
+            "carried_over_from",
         ]
 
 
@@ -130,11 +136,17 @@ class PrincipleProgressSerializer(serializers.Serializer[Any]):
     expired_evidence = serializers.IntegerField(help_text="Citations of evidence past its expiry date.")
     overdue_actions = serializers.IntegerField()
     average_maturity = serializers.FloatField(allow_null=True)
+    to_confirm = serializers.IntegerField(
+        help_text="Answers carried over from the last assessment awaiting confirmation (not counted as answered)."
+    )
 
 
 class ProgressSerializer(serializers.Serializer[Any]):
     total = serializers.IntegerField()
-    answered = serializers.IntegerField()
+    answered = serializers.IntegerField(
+        help_text="Criteria with a maturity level that counts (answers carried over count once confirmed)."
+    )
+    to_confirm = serializers.IntegerField(help_text="Answers carried over awaiting confirmation.")
     evidence_missing = serializers.IntegerField()
     overdue_actions = serializers.IntegerField()
     principles_completed = serializers.IntegerField()
@@ -146,6 +158,7 @@ def _progress(assessment: Assessment) -> dict[str, Any]:
     return {
         "total": progress.total,
         "answered": progress.answered,
+        "to_confirm": progress.to_confirm,
         "evidence_missing": progress.evidence_missing,
         "overdue_actions": progress.overdue_actions,
         "principles_completed": progress.completed,
@@ -160,6 +173,7 @@ def _progress(assessment: Assessment) -> dict[str, Any]:
                 "expired_evidence": p.expired_evidence,
                 "overdue_actions": p.overdue_actions,
                 "average_maturity": p.average_maturity,
+                "to_confirm": p.to_confirm,
             }
             for p in progress.principles
         ],
@@ -306,6 +320,15 @@ class CriterionResponseSerializer(serializers.ModelSerializer[CriterionResponse]
     maturity = serializers.IntegerField(allow_null=True, min_value=0, max_value=4)
     evidence_ids = serializers.SerializerMethodField(help_text="The evidence files cited.")
     updated_by = MemberRefSerializer(allow_null=True)
+    carried_over = serializers.BooleanField(
+        help_text="Copied from the previous final self-assessment as a starting point."
+    )
+    awaiting_confirmation = serializers.BooleanField(
+        help_text="Carried over and not yet confirmed or changed: it does not count as answered (progress, "
+        "submission) until then. Confirm it with POST .../confirm/, or change it with PATCH."
+    )
+    confirmed_at = serializers.DateTimeField(allow_null=True)
+    confirmed_by = MemberRefSerializer(allow_null=True)
 
     class Meta:
         model = CriterionResponse
@@ -320,6 +343,10 @@ class CriterionResponseSerializer(serializers.ModelSerializer[CriterionResponse]
             "evidence_ids",
             "updated_at",
             "updated_by",
+            "carried_over",
+            "awaiting_confirmation",
+            "confirmed_at",
+            "confirmed_by",
         ]
 
     @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
@@ -350,7 +377,7 @@ class ResponsePatchSerializer(serializers.Serializer[Any]):
 def _responses(assessment: Assessment) -> QuerySet[CriterionResponse]:
     return (
         CriterionResponse.objects.filter(assessment=assessment)
-        .select_related("criterion__principle", "updated_by")
+        .select_related("criterion__principle", "updated_by", "confirmed_by")
         .prefetch_related(Prefetch("citations", queryset=Citation.objects.only("id", "response_id", "evidence_id")))
         .annotate(sequence=Cast(F("criterion__principle__number") * 1000 + F("criterion__position"), IntegerField()))
     )
@@ -374,6 +401,15 @@ class ResponseListView(OrganisationListView):
         return queryset.filter(criterion__principle__number=number) if number else queryset
 
 
+def _criterion_response(membership: Membership, assessment_id: Any, criterion_code: str) -> CriterionResponse:
+    assessment = _assessment_detail(membership, assessment_id)
+    response = _responses(assessment).filter(criterion__code=criterion_code).first()
+    if response is None:
+        raise Http404
+    response.assessment = assessment
+    return response
+
+
 class ResponseDetailView(OrganisationGenericView):
     """One criterion's answer. PATCH saves it as the page's autosave does; 409 once the assessment
     has been submitted (until changes are requested)."""
@@ -383,12 +419,7 @@ class ResponseDetailView(OrganisationGenericView):
     pagination_class = None
 
     def _response(self, assessment_id: Any, criterion_code: str) -> CriterionResponse:
-        assessment = _assessment_detail(self.membership, assessment_id)
-        response = _responses(assessment).filter(criterion__code=criterion_code).first()
-        if response is None:
-            raise Http404
-        response.assessment = assessment
-        return response
+        return _criterion_response(self.membership, assessment_id, criterion_code)
 
     def get(self, request: Request, org: str, assessment_id: Any, criterion_code: str) -> Response:
         return Response(CriterionResponseSerializer(self._response(assessment_id, criterion_code)).data)
@@ -421,6 +452,74 @@ class ResponseDetailView(OrganisationGenericView):
                 raise Conflict(" ".join(exc.messages)) from None
             raise service_error(exc, {"evidence": "evidence_ids"}) from None
         return Response(CriterionResponseSerializer(self._response(assessment_id, criterion_code)).data)
+
+
+class ResponseConfirmView(OrganisationGenericView):
+    """Confirm an answer carried over from the previous self-assessment as it stands, so it counts as
+    answered. Idempotent: confirming it again, or an answer that was not carried over, changes nothing
+    and answers 200 with the answer. 409 once the assessment has been submitted (until changes are
+    requested)."""
+
+    actions = {"POST": "edit_content"}
+    serializer_class = CriterionResponseSerializer
+    pagination_class = None
+
+    @extend_schema(request=None, responses={200: CriterionResponseSerializer}, operation_id="responses_confirm")
+    def post(self, request: Request, org: str, assessment_id: Any, criterion_code: str) -> Response:
+        response = _criterion_response(self.membership, assessment_id, criterion_code)
+        with service_errors():
+            services.response_confirm(response=response, actor=request.user)
+        return Response(
+            CriterionResponseSerializer(_criterion_response(self.membership, assessment_id, criterion_code)).data
+        )
+
+
+class AssessmentNextSerializer(serializers.Serializer[Any]):
+    """Documents the body; each field left out takes its default: the previous cycle's title and period,
+    a year on."""
+
+    title = serializers.CharField(max_length=200, required=False, validators=[SingleLineValidator("Title")])
+    period_start = serializers.DateField(required=False)
+    period_end = serializers.DateField(required=False)
+
+
+class AssessmentNextView(OrganisationGenericView):
+    """Start the next self-assessment from this one, the organisation's latest final assessment: its
+    answers are carried over awaiting confirmation, its citations of files still in date are carried,
+    its open action items move to the new one. 409 if it is not final, not the latest, or the next
+    one was already started from it."""
+
+    actions = {"POST": "edit_content"}
+    serializer_class = AssessmentDetailSerializer
+    pagination_class = None
+
+    @extend_schema(
+        request=AssessmentNextSerializer, responses={201: AssessmentDetailSerializer}, operation_id="assessments_next"
+    )
+    def post(self, request: Request, org: str, assessment_id: Any) -> Response:
+        previous = _assessment_detail(self.membership, assessment_id)
+        framework = current_framework()
+        if framework is None:
+            raise Conflict(_("No framework is loaded yet, so an assessment cannot be started."))
+        body = _body(request) if request.data else {}
+        defaults = services.next_cycle_defaults(previous)
+        values = {name: body.get(name, defaults[name]) for name in ("title", "period_start", "period_end")}
+        form = AssessmentForm(_form_data(values))
+        if not form.is_valid():
+            raise _form_invalid(form)
+        with service_errors():
+            assessment = services.assessment_create(
+                organisation=self.organisation,
+                actor=request.user,
+                framework=framework,
+                carry_over_from=previous,
+                **form.cleaned_data,
+            )
+        assessment = _assessments(self.membership).get(pk=assessment.pk)
+        location = reverse("api:assessment_detail", kwargs={"org": org, "assessment_id": assessment.pk})
+        return Response(
+            AssessmentDetailSerializer(assessment).data, status=status.HTTP_201_CREATED, headers={"Location": location}
+        )
 
 
 # --- Evidence ----------------------------------------------------------------------------------
@@ -832,7 +931,11 @@ urlpatterns = [
     path(assessment, AssessmentDetailView.as_view(), name="assessment_detail"),
     path(f"{assessment}submit/", AssessmentSubmitView.as_view(), name="assessment_submit"),
     path(f"{assessment}responses/", ResponseListView.as_view(), name="response_list"),
+    path(f"{assessment}next/", AssessmentNextView.as_view(), name="assessment_next"),
     path(f"{assessment}responses/<str:criterion_code>/", ResponseDetailView.as_view(), name="response_detail"),
+    path(
+        f"{assessment}responses/<str:criterion_code>/confirm/", ResponseConfirmView.as_view(), name="response_confirm"
+    ),
     path(f"{org}evidence/", EvidenceListView.as_view(), name="evidence_list"),
     path(f"{org}evidence/<uuid:evidence_id>/", EvidenceDetailView.as_view(), name="evidence_detail"),
     path(f"{org}evidence/<uuid:evidence_id>/download/", EvidenceDownloadView.as_view(), name="evidence_download"),

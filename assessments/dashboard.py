@@ -21,6 +21,7 @@ from assessments.charts import Bar, maturity_chart_svg
 from assessments.models import Assessment, AssessmentStatus, EqualityImpactAssessment, Plan
 from assessments.plans import plan_problems
 from assessments.selectors import AssessmentProgress
+from assessments.services import next_cycle_defaults
 from portal.dashboard import Panel
 from portal.roles import Role
 
@@ -87,7 +88,12 @@ def assessment_next_step(assessment: Assessment, progress: AssessmentProgress, m
         )
     if todo is None:
         return NextStep(_("Send for workforce review"), _url("submit", slug, assessment_id=assessment.pk), True)
-    verb = _("Start principle %(n)s of %(of)s") if todo.answered == 0 else _("Continue principle %(n)s of %(of)s")
+    if todo.to_confirm:
+        verb = _("Confirm or change the answers carried over in principle %(n)s of %(of)s")
+    elif todo.answered == 0:
+        verb = _("Start principle %(n)s of %(of)s")
+    else:
+        verb = _("Continue principle %(n)s of %(of)s")
     return NextStep(
         verb % {"n": todo.principle.number, "of": count} + ": " + todo.principle.title,
         _url("principle", slug, assessment_id=assessment.pk, number=todo.principle.number),
@@ -159,6 +165,10 @@ def _dashboard_data(request: HttpRequest) -> dict[str, Any]:
         "sees_drafts": membership.role != Role.AUDITOR,
         "overdue": selectors.overdue_action_items(organisation) if membership.role != Role.AUDITOR else [],
         "can_edit": membership.can("edit_content"),
+        # With nothing in progress, next year's self-assessment can start from the last final one.
+        "next_cycle": next_cycle_defaults(final)
+        if final is not None and current is None and membership.can("edit_content")
+        else None,
     }
     request._assessments_dashboard = data  # type: ignore[attr-defined]
     return data

@@ -222,6 +222,10 @@ def demo_plans(organisation: Organisation, users: dict[str, User]) -> None:
             context=context,
         )
 
+        # Reviewed a year after it became final by default; the demo brings the date near, so the owner
+        # and the manager see "Review the plan" in Your work.
+        plans.plan_review_due_set(plan=signed, actor=owner, review_due=today + timedelta(days=21))
+
         draft = plans.plan_create(
             organisation=organisation, actor=manager, kind="retraining", title="Digital skills for the maintenance team"
         )

@@ -17,6 +17,14 @@ from portal.models import Organisation
 from principles.models import Criterion, Framework
 
 
+def a_year_after(day: date) -> date:
+    """The same day a year later (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
+
+
 class AssessmentStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     IN_REVIEW = "in_review", _("In workforce review")
@@ -46,6 +54,10 @@ class Assessment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     finalised_at = models.DateTimeField(null=True, blank=True)
+    # The final assessment this one was started from ("Start the next self-assessment"), if any.
+    carried_over_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="carried_over_to"
+    )
 
     objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
 
@@ -104,6 +116,13 @@ class Response(models.Model):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Copied from the previous final assessment as a starting point. It counts as answered only once
+    # a person confirms it (or changes it): `confirmed_at` set.
+    carried_over = models.BooleanField(default=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
 
@@ -117,6 +136,20 @@ class Response(models.Model):
 
     def __str__(self) -> str:
         return f"{self.criterion_id} in {self.assessment_id}"
+
+    @property
+    def awaiting_confirmation(self) -> bool:
+        """Carried over from the previous assessment and not yet confirmed or changed: not answered."""
+        return self.carried_over and self.confirmed_at is None
+
+    @property
+    def counted_maturity(self) -> int | None:
+        """The maturity as progress and submission count it: none while awaiting confirmation."""
+        return None if self.awaiting_confirmation else self.maturity
+
+
+# A response whose answer counts (for querysets): not carried over, or carried over and confirmed.
+RESPONSE_COUNTS = models.Q(carried_over=False) | models.Q(confirmed_at__isnull=False)
 
 
 class Citation(models.Model):
@@ -245,6 +278,9 @@ class Plan(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     finalised_at = models.DateTimeField(null=True, blank=True)
+    # When the final plan should be reviewed (12 months after it became final unless management
+    # changes it). Not part of what was signed: changing it changes no signature.
+    review_due = models.DateField(_("review date"), null=True, blank=True)
 
     objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
 

@@ -75,6 +75,12 @@ class ReviewPersonSerializer(serializers.Serializer[Any]):
 
 class PlanSummarySerializer(serializers.ModelSerializer[Plan]):
     created_by = ReviewPersonSerializer(read_only=True, allow_null=True)
+    review_due = serializers.DateField(
+        read_only=True,
+        allow_null=True,
+        help_text="When a final plan is due for review (12 months after it became final unless management "
+        "changed it); null until final. Reviewing a plan starts its next version (amend).",
+    )
 
     class Meta:
         model = Plan
@@ -89,6 +95,7 @@ class PlanSummarySerializer(serializers.ModelSerializer[Plan]):
             "created_by",
             "submitted_at",
             "finalised_at",
+            "review_due",
         ]
         read_only_fields = fields
 

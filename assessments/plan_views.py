@@ -9,6 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
@@ -21,7 +23,7 @@ from assessments.models import (
     Impact,
     Plan,
 )
-from assessments.review_forms import EQIA_OUTCOME_HINTS, MeetingForm, PlanCreateForm, section_form
+from assessments.review_forms import EQIA_OUTCOME_HINTS, MeetingForm, PlanCreateForm, ReviewDateForm, section_form
 from portal.forms import apply_errors
 from portal.models import Membership
 from portal.tenancy import TenantRequest, require
@@ -31,7 +33,16 @@ from portal.tenancy import TenantRequest, require
 def plan_list(request: TenantRequest, org_slug: str) -> HttpResponse:
     membership = require(request, "view_dashboard")
     items = list(selectors.visible_plans(membership).order_by("title", "-version"))
-    return render(request, "plans/list.html", {"plans": items, "can_edit": membership.can("edit_content")})
+    latest: dict[Any, int] = {}
+    for plan in items:
+        latest[plan.family_id] = max(latest.get(plan.family_id, 0), plan.version)
+    for plan in items:
+        plan.newer_version = plan.version < latest[plan.family_id]  # type: ignore[attr-defined]
+    return render(
+        request,
+        "plans/list.html",
+        {"plans": items, "can_edit": membership.can("edit_content"), "today": timezone.localdate()},
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -93,6 +104,7 @@ def plan_detail(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpResp
             "can_amend": membership.can("edit_content")
             and plan.status == "final"
             and plan.version == versions[-1].version,
+            "today": timezone.localdate(),
             "blockers": workflow.agreement_blockers(plan),
             "is_workforce": membership.can("countersign_workforce"),
             "actions": list(plan.action_items.select_related("owner").order_by("due_date")),
@@ -344,6 +356,35 @@ def plan_amend(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpRespo
         )
         return redirect("assessments:plan", org_slug=org_slug, plan_id=new.pk)
     return render(request, "plans/amend.html", {"plan": plan})
+
+
+@require_http_methods(["GET", "POST"])
+def plan_review_date(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpResponse:
+    """Change when a final plan is next reviewed."""
+    require(request, "edit_content")
+    plan = _plan(request, plan_id)
+    if plan.status != "final":
+        messages.info(request, _("Only a final plan has a review date."))
+        return redirect("assessments:plan", org_slug=org_slug, plan_id=plan.pk)
+    form = ReviewDateForm(request.POST or None, initial={"review_due": plan.review_due})
+    if request.method == "POST" and form.is_valid():
+        try:
+            plans.plan_review_due_set(plan=plan, actor=request.user, review_due=form.cleaned_data["review_due"])
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("The plan will be due for review on %(date)s.")
+                % {"date": date_format(form.cleaned_data["review_due"], "j F Y")},
+            )
+            return redirect("assessments:plan", org_slug=org_slug, plan_id=plan.pk)
+    return render(
+        request,
+        "plans/review_date.html",
+        {"plan": plan, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @require_GET

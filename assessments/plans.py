@@ -27,6 +27,7 @@ from assessments.models import (
     Impact,
     Plan,
     PlanCitation,
+    a_year_after,
 )
 from assessments.workflow import PLAN_SECTIONS, WORKFORCE, _members_with, _notify, eqia_rows, plan_snapshot
 from portal.audit import audit_record
@@ -467,3 +468,51 @@ def readable_plan_snapshot(snapshot: dict[str, Any]) -> list[ReadableSection]:
                 rows.append((_("Justification"), data["justification"]))
         sections.append(ReadableSection(key, title, rows))
     return sections
+
+
+REVIEW_DUE_MAX_YEARS = 3
+
+
+def plan_review_due_set(*, plan: Plan, actor: User, review_due: date) -> Plan:
+    """Change when a final plan is next reviewed (by default 12 months after it became final). The date
+    is not part of what was signed, so no signature changes."""
+    today = timezone.localdate()
+    if review_due < today:
+        raise ValidationError({"review_due": _("Enter a review date that is today or in the future")})
+    latest = today
+    for _year in range(REVIEW_DUE_MAX_YEARS):
+        latest = a_year_after(latest)
+    if review_due > latest:
+        raise ValidationError(
+            {
+                "review_due": _("Review the plan at least every %(n)s years: enter a date on or before %(date)s")
+                % {"n": REVIEW_DUE_MAX_YEARS, "date": date_format(latest, "j F Y")}
+            }
+        )
+    organisation = plan.organisation
+    with scope(organisation=organisation), transaction.atomic():
+        locked = Plan.objects.select_for_update().get(pk=plan.pk)
+        if locked.status != AssessmentStatus.FINAL:
+            raise ValidationError(_("Only a final plan has a review date."), code="not_final")
+        if Plan.objects.filter(
+            organisation=organisation, family_id=locked.family_id, version__gt=locked.version
+        ).exists():
+            raise ValidationError(
+                _("A newer version of this plan exists: its review replaces this one."), code="newer_version"
+            )
+        before = locked.review_due
+        if before == review_due:
+            return locked
+        locked.review_due = review_due
+        locked.save(update_fields=["review_due"])
+        audit_record(
+            organisation=organisation,
+            actor=actor,
+            verb="plan.review_date_changed",
+            target=locked,
+            target_label=locked.title,
+            before={"review_due": before},
+            after={"review_due": review_due},
+        )
+    plan.review_due = review_due
+    return locked

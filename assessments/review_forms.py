@@ -149,6 +149,15 @@ class MeetingForm(PortalFormMixin, forms.Form):
     )
 
 
+class ReviewDateForm(PortalFormMixin, forms.Form):
+    review_due = forms.DateField(
+        label=_("Review date"),
+        widget=DateInput(),
+        help_text=_("By default a plan is reviewed 12 months after it became final. Choose a date within 3 years."),
+        error_messages={"required": _("Enter the review date"), "invalid": _("Enter a real date")},
+    )
+
+
 EQIA_OUTCOME_HINTS = {
     EqiaOutcome.NO_MAJOR_CHANGE: _("No potential for discrimination or adverse impact was found."),
     EqiaOutcome.ADJUST: _("Remove barriers or better promote equality: each mitigation becomes an action."),

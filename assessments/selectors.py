@@ -50,7 +50,7 @@ def visible_assessments(membership: Membership):
 def get_assessment_for(membership: Membership, assessment_id: Any) -> Assessment:
     assessment = (
         visible_assessments(membership)
-        .select_related("framework", "organisation", "submitted_by")
+        .select_related("framework", "organisation", "submitted_by", "carried_over_from")
         .filter(pk=assessment_id)
         .first()
     )
@@ -68,10 +68,11 @@ class PrincipleProgress:
     overdue_actions: int = 0
     maturity_sum: int = 0
     expired_evidence: int = 0
+    to_confirm: int = 0  # carried over from the last assessment, not yet confirmed (not counted as answered)
 
     @property
     def status(self) -> str:
-        if self.answered == 0:
+        if self.answered == 0 and not self.to_confirm:
             return "not_started"
         if self.answered < self.total or self.evidence_missing:
             return "in_progress"
@@ -101,6 +102,10 @@ class AssessmentProgress:
     @property
     def overdue_actions(self) -> int:
         return sum(p.overdue_actions for p in self.principles)
+
+    @property
+    def to_confirm(self) -> int:
+        return sum(p.to_confirm for p in self.principles)
 
     @property
     def completed(self) -> int:
@@ -146,6 +151,7 @@ def assessment_progress(assessment: Assessment, responses: list[Response] | None
                 cited=len(cited),
                 expired=sum(1 for c in cited if c.evidence.expiry_date is not None and c.evidence.expiry_date < today),
                 overdue=response.overdue_actions,  # type: ignore[attr-defined]
+                awaiting_confirmation=response.awaiting_confirmation,
             )
         return AssessmentProgress(principles=[by_id[p.pk] for p in principles])
     return assessments_progress([assessment])[assessment.pk]
@@ -168,7 +174,15 @@ def assessments_progress(assessments: list[Assessment]) -> dict[Any, AssessmentP
         Response.objects.filter(assessment__in=[a.pk for a in assessments])
         .order_by()
         # "id": one row per response, whatever the annotations (values() + an aggregate would group)
-        .values("id", "assessment_id", "criterion__principle_id", "criterion__evidence_expected", "maturity")
+        .values(
+            "id",
+            "assessment_id",
+            "criterion__principle_id",
+            "criterion__evidence_expected",
+            "maturity",
+            "carried_over",
+            "confirmed_at",
+        )
         .annotate(
             cited=_count_of(citations, "response"),
             expired=_count_of(citations.filter(evidence__expiry_date__lt=today), "response"),
@@ -183,6 +197,7 @@ def assessments_progress(assessments: list[Assessment]) -> dict[Any, AssessmentP
             cited=row["cited"],
             expired=row["expired"],
             overdue=row["overdue"],
+            awaiting_confirmation=row["carried_over"] and row["confirmed_at"] is None,
         )
     return {
         a.pk: AssessmentProgress(principles=[by_assessment[a.pk][p.pk] for p in principles_of(a.framework_id)])
@@ -198,11 +213,16 @@ def _tally(
     cited: int,
     expired: int,
     overdue: int,
+    awaiting_confirmation: bool = False,
 ) -> None:
-    """Add one response to its principle's progress."""
+    """Add one response to its principle's progress. An answer carried over from the last assessment
+    counts as answered (and towards the maturity) only once a person has confirmed or changed it."""
     progress.total += 1
     progress.expired_evidence += expired
     progress.overdue_actions += overdue
+    if awaiting_confirmation:
+        progress.to_confirm += 1
+        return
     if maturity is not None:
         progress.answered += 1
         progress.maturity_sum += maturity
@@ -425,3 +445,27 @@ def change_requests_for(subject: Any, subject_type: str) -> list[ChangeRequest]:
         .select_related("requested_by", "answered_by")
         .order_by("-created_at")
     )
+
+
+def carries_over(assessment: Assessment) -> bool:
+    """Whether the next self-assessment can start from this one: it is the organisation's latest final
+    assessment and nothing has been started from it yet (what `services.assessment_create` checks). One
+    query."""
+    if assessment.status != AssessmentStatus.FINAL:
+        return False
+    latest = (
+        Assessment.objects.filter(organisation=assessment.organisation_id, status=AssessmentStatus.FINAL)
+        .order_by(*_NEWEST)
+        .values("pk")[:1]
+    )
+    started = Assessment.objects.filter(carried_over_from=OuterRef("pk"))
+    return Assessment.objects.filter(pk=assessment.pk).filter(pk=Subquery(latest)).filter(~Exists(started)).exists()
+
+
+def carry_over_source(assessments: list[Assessment]) -> Assessment | None:
+    """Of an organisation's assessments (all of them, newest first, as the list page reads them), the one
+    the next self-assessment can start from, if any: no query."""
+    final = next((a for a in assessments if a.status == AssessmentStatus.FINAL), None)
+    if final is None or any(a.carried_over_from_id == final.pk for a in assessments):
+        return None
+    return final

@@ -27,6 +27,7 @@ from assessments.models import (
     Citation,
     Evidence,
     Response,
+    a_year_after,
 )
 from assessments.uploads import UploadRejected, safe_display_name, sniff_upload
 from portal.audit import audit_record
@@ -41,7 +42,8 @@ def _require_editable(assessment: Assessment) -> None:
     if not assessment.is_editable:
         raise ValidationError(
             _("This assessment is %(status)s and cannot be edited until changes are requested.")
-            % {"status": assessment.get_status_display().lower()}
+            % {"status": assessment.get_status_display().lower()},
+            code="not_editable",
         )
 
 
@@ -53,12 +55,25 @@ def assessment_create(
     title: str,
     period_start: date,
     period_end: date,
+    carry_over_from: Assessment | None = None,
 ) -> Assessment:
-    """Start a cycle with an empty response for every criterion of the framework version."""
+    """Start a cycle with a response for every criterion of the framework version: empty, or, when
+    `carry_over_from` (the organisation's latest final assessment) is given, its answers as a starting
+    point that counts only once confirmed, its citations of evidence still in date, and its open
+    action items moved over (see `carry_over_plan`)."""
     if period_end < period_start:
         raise ValidationError({"period_end": _("The end of the period must be on or after its start")})
     require_single_line(title=(title, _("Title")))
     with scope(organisation=organisation), transaction.atomic():
+        previous = None
+        if carry_over_from is not None:
+            # Locked, so two clicks on "Start" cannot both carry it over.
+            previous = (
+                Assessment.objects.select_for_update().filter(organisation=organisation, pk=carry_over_from.pk).first()
+            )
+            if previous is None:
+                raise ValidationError(_("Choose a self-assessment of this organisation to start from."))
+            _check_carry_over_source(previous)
         assessment = Assessment.objects.create(
             organisation=organisation,
             framework=framework,
@@ -66,24 +81,150 @@ def assessment_create(
             period_start=period_start,
             period_end=period_end,
             created_by=actor,
+            carried_over_from=previous,
         )
-        Response.objects.bulk_create(
-            Response(organisation=organisation, assessment=assessment, criterion=criterion)
-            for criterion in Criterion.objects.filter(framework=framework)
-        )
+        criteria = list(Criterion.objects.filter(framework=framework).order_by("pk"))
+        plan = carry_over_plan(previous) if previous is not None else None
+        responses = []
+        for criterion in criteria:
+            before = plan.answers.get(criterion.code) if plan else None
+            responses.append(
+                Response(
+                    organisation=organisation,
+                    assessment=assessment,
+                    criterion=criterion,
+                    maturity=before.maturity if before else None,
+                    narrative=before.narrative if before else "",
+                    carried_over=before is not None,
+                )
+            )
+        Response.objects.bulk_create(responses)
+        after: dict[str, Any] = {
+            "title": assessment.title,
+            "period_start": period_start,
+            "period_end": period_end,
+            "framework_version": framework.version,
+        }
+        if plan is not None and previous is not None:
+            after.update(_carry_over(assessment, previous, plan, {r.criterion.code: r for r in responses}))
         audit_record(
             organisation=organisation,
             actor=actor,
             verb="assessment.created",
             target=assessment,
-            after={
-                "title": assessment.title,
-                "period_start": period_start,
-                "period_end": period_end,
-                "framework_version": framework.version,
-            },
+            after=after,
         )
     return assessment
+
+
+def _check_carry_over_source(previous: Assessment) -> None:
+    """Only the organisation's latest final assessment is carried over, and only once."""
+    if previous.status != AssessmentStatus.FINAL:
+        raise ValidationError(_("Only a final self-assessment can be carried over to the next one."), code="not_final")
+    if Assessment.objects.filter(carried_over_from=previous).exists():
+        raise ValidationError(
+            _("The next self-assessment has already been started from %(title)s.") % {"title": previous.title},
+            code="newer_version",
+        )
+    newer = (
+        Assessment.objects.filter(organisation=previous.organisation_id, status=AssessmentStatus.FINAL)
+        .order_by("-period_end", "-created_at")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if newer != previous.pk:
+        raise ValidationError(
+            _("A newer final self-assessment exists: start the next one from that."), code="newer_version"
+        )
+
+
+@dataclass(frozen=True)
+class CarryOverPlan:
+    """What starting from a final assessment carries over (shown before starting, done by `assessment_create`)."""
+
+    answers: dict[str, Response]  # criterion code -> the final assessment's answer (with citations)
+    citations: dict[str, list[Evidence]]  # criterion code -> files still in date, cited again
+    expired: list[Evidence]  # files no longer in date: their citations stay behind
+    actions: list[ActionItem]  # open action items, moved to the new assessment
+
+    @property
+    def citation_count(self) -> int:
+        return sum(len(files) for files in self.citations.values())
+
+
+def carry_over_plan(previous: Assessment, *, today: date | None = None) -> CarryOverPlan:
+    """What would be carried over from `previous`: answered criteria, citations of evidence still in
+    date (no expiry, or expiring after today), open action items. Three queries."""
+    from django.db.models import Prefetch
+
+    today = today or timezone.localdate()
+    answers: dict[str, Response] = {}
+    citations: dict[str, list[Evidence]] = {}
+    expired: list[Evidence] = []
+    rows = (
+        Response.objects.filter(assessment=previous)
+        .select_related("criterion")
+        .prefetch_related(Prefetch("citations", queryset=Citation.objects.select_related("evidence")))
+    )
+    for response in rows:
+        if response.maturity is None and not response.narrative:
+            continue
+        answers[response.criterion.code] = response
+        for citation in response.citations.all():
+            evidence = citation.evidence
+            if evidence.expiry_date is None or evidence.expiry_date > today:
+                citations.setdefault(response.criterion.code, []).append(evidence)
+            elif evidence not in expired:
+                expired.append(evidence)
+    actions = list(
+        ActionItem.objects.filter(assessment=previous)
+        .exclude(status=ActionStatus.DONE)
+        .select_related("response__criterion")
+        .order_by("due_date", "created_at")
+    )
+    return CarryOverPlan(answers, citations, sorted(expired, key=lambda e: e.original_name), actions)
+
+
+def _carry_over(
+    assessment: Assessment, previous: Assessment, plan: CarryOverPlan, responses: dict[str, Response]
+) -> dict[str, Any]:
+    """Cite the in-date files again and move the open actions; returns what the audit event records.
+    The final assessment's own rows (responses, citations) are only read: its signed content, and so
+    its hash, stay as they were. Action items are not part of what was signed (see
+    `workflow.assessment_snapshot`): they are live work, so each moves rather than being copied, and
+    nobody gets two of the same to-do."""
+    organisation = assessment.organisation
+    Citation.objects.bulk_create(
+        Citation(organisation=organisation, response=responses[code], evidence=evidence)
+        for code, files in plan.citations.items()
+        if code in responses
+        for evidence in files
+    )
+    moved = []
+    for item in plan.actions:
+        code = item.response.criterion.code if item.response is not None else None
+        item.assessment = assessment
+        item.response = responses.get(code) if code else None
+        moved.append(item)
+    ActionItem.objects.bulk_update(moved, ["assessment", "response"])
+    return {
+        "carried_over_from": {"id": str(previous.pk), "title": previous.title},
+        "answers_carried_over": sum(1 for code in plan.answers if code in responses),
+        "citations_carried_over": plan.citation_count,
+        "expired_evidence_left": [e.original_name for e in plan.expired],
+        "actions_moved": [{"id": str(a.pk), "title": a.title} for a in moved],
+    }
+
+
+def next_cycle_defaults(previous: Assessment) -> dict[str, Any]:
+    """The next cycle's title and period: the year after the previous one's."""
+    start, end = a_year_after(previous.period_start), a_year_after(previous.period_end)
+    old_year, new_year = str(previous.period_start.year), str(start.year)
+    if old_year in previous.title:
+        title = previous.title.replace(old_year, new_year)
+    else:
+        title = _("Self-assessment %(year)s") % {"year": new_year}
+    return {"title": title, "period_start": start, "period_end": end}
 
 
 @dataclass(frozen=True)
@@ -116,11 +257,17 @@ def response_save(
         if not changed_fields:
             return SaveResult(response, False)
         before = {"maturity": response.maturity, "evidence": sorted(str(e) for e in current)}
+        # Changing an answer carried over from last year confirms it: the person has looked at it.
+        confirming = response.awaiting_confirmation
         response.maturity = maturity
         response.narrative = narrative
         response.updated_at = timezone.now()
         response.updated_by = actor
-        response.save(update_fields=["maturity", "narrative", "updated_at", "updated_by"])
+        fields = ["maturity", "narrative", "updated_at", "updated_by"]
+        if confirming:
+            response.confirmed_at, response.confirmed_by = response.updated_at, actor
+            fields += ["confirmed_at", "confirmed_by"]
+        response.save(update_fields=fields)
         Citation.objects.filter(response=response, evidence_id__in=current - wanted).delete()
         Citation.objects.bulk_create(
             Citation(organisation=organisation, response=response, evidence_id=e) for e in wanted - current
@@ -138,7 +285,53 @@ def response_save(
                 before=before,
                 after=after,
             )
+        if confirming:
+            _record_confirmation(response, actor, changed=True)
     return SaveResult(response, True)
+
+
+def _record_confirmation(response: Response, actor: User, *, changed: bool) -> None:
+    audit_record(
+        organisation=response.organisation,
+        actor=actor,
+        verb="response.confirmed",
+        target=response,
+        target_label=f"{response.criterion.code} {response.criterion.title}"[:300],
+        after={"maturity": response.maturity, "changed": changed},
+    )
+
+
+def response_confirm(*, response: Response, actor: User) -> bool:
+    """Confirm an answer carried over from the previous assessment as it stands, so it counts as
+    answered. Returns whether anything changed (confirming twice, or an answer not carried over,
+    changes nothing)."""
+    assessment = response.assessment
+    _require_editable(assessment)
+    with scope(organisation=assessment.organisation), transaction.atomic():
+        _require_editable(Assessment.objects.select_for_update().get(pk=assessment.pk))
+        now = timezone.now()
+        claimed = Response.objects.filter(pk=response.pk, carried_over=True, confirmed_at__isnull=True).update(
+            confirmed_at=now, confirmed_by=actor
+        )
+        if not claimed:
+            return False
+        response.confirmed_at, response.confirmed_by = now, actor
+        _record_confirmation(response, actor, changed=False)
+    return True
+
+
+def responses_confirm(*, assessment: Assessment, actor: User, principle_number: int) -> int:
+    """Confirm every answer still waiting for confirmation in one principle; returns how many."""
+    with scope(organisation=assessment.organisation):
+        waiting = list(
+            Response.objects.filter(
+                assessment=assessment,
+                criterion__principle__number=principle_number,
+                carried_over=True,
+                confirmed_at__isnull=True,
+            ).select_related("criterion", "assessment", "organisation")
+        )
+    return sum(response_confirm(response=r, actor=actor) for r in waiting)
 
 
 @dataclass(frozen=True)
@@ -158,7 +351,15 @@ def submission_problems(assessment: Assessment) -> list[SubmissionProblem]:
     )
     for response in responses:
         criterion = response.criterion
-        if response.maturity is None:
+        if response.awaiting_confirmation:
+            problems.append(
+                SubmissionProblem(
+                    response,
+                    _("%(code)s %(title)s: confirm or change the answer carried over from the last assessment")
+                    % {"code": criterion.code, "title": criterion.title},
+                )
+            )
+        elif response.maturity is None:
             problems.append(
                 SubmissionProblem(
                     response,

@@ -10,6 +10,7 @@ urlpatterns = [
     path("assessments/", views.assessment_list, name="list"),
     path("assessments/new/", views.assessment_create, name="create"),
     path("assessments/<uuid:assessment_id>/", views.assessment_overview, name="overview"),
+    path("assessments/<uuid:assessment_id>/next/", views.assessment_next, name="next"),
     path("assessments/<uuid:assessment_id>/principles/<int:number>/", views.principle_page, name="principle"),
     path(
         "assessments/<uuid:assessment_id>/responses/<uuid:response_id>/autosave/",
@@ -46,6 +47,7 @@ urlpatterns = [
     path("plans/<uuid:plan_id>/submit/", plan_views.plan_submit, name="plan_submit"),
     path("plans/<uuid:plan_id>/amend/", plan_views.plan_amend, name="plan_amend"),
     path("plans/<uuid:plan_id>/changes/", plan_views.plan_diff, name="plan_diff"),
+    path("plans/<uuid:plan_id>/review-date/", plan_views.plan_review_date, name="plan_review_date"),
     # Review of assessments and plans (kind is "assessment" or "plan")
     path("review/<slug:kind>/<uuid:subject_id>/comments/", review_views.comment_add, name="comment_add"),
     path(

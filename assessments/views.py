@@ -40,10 +40,18 @@ def _members(request: TenantRequest) -> list[Any]:
 def assessment_list(request: TenantRequest, org_slug: str) -> HttpResponse:
     membership = require(request, "view_dashboard")
     assessments = list(selectors.visible_assessments(membership).select_related("framework"))
+    # Offered here when nothing is in progress; the final one's own page offers it in any case.
+    in_progress = any(a.status != "final" for a in assessments)
+    source = selectors.carry_over_source(assessments) if membership.can("edit_content") and not in_progress else None
     return render(
         request,
         "assessments/list.html",
-        {"assessments": assessments, "can_edit": membership.can("edit_content")},
+        {
+            "assessments": assessments,
+            "can_edit": membership.can("edit_content"),
+            "carry_over_source": source,
+            "next_cycle": services.next_cycle_defaults(source) if source else None,
+        },
     )
 
 
@@ -82,6 +90,60 @@ def assessment_create(request: TenantRequest, org_slug: str) -> HttpResponse:
     return render(request, "assessments/create.html", {"form": form, "framework": framework})
 
 
+@require_http_methods(["GET", "POST"])
+def assessment_next(request: TenantRequest, org_slug: str, assessment_id: Any) -> HttpResponse:
+    """Start the next self-assessment from the latest final one: check what is carried over, then start."""
+    membership = require(request, "edit_content")
+    previous = selectors.get_assessment_for(membership, assessment_id)
+    if not selectors.carries_over(previous):
+        messages.info(
+            request,
+            _("The next self-assessment starts from the latest final one, once. %(title)s cannot be carried over.")
+            % {"title": previous.title},
+        )
+        return redirect("assessments:overview", org_slug=org_slug, assessment_id=previous.pk)
+    framework = current_framework()
+    if framework is None:
+        raise Http404
+    form = AssessmentForm(request.POST or None, initial=services.next_cycle_defaults(previous))
+    if request.method == "POST" and form.is_valid():
+        try:
+            assessment = services.assessment_create(
+                organisation=request.organisation,
+                actor=request.user,
+                framework=framework,
+                carry_over_from=previous,
+                **form.cleaned_data,
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _(
+                    "%(title)s has been started from %(previous)s. Answers carried over count once you confirm "
+                    "or change them."
+                )
+                % {"title": assessment.title, "previous": previous.title},
+            )
+            return redirect("assessments:overview", org_slug=org_slug, assessment_id=assessment.pk)
+    in_progress = list(
+        selectors.visible_assessments(membership).exclude(status="final").order_by("-created_at").only("pk", "title")
+    )
+    return render(
+        request,
+        "assessments/next.html",
+        {
+            "previous": previous,
+            "form": form,
+            "framework": framework,
+            "carried": services.carry_over_plan(previous),
+            "in_progress": in_progress,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
 @require_GET
 def assessment_overview(request: TenantRequest, org_slug: str, assessment_id: Any) -> HttpResponse:
     """The task list: the six principles with a status each, and the way to submit."""
@@ -92,12 +154,16 @@ def assessment_overview(request: TenantRequest, org_slug: str, assessment_id: An
     current_hash = snapshot_hash(workflow.assessment_snapshot(assessment, responses))
     signatures = workflow.signatures_for(assessment, current_hash=current_hash)
     capacity = workflow.capacity_for(membership)
+    can_start_next = (
+        membership.can("edit_content") and assessment.status == "final" and selectors.carries_over(assessment)
+    )
     return render(
         request,
         "assessments/overview.html",
         {
             "assessment": assessment,
             "progress": progress,
+            "next_cycle": services.next_cycle_defaults(assessment) if can_start_next else None,
             "can_edit": membership.can("edit_content") and assessment.is_editable,
             "signatures": signatures,
             "change_requests": selectors.change_requests_for(assessment, "assessment"),
@@ -149,6 +215,7 @@ def principle_page(request: TenantRequest, org_slug: str, assessment_id: Any, nu
         if not can_edit:
             raise PermissionDenied
         saved = 0
+        confirm = request.POST.get("confirm", "")
         for response in responses:
             try:
                 maturity, narrative, evidence = _response_values(request, response)
@@ -162,6 +229,8 @@ def principle_page(request: TenantRequest, org_slug: str, assessment_id: Any, nu
                 saved += result.changed
             except ValidationError as exc:
                 errors[response.pk] = " ".join(exc.messages)
+        if not errors and (confirm or "confirm_all" in request.POST):
+            return _confirm(request, assessment, principle, responses, confirm)
         if not errors:
             messages.success(request, _("Your answers for %(title)s have been saved.") % {"title": principle.title})
             if "next" in request.POST and number < 6:
@@ -195,9 +264,35 @@ def principle_page(request: TenantRequest, org_slug: str, assessment_id: Any, nu
             "can_comment": membership.can("comment") and assessment.status != "final",
             "can_resolve": membership.can("comment"),
             "kind": "assessment",
+            "to_confirm": sum(1 for r in responses if r.awaiting_confirmation),
         },
         status=400 if errors else 200,
     )
+
+
+def _confirm(
+    request: TenantRequest, assessment: Any, principle: Principle, responses: list[Response], confirm: str
+) -> HttpResponse:
+    """After the page's answers are saved (nothing typed is lost): confirm one carried-over answer as it
+    stands ("confirm" names its response), or every one left in the principle ("confirm_all")."""
+    if "confirm_all" in request.POST:
+        count = services.responses_confirm(assessment=assessment, actor=request.user, principle_number=principle.number)
+        messages.success(
+            request,
+            ngettext(
+                "%(n)s answer carried over in %(title)s has been confirmed.",
+                "%(n)s answers carried over in %(title)s have been confirmed.",
+                count,
+            )
+            % {"n": count, "title": principle.title},
+        )
+        return redirect(request.path)
+    response = next((r for r in responses if str(r.pk) == confirm), None)
+    if response is None:
+        raise Http404
+    services.response_confirm(response=response, actor=request.user)
+    messages.success(request, _("The answer to %(code)s has been confirmed.") % {"code": response.criterion.code})
+    return redirect(f"{request.path}#{response.criterion.anchor}")
 
 
 @require_POST

@@ -371,3 +371,55 @@ def evidence_items(user: Any, memberships: list[Membership]) -> list[WorkItem]:
 def evidence_count(user: Any, memberships: list[Membership]) -> list[QuerySet]:
     qs = _evidence_queryset(user, memberships)
     return [] if qs is None else [qs]
+
+
+# --- Plans due for review -----------------------------------------------------------------------
+
+PLAN_REVIEW_DAYS = 30
+
+
+def _plan_review_queryset(user: Any, memberships: list[Membership]) -> QuerySet | None:
+    """Final plans whose review date is within 30 days or past, in the organisations the person owns or
+    manages, until a newer version of the plan exists (in progress or final): reviewing is amending."""
+    management = _orgs(memberships, MANAGEMENT)
+    if not management:
+        return None
+    newer = Plan.objects.filter(
+        organisation=OuterRef("organisation"), family_id=OuterRef("family_id"), version__gt=OuterRef("version")
+    )
+    horizon = timezone.localdate() + timedelta(days=PLAN_REVIEW_DAYS)
+    return Plan.objects.filter(
+        organisation_id__in=management, status=AssessmentStatus.FINAL, review_due__lte=horizon
+    ).filter(~Exists(newer))
+
+
+def plan_review_items(user: Any, memberships: list[Membership]) -> list[WorkItem]:
+    today = timezone.localdate()
+    items = []
+    with scopes_disabled():
+        qs = _plan_review_queryset(user, memberships)
+        if qs is None:
+            return []
+        for plan in qs.select_related("organisation"):
+            overdue = plan.review_due < today
+            items.append(
+                WorkItem(
+                    kind="plan_review",
+                    organisation=plan.organisation,
+                    title=plan.title,
+                    action=_("Review the plan"),
+                    url=reverse(
+                        "assessments:plan_amend", kwargs={"org_slug": plan.organisation.slug, "plan_id": plan.pk}
+                    ),
+                    due=plan.review_due,
+                    detail=(_("The review was due on %(date)s") if overdue else _("Due for review on %(date)s"))
+                    % {"date": _date(plan.review_due)},
+                    obj=plan,
+                )
+            )
+    return items
+
+
+def plan_review_count(user: Any, memberships: list[Membership]) -> list[QuerySet]:
+    qs = _plan_review_queryset(user, memberships)
+    return [] if qs is None else [qs]

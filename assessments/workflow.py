@@ -35,6 +35,7 @@ from assessments.models import (
     PlanCitation,
     Response,
     ReviewComment,
+    a_year_after,
 )
 from portal.audit import audit_record
 from portal.models import Membership, Organisation, Signature, SignatureCapacity, SignatureDecision, User
@@ -393,6 +394,11 @@ def _set_status(subject: Subject, status: str, actor: User, verb: str, extra: di
     if status == AssessmentStatus.FINAL:
         subject.finalised_at = timezone.now()
         fields.append("finalised_at")
+        if isinstance(subject, Plan):
+            # A final plan is reviewed a year on by default (management may change the date).
+            subject.review_due = a_year_after(timezone.localdate(subject.finalised_at))
+            fields.append("review_due")
+            extra = {**(extra or {}), "review_due": subject.review_due}
     subject.save(update_fields=fields)
     audit_record(
         organisation=subject.organisation,

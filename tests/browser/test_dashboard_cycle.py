@@ -13,7 +13,7 @@ import pytest
 from assessments import services as assessment_services
 from portal.roles import Role
 from tests.assessments.test_plans import new_plan
-from tests.browser.steps import sign_in
+from tests.browser.steps import sign_in, submit_refused
 from tests.conftest import Tenant
 from tests.factories import OrganisationFactory, UserFactory, add_member
 from tests.reports.conftest import make_final, responses_by_code, upload_evidence
@@ -98,3 +98,63 @@ def test_a_new_organisations_owner_sees_the_getting_started_list(visitor_factory
     with visitor.page.expect_navigation():
         visitor.page.get_by_role("link", name="2. Invite a workforce representative").click()
     assert visitor.page.get_by_label("Workforce representative").is_checked()
+
+
+def test_a_manager_starts_next_years_assessment_confirms_an_answer_and_sets_a_plan_review_date(
+    visitor_factory, framework
+) -> None:
+    """Issue 16 part 5 in the browser: every page on the way passes axe."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from assessments import plans
+    from tests.assessments.test_plans import sign, submitted
+
+    tenant = _tenant()
+    final = assessment_services.assessment_create(
+        organisation=tenant.organisation,
+        actor=tenant.manager,
+        framework=framework,
+        title="Self-assessment 2026",
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 12, 31),
+    )
+    make_final(tenant, final, upload_evidence(tenant))
+    plan = submitted(new_plan(tenant, "Cobots on line 3"), tenant)
+    sign(plan, tenant.rep)
+    sign(plan, tenant.owner)
+    plan.refresh_from_db()
+    plans.plan_review_due_set(plan=plan, actor=tenant.owner, review_due=timezone.localdate() + timedelta(days=10))
+
+    manager = visitor_factory()
+    sign_in(manager, tenant.manager.email)
+    page = manager.page
+    manager.goto(f"/o/{tenant.organisation.slug}/")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Start the 2027 self-assessment").click()
+    manager.check()
+    assert "What is carried over" in page.content()
+    manager.submit("Start the self-assessment")
+    assert "are waiting: confirm or change each one" in page.content()
+    with page.expect_navigation():
+        page.get_by_role("link", name="1. ", exact=False).first.click()
+    manager.check()
+    tags = page.get_by_text("Carried over: confirm or change", exact=True)
+    before = tags.count()
+    assert before > 1
+    manager.submit("Confirm the answer to 1.1")
+    assert page.get_by_text("Carried over: confirm or change", exact=True).count() == before - 1
+    assert "The answer to 1.1 has been confirmed." in page.content()
+
+    # The plan due for review is on Your work; its review date can be changed, with errors shown.
+    manager.goto("/your-work/")
+    assert "Review the plan" in page.content()
+    manager.goto(f"/o/{tenant.organisation.slug}/plans/")
+    manager.goto(f"/o/{tenant.organisation.slug}/plans/{plan.pk}/review-date/")
+    page.get_by_label("Review date").fill("2020-01-01")
+    submit_refused(manager, "Save the review date")
+    assert page.title().startswith("Error:") and "today or in the future" in page.content()
+    page.get_by_label("Review date").fill((timezone.localdate() + timedelta(days=200)).isoformat())
+    manager.submit("Save the review date")
+    assert "The plan will be due for review on" in page.content()

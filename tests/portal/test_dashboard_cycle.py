@@ -226,9 +226,13 @@ def test_with_only_a_final_assessment_there_is_no_current_one_and_editors_are_of
     create = f"/o/{tenant.organisation.slug}/assessments/new/"
     html = _page(tenant.manager, tenant.organisation)
     assert f"There is no current self-assessment. The last one, {final.title}, is final." in html
-    assert f'href="{create}">Start a self-assessment<' in html
+    # The next cycle starts from the final one (issue 16 part 5), or from nothing.
+    carry = f"/o/{tenant.organisation.slug}/assessments/{final.pk}/next/"
+    assert f'href="{carry}">Start the 2027 self-assessment<' in html
+    assert f'href="{create}">Start a blank one<' in html
     member_html = _page(tenant.member, tenant.organisation)
     assert "There is no current self-assessment" in member_html and create not in member_html
+    assert carry not in member_html
 
 
 def test_a_plan_in_review_says_whose_signature_it_waits_for(tenant, framework) -> None:

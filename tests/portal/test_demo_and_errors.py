@@ -73,6 +73,22 @@ def test_the_demo_supplier_finds_a_pending_request_on_your_work() -> None:
     assert "Answer Northern Castings&#x27;s request" in html and "Northern Castings suppliers 2026" in html
 
 
+def test_the_demo_shows_a_plan_due_for_review_and_a_final_assessment_to_start_the_next_from() -> None:
+    from assessments.models import Assessment
+
+    call_command("load_demo", stdout=StringIO())
+    client = Client()
+    client.post("/accounts/login/", {"login": "owner@acme.example", "password": DEMO_PASSWORD})
+    html = client.get("/your-work/").content.decode()
+    assert ">Review the plan<" in html and "Cobots on line 3" in html
+    with scopes_disabled():
+        final = Assessment.objects.filter(organisation__name="Acme Precision Engineering", status="final").get()
+    overview = client.get(f"/o/{final.organisation.slug}/assessments/{final.pk}/").content.decode()
+    assert f'href="/o/{final.organisation.slug}/assessments/{final.pk}/next/">Start the' in overview
+    check = client.get(f"/o/{final.organisation.slug}/assessments/{final.pk}/next/").content.decode()
+    assert "A self-assessment is already in progress" in check  # the demo's current draft, left as it is
+
+
 def test_404_page_uses_the_portal_layout() -> None:
     response = Client().get("/no/such/page/")
     html = response.content.decode()

@@ -87,6 +87,7 @@ ROUTES: dict[str, dict[str, str | tuple[str, ...]]] = {
     WEB + "assessments/": {_GET: "view_dashboard"},
     WEB + "assessments/new/": {_GET: "edit_content", _POST: "edit_content"},
     WEB + "assessments/<uuid:assessment_id>/": {_GET: "view_dashboard"},
+    WEB + "assessments/<uuid:assessment_id>/next/": {_GET: "edit_content", _POST: "edit_content"},
     WEB + "assessments/<uuid:assessment_id>/principles/<int:number>/": {_GET: "view_dashboard"},
     WEB + "assessments/<uuid:assessment_id>/responses/<uuid:response_id>/autosave/": {_POST: "edit_content"},
     WEB + "assessments/<uuid:assessment_id>/responses/<uuid:response_id>/actions/new/": {
@@ -114,6 +115,7 @@ ROUTES: dict[str, dict[str, str | tuple[str, ...]]] = {
     WEB + "plans/<uuid:plan_id>/submit/": {_GET: "edit_content", _POST: "edit_content"},
     WEB + "plans/<uuid:plan_id>/amend/": {_GET: "edit_content", _POST: "edit_content"},
     WEB + "plans/<uuid:plan_id>/changes/": {_GET: "view_dashboard"},
+    WEB + "plans/<uuid:plan_id>/review-date/": {_GET: "edit_content", _POST: "edit_content"},
     WEB + "review/<slug:kind>/<uuid:subject_id>/comments/": {_POST: "comment"},
     WEB + "review/<slug:kind>/<uuid:subject_id>/comments/<uuid:comment_id>/resolve/": {_POST: "comment"},
     WEB + "review/<slug:kind>/<uuid:subject_id>/request-changes/": {
@@ -128,6 +130,8 @@ ROUTES: dict[str, dict[str, str | tuple[str, ...]]] = {
     API + "assessments/": {_GET: "view_dashboard", _POST: "edit_content"},
     API + "assessments/<uuid:assessment_id>/": {_GET: "view_dashboard"},
     API + "assessments/<uuid:assessment_id>/submit/": {_POST: "edit_content"},
+    API + "assessments/<uuid:assessment_id>/next/": {_POST: "edit_content"},
+    API + "assessments/<uuid:assessment_id>/responses/<str:criterion_code>/confirm/": {_POST: "edit_content"},
     API + "assessments/<uuid:assessment_id>/responses/": {_GET: "view_dashboard"},
     API + "assessments/<uuid:assessment_id>/responses/<str:criterion_code>/": {
         _GET: "view_dashboard",

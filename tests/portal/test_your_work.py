@@ -280,3 +280,70 @@ def test_the_navigation_count_is_one_query_on_every_page(tenant, in_review) -> N
     with assert_queries(4, "members page") as counted:
         html = rep.get(url).content.decode()
     assert "Your work" in html and 'class="header__badge">1' in html, counted.listing()
+
+
+# --- Plans due for review -----------------------------------------------------------------------------
+
+
+def _final_plan(tenant, title: str = "Cobots on line 3"):
+    from assessments.models import Plan
+    from tests.assessments.test_plans import new_plan, sign, submitted
+
+    plan = submitted(new_plan(tenant, title), tenant)
+    sign(plan, tenant.rep)
+    sign(plan, tenant.owner)
+    with scope(organisation=tenant.organisation):
+        return Plan.objects.select_related("organisation", "eqia").get(pk=plan.pk)
+
+
+def test_a_plan_due_for_review_reaches_owners_and_managers_until_a_new_version_exists(tenant, outsider) -> None:
+    plan = _final_plan(tenant)
+    assert _items(tenant.owner, "plan_review") == []  # a year away
+    today = timezone.localdate()
+    plans.plan_review_due_set(plan=plan, actor=tenant.owner, review_due=today + timedelta(days=30))
+    for person in (tenant.owner, tenant.manager):
+        [item] = _items(person, "plan_review")
+        assert item.title == "Cobots on line 3" and item.action == "Review the plan"
+        assert item.due == today + timedelta(days=30) and item.organisation == tenant.organisation
+        page = client_for(person).get(item.url)  # where a review starts: a new version of the plan
+        assert page.status_code == 200 and "Amend this plan as version 2?" in page.content.decode()
+    for person in (tenant.rep, tenant.member, tenant.auditor, outsider):
+        assert _items(person, "plan_review") == []
+    html = client_for(tenant.owner).get("/your-work/").content.decode()
+    assert "Review the plan" in html and "Due for review on" in html
+    # Overdue reads so; once a review has started (version 2, in progress), it is gone.
+    with scope(organisation=tenant.organisation):
+        type(plan).objects.filter(pk=plan.pk).update(review_due=today - timedelta(days=3))
+    [item] = _items(tenant.manager, "plan_review")
+    assert "The review was due on" in item.detail and item.is_overdue(today)
+    plans.plan_amend(plan=plan, actor=tenant.manager)
+    assert _items(tenant.owner, "plan_review") == [] and _items(tenant.manager, "plan_review") == []
+
+
+def test_plan_review_query_count_does_not_grow_with_organisations_or_plans(tenant, framework) -> None:
+    """An owner pays what a representative does (8, see above), two more (change requests, evidence) and
+    one for the plans due for review: 11, however many organisations and plans there are."""
+    owner = client_for(tenant.owner)
+    soon = timezone.localdate() + timedelta(days=10)
+
+    def count(waiting: int) -> None:
+        owner.get("/your-work/")
+        with assert_queries(11, "your work (owner)") as counted:
+            html = owner.get("/your-work/").content.decode()
+        assert html.count(">Review the plan<") == waiting, counted.listing()
+        assert f'class="header__badge">{waiting}' in html
+
+    plans.plan_review_due_set(plan=_final_plan(tenant), actor=tenant.owner, review_due=soon)
+    count(1)
+    for i in range(3):  # another organisation the owner manages, with two plans due for review
+        other = OrganisationFactory()
+        add_member(other, tenant.owner, Role.MANAGER)
+        people = SimpleNamespace(
+            organisation=other, owner=UserFactory(), manager=UserFactory(), rep=UserFactory(), member=None
+        )
+        add_member(other, people.owner, Role.OWNER)
+        add_member(other, people.manager, Role.MANAGER)
+        add_member(other, people.rep, Role.WORKFORCE_REP)
+        for title in (f"Plan {i}a", f"Plan {i}b"):
+            plans.plan_review_due_set(plan=_final_plan(people, title), actor=people.owner, review_due=soon)
+    count(7)
