@@ -46,7 +46,7 @@ class AssessmentsConfig(AppConfig):
         register_awaiting(name="reviews", provider=work.review_items, counter=work.review_count)
         register_awaiting(name="actions", provider=work.action_items, counter=work.action_count)
         register_awaiting(name="evidence", provider=work.evidence_items, counter=work.evidence_count)
-        register_awaiting(name="plan_reviews", provider=work.plan_review_items, counter=work.plan_review_count)
+        register_awaiting(name="plans", provider=work.plan_items, counter=work.plan_count)
         register_demo_step(order=20, name="assessment", step=demo_assessment)
 
         from assessments import data_protection as dp

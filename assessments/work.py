@@ -94,34 +94,38 @@ def _signature_querysets(user: Any, memberships: list[Membership]) -> list[Query
     ]
 
 
+def _signature_item(subject: Any, kind: str, signing: dict[Any, Membership]) -> WorkItem:
+    rep = signing[subject.organisation_id].role == Role.WORKFORCE_REP
+    return WorkItem(
+        kind="signature",
+        organisation=subject.organisation,
+        title=subject.title,
+        action=_("Review and countersign") if rep else _("Sign for management"),
+        url=_subject_url(subject.organisation, kind, subject.pk),
+        detail=(
+            _("Plan sent for workforce review on %(date)s")
+            if kind == "plan"
+            else _("Self-assessment sent for workforce review on %(date)s")
+        )
+        % {"date": _date(timezone.localtime(subject.submitted_at))},
+    )
+
+
 def signature_items(user: Any, memberships: list[Membership]) -> list[WorkItem]:
+    """Self-assessments waiting for the person's signature (plans: `plan_items`, one query for both kinds)."""
     signing = _orgs(memberships, SIGNING)
-    items = []
     with scopes_disabled():
         querysets = _signature_querysets(user, memberships)
-        for kind, qs in zip(("assessment", "plan"), querysets, strict=False):
-            for subject in qs.select_related("organisation", "submitted_by"):
-                rep = signing[subject.organisation_id].role == Role.WORKFORCE_REP
-                items.append(
-                    WorkItem(
-                        kind="signature",
-                        organisation=subject.organisation,
-                        title=subject.title,
-                        action=_("Review and countersign") if rep else _("Sign for management"),
-                        url=_subject_url(subject.organisation, kind, subject.pk),
-                        detail=(
-                            _("Plan sent for workforce review on %(date)s")
-                            if kind == "plan"
-                            else _("Self-assessment sent for workforce review on %(date)s")
-                        )
-                        % {"date": _date(timezone.localtime(subject.submitted_at))},
-                    )
-                )
-    return items
+        if not querysets:
+            return []
+        return [
+            _signature_item(subject, "assessment", signing)
+            for subject in querysets[0].select_related("organisation", "submitted_by")
+        ]
 
 
 def signature_count(user: Any, memberships: list[Membership]) -> list[QuerySet]:
-    return _signature_querysets(user, memberships)
+    return _signature_querysets(user, memberships)[:1]
 
 
 # --- Change requests and comments ---------------------------------------------------------------
@@ -393,33 +397,44 @@ def _plan_review_queryset(user: Any, memberships: list[Membership]) -> QuerySet 
     ).filter(~Exists(newer))
 
 
-def plan_review_items(user: Any, memberships: list[Membership]) -> list[WorkItem]:
+def _plan_review_item(plan: Plan, today: Any) -> WorkItem:
+    overdue = plan.review_due < today
+    return WorkItem(
+        kind="plan_review",
+        organisation=plan.organisation,
+        title=plan.title,
+        action=_("Review the plan"),
+        url=reverse("assessments:plan_amend", kwargs={"org_slug": plan.organisation.slug, "plan_id": plan.pk}),
+        due=plan.review_due,
+        detail=(_("The review was due on %(date)s") if overdue else _("Due for review on %(date)s"))
+        % {"date": _date(plan.review_due)},
+        obj=plan,
+    )
+
+
+def _plan_querysets(user: Any, memberships: list[Membership]) -> list[QuerySet]:
+    """Plans waiting for the person's signature, and final plans due for review."""
+    review = _plan_review_queryset(user, memberships)
+    return _signature_querysets(user, memberships)[1:] + ([review] if review is not None else [])
+
+
+def plan_items(user: Any, memberships: list[Membership]) -> list[WorkItem]:
+    """Plans that wait for the person: to sign (in workforce review) or to review (final, review date
+    near). Both kinds come from one query (the page's query budget), told apart by the plan's status."""
+    signing = _orgs(memberships, SIGNING)
     today = timezone.localdate()
-    items = []
     with scopes_disabled():
-        qs = _plan_review_queryset(user, memberships)
-        if qs is None:
+        querysets = _plan_querysets(user, memberships)
+        if not querysets:
             return []
-        for plan in qs.select_related("organisation"):
-            overdue = plan.review_due < today
-            items.append(
-                WorkItem(
-                    kind="plan_review",
-                    organisation=plan.organisation,
-                    title=plan.title,
-                    action=_("Review the plan"),
-                    url=reverse(
-                        "assessments:plan_amend", kwargs={"org_slug": plan.organisation.slug, "plan_id": plan.pk}
-                    ),
-                    due=plan.review_due,
-                    detail=(_("The review was due on %(date)s") if overdue else _("Due for review on %(date)s"))
-                    % {"date": _date(plan.review_due)},
-                    obj=plan,
-                )
-            )
-    return items
+        combined = querysets[0] if len(querysets) == 1 else querysets[0] | querysets[1]
+        return [
+            _signature_item(plan, "plan", signing)
+            if plan.status == AssessmentStatus.IN_REVIEW
+            else _plan_review_item(plan, today)
+            for plan in combined.select_related("organisation", "submitted_by")
+        ]
 
 
-def plan_review_count(user: Any, memberships: list[Membership]) -> list[QuerySet]:
-    qs = _plan_review_queryset(user, memberships)
-    return [] if qs is None else [qs]
+def plan_count(user: Any, memberships: list[Membership]) -> list[QuerySet]:
+    return _plan_querysets(user, memberships)
