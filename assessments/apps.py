@@ -71,3 +71,5 @@ class AssessmentsConfig(AppConfig):
         register_scan(name="evidence", scan=reminders.scan_evidence)
         register_still_applies(kind="action_due", check=reminders.action_still_applies)
         register_still_applies(kind="evidence_expiring", check=reminders.evidence_still_applies)
+        register_scan(name="plan_reviews", scan=reminders.scan_plan_reviews)
+        register_still_applies(kind="plan_review_due", check=reminders.plan_review_still_applies)

@@ -1,5 +1,6 @@
-"""The assessments app's reminders (portal.reminders): actions due within 7 days or overdue, and
-evidence that current work cites expiring in 30, 14 and 1 days.
+"""The assessments app's reminders (portal.reminders): actions due within 7 days or overdue,
+evidence that current work cites expiring in 30, 14 and 1 days, and final plans whose review date
+is within 30 days or past.
 
 Each scan runs across every organisation (scopes disabled: system work, like the sweeps) and tells
 the same people the "Your work" page shows the thing to (assessments.work), once per key.
@@ -18,8 +19,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
-from assessments.models import ActionItem, ActionStatus, Evidence
-from assessments.work import MANAGEMENT, action_url, cited_by_current_work
+from assessments.models import ActionItem, ActionStatus, Evidence, Plan
+from assessments.work import MANAGEMENT, PLAN_REVIEW_DAYS, action_url, cited_by_current_work, plans_due_for_review
 from portal.models import Membership, Notification, User
 from portal.notifications import Email, notify
 from portal.reminders import key_date
@@ -201,6 +202,67 @@ def evidence_still_applies(notifications: list[Notification]) -> set[Any]:
     ids = [i for i in (_uuid(n.target_id) for n in notifications) if i]
     current = dict(Evidence.objects.filter(pk__in=ids).filter(cited_by_current_work()).values_list("pk", "expiry_date"))
     return {n.pk for n in notifications if current.get(_uuid(n.target_id), False) == key_date(n)}
+
+
+def plan_review_key(plan: Plan, threshold: str) -> str:
+    return f"plan_review_due:{plan.pk}:{plan.review_due}:{threshold}"
+
+
+@scopes_disabled()
+def scan_plan_reviews(now: datetime) -> int:
+    """Remind the organisation's owners and managers (who see it on "Your work" and start the review)
+    when a final plan's review date comes within 30 days, and again once it has passed, until a newer
+    version of the plan exists."""
+    today = timezone.localdate(now)
+    plans = list(plans_due_for_review(horizon=today + timedelta(days=PLAN_REVIEW_DAYS)).select_related("organisation"))
+    people: dict[Any, list[User]] = {}
+    for membership in (
+        _active_memberships({p.organisation_id for p in plans}, now)
+        .filter(role__in=MANAGEMENT)
+        .select_related("user")
+        .order_by("user__email")
+    ):
+        people.setdefault(membership.organisation_id, []).append(membership.user)
+    due: list[tuple[Plan, User, str, str]] = []
+    for plan in plans:
+        threshold = "overdue" if plan.review_due < today else f"{PLAN_REVIEW_DAYS}d"
+        key = plan_review_key(plan, threshold)
+        due.extend((plan, user, threshold, key) for user in people.get(plan.organisation_id, []))
+    done = _already([(user.pk, key) for _p, user, _t, key in due])
+    made = 0
+    for plan, user, threshold, key in due:
+        if (user.pk, key) in done:
+            continue
+        organisation = plan.organisation
+        words = {"title": plan.title, "org": organisation.name, "date": _date(plan.review_due)}
+        if threshold == "overdue":
+            text = _("The plan “%(title)s” in %(org)s was due for review on %(date)s")
+            subject = _("%(org)s: the plan “%(title)s” is overdue for review")
+        else:
+            text = _("The plan “%(title)s” in %(org)s is due for review on %(date)s")
+            subject = _("%(org)s: the plan “%(title)s” is due for review on %(date)s")
+        with transaction.atomic():
+            made += len(
+                notify(
+                    kind="plan_review_due",
+                    recipients=[user],
+                    organisation=organisation,
+                    actor=None,
+                    text=text % words,
+                    url=reverse("assessments:plan", kwargs={"org_slug": organisation.slug, "plan_id": plan.pk}),
+                    key=key,
+                    email=Email(subject=subject % words, template="reminder"),
+                    target=plan,
+                )
+            )
+    return made
+
+
+def plan_review_still_applies(notifications: list[Notification]) -> set[Any]:
+    """Still final, still due for review on the date the reminder named, and no newer version yet."""
+    ids = [i for i in (_uuid(n.target_id) for n in notifications) if i]
+    due = dict(plans_due_for_review(horizon=date.max).filter(pk__in=ids).values_list("pk", "review_due"))
+    return {n.pk for n in notifications if due.get(_uuid(n.target_id), False) == key_date(n)}
 
 
 def _uuid(value: str) -> Any:

@@ -382,19 +382,22 @@ def evidence_count(user: Any, memberships: list[Membership]) -> list[QuerySet]:
 PLAN_REVIEW_DAYS = 30
 
 
-def _plan_review_queryset(user: Any, memberships: list[Membership]) -> QuerySet | None:
-    """Final plans whose review date is within 30 days or past, in the organisations the person owns or
-    manages, until a newer version of the plan exists (in progress or final): reviewing is amending."""
-    management = _orgs(memberships, MANAGEMENT)
-    if not management:
-        return None
+def plans_due_for_review(*, horizon: Any) -> QuerySet:
+    """Final plans whose review date is on or before `horizon`, until a newer version of the plan exists
+    (in progress or final): reviewing is amending. Shared by "Your work" and the reminders."""
     newer = Plan.objects.filter(
         organisation=OuterRef("organisation"), family_id=OuterRef("family_id"), version__gt=OuterRef("version")
     )
+    return Plan.objects.filter(status=AssessmentStatus.FINAL, review_due__lte=horizon).filter(~Exists(newer))
+
+
+def _plan_review_queryset(user: Any, memberships: list[Membership]) -> QuerySet | None:
+    """Plans due for review within 30 days or past, in the organisations the person owns or manages."""
+    management = _orgs(memberships, MANAGEMENT)
+    if not management:
+        return None
     horizon = timezone.localdate() + timedelta(days=PLAN_REVIEW_DAYS)
-    return Plan.objects.filter(
-        organisation_id__in=management, status=AssessmentStatus.FINAL, review_due__lte=horizon
-    ).filter(~Exists(newer))
+    return plans_due_for_review(horizon=horizon).filter(organisation_id__in=management)
 
 
 def _plan_review_item(plan: Plan, today: Any) -> WorkItem:

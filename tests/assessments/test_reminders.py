@@ -463,3 +463,61 @@ def test_scans_run_with_no_scope_and_leave_tenant_scopes_alone(tenant, assessmen
     with scope(organisation=tenant.organisation):
         action(assessment, tenant.manager, timezone.localdate() + timedelta(days=1))
     assert run_reminders.apply().get() == {"actions": 1, "evidence": 0}
+
+
+# --- Plans due for review -----------------------------------------------------------------------------
+
+
+def final_plan(tenant, title: str = "Cobots on line 3"):
+    from assessments.models import Plan
+    from tests.assessments.test_plans import new_plan, sign, submitted
+
+    plan = submitted(new_plan(tenant, title), tenant)
+    sign(plan, tenant.rep)
+    sign(plan, tenant.owner)
+    with scope(organisation=tenant.organisation):
+        return Plan.objects.select_related("organisation").get(pk=plan.pk)
+
+
+def test_a_plan_due_for_review_reminds_owners_and_managers_once_then_again_when_overdue(tenant, outsider) -> None:
+    from assessments import plans
+
+    plan = final_plan(tenant)
+    today = timezone.localdate()
+    assert run_reminders.apply().get()["plan_reviews"] == 0  # a year away (the default)
+    plan = plans.plan_review_due_set(plan=plan, actor=tenant.owner, review_due=today + timedelta(days=25))
+    assert run_reminders.apply().get()["plan_reviews"] == 2
+    for person in (tenant.owner, tenant.manager):
+        [reminder] = reminders_of(person, "plan_review_due")
+        assert reminder.dedupe_key == f"plan_review_due:{plan.pk}:{plan.review_due}:30d"
+        assert "“Cobots on line 3”" in reminder.text and "due for review on" in reminder.text
+        assert reminder.url == f"/o/{tenant.organisation.slug}/plans/{plan.pk}/"
+    for person in (tenant.rep, tenant.member, tenant.auditor, outsider):
+        assert reminders_of(person, "plan_review_due") == []
+    assert run_reminders.apply().get()["plan_reviews"] == 0  # the next hour: nothing new
+
+    with time_machine.travel(at(today + timedelta(days=27), 9), tick=False):
+        assert run_reminders.apply().get()["plan_reviews"] == 2
+        assert run_reminders.apply().get()["plan_reviews"] == 0
+    keys = sorted(n.dedupe_key.rsplit(":", 1)[-1] for n in reminders_of(tenant.owner, "plan_review_due"))
+    assert keys == ["30d", "overdue"]
+
+
+def test_a_plan_review_reminder_stops_once_a_new_version_is_started(tenant) -> None:
+    from assessments import plans
+
+    set_preference(user=tenant.manager, kind="plan_review_due", delivery=Delivery.IMMEDIATE)
+    plan = plans.plan_review_due_set(
+        plan=final_plan(tenant), actor=tenant.owner, review_due=timezone.localdate() + timedelta(days=3)
+    )
+    run_reminders.apply()  # the email's task is published after commit: here it stays pending
+    [reminder] = reminders_of(tenant.manager, "plan_review_due")
+    assert reminder.email.status == EmailStatus.PENDING
+    plans.plan_amend(plan=plan, actor=tenant.owner)  # the review starts: version 2
+    org = str(tenant.organisation.pk)
+    assert send_outbox_email.apply(kwargs={"organisation_id": org, "email_id": str(reminder.email_id)}).get() == (
+        "dropped"
+    )
+    assert mail.outbox == []
+    with time_machine.travel(at(timezone.localdate() + timedelta(days=5), 9), tick=False):
+        assert run_reminders.apply().get()["plan_reviews"] == 0  # overdue, but under review: no reminder
