@@ -222,17 +222,22 @@ def wait_for(base: str, server: subprocess.Popen) -> None:
     sys.exit("gunicorn did not answer within 20 s")
 
 
-def start_gunicorn(port: int, env: dict[str, str], log: IO[str], *, workers: int, threads: int) -> subprocess.Popen:
-    """gunicorn serving the portal on 127.0.0.1:`port` with `env` (see production_env)."""
+def start_gunicorn(
+    port: int, env: dict[str, str], log: IO[str], *, workers: int, threads: int, worker_class: str = "gthread"
+) -> subprocess.Popen:
+    """gunicorn serving the portal on 127.0.0.1:`port` with `env` (see production_env).
+
+    `worker_class` "gthread" (this script's load test, keep-alive) or "sync" (bench/page_cpu.py:
+    one request at a time, no threads)."""
+    options = [f"--workers={workers}", f"--worker-class={worker_class}"]
+    if worker_class == "gthread":
+        options += [f"--threads={threads}", "--keep-alive=30"]
     return subprocess.Popen(
         [
             str(VENV_BIN / "gunicorn"),
             "portal.wsgi:application",
             f"--bind=127.0.0.1:{port}",
-            f"--workers={workers}",
-            "--worker-class=gthread",
-            f"--threads={threads}",
-            "--keep-alive=30",
+            *options,
             "--log-level=warning",
         ],
         cwd=ROOT,
