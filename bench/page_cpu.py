@@ -252,6 +252,8 @@ def measure(http_: Http, pid: int, path: str, headers: dict[str, str], requests:
         if status != 200:
             sys.exit(f"{path} answered {status} during the batch.")
     wall, after = time.perf_counter() - wall, cpu_of(pid)
+    if after["children"] != before["children"]:
+        print(f"warning: the worker's children used CPU during {path}: not counted.", file=sys.stderr)
     return {
         "cpu_ms": (after["cpu"] - before["cpu"]) * 1000 / requests,
         "schedstat_ms": (after["run"] - before["run"]) * 1000 / requests,
