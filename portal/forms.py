@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.renderers import TemplatesSetting
+from django.forms.utils import flatatt
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organisation, User
@@ -28,7 +32,7 @@ _WIDGET_CLASSES: dict[type, str] = {
 def _decorate_widget(field: forms.BoundField) -> None:
     """Classes and ARIA wiring on a field's widget, whichever app's form it belongs to."""
     widget = field.field.widget
-    css = _WIDGET_CLASSES.get(type(widget), "input")
+    css = next((_WIDGET_CLASSES[k] for k in type(widget).__mro__ if k in _WIDGET_CLASSES), "input")
     classes = set(widget.attrs.get("class", "").split())
     classes.add(css)
     if field.errors:
@@ -306,12 +310,33 @@ class AccountDeleteForm(PortalFormMixin, forms.Form):
         return typed
 
 
+@lru_cache(maxsize=1)
+def _time_zone_choices() -> list[tuple[str, str]]:
+    from portal.notifications import time_zones
+
+    return [(z, z.replace("_", " ")) for z in sorted(time_zones())]
+
+
+class ManyOptionsSelect(forms.Select):
+    """A select with hundreds of options (the time zones) whose options are written in Python: Django
+    renders each option through its own template, which cost more than the rest of the page together."""
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> str:
+        final = {**self.build_attrs(self.attrs, attrs), "name": name}
+        chosen = "" if value is None else str(value)
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            ((key, mark_safe(" selected") if str(key) == chosen else "", label) for key, label in self.choices),
+        )
+        return format_html("<select{}>{}</select>", flatatt(final), options)
+
+
 class NotificationPreferencesForm(PortalFormMixin, forms.Form):
     """For every kind of notification that can be emailed, how the person hears of it; and their time
     zone, where the daily summary goes out at 08:00."""
 
     def __init__(self, *args: Any, current: dict[str, str], time_zone: str, **kwargs: Any) -> None:
-        import zoneinfo
 
         from portal.models import Delivery
         from portal.notifications import KINDS
@@ -335,11 +360,11 @@ class NotificationPreferencesForm(PortalFormMixin, forms.Form):
                     "invalid_choice": _("Choose how you hear of this: straight away, in a daily summary, or off"),
                 },
             )
-        zones = sorted(zoneinfo.available_timezones())
         self.fields["time_zone"] = forms.ChoiceField(
             label=_("Your time zone"),
             help_text=_("The daily summary is sent at 08:00 in this time zone."),
-            choices=[(z, z.replace("_", " ")) for z in zones],
+            choices=_time_zone_choices(),
+            widget=ManyOptionsSelect,
             initial=time_zone,
             error_messages={
                 "required": _("Choose your time zone"),
