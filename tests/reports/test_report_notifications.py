@@ -1,8 +1,5 @@
 """A report that becomes ready tells whoever asked for it, straight away by default (issue 16, part 3).
-
-The PDF renderer is replaced by a stub here so the test does not depend on the machine's fonts and
-HarfBuzz (the rendering itself is tested in test_reports.py); the task, its claim and the database are
-real."""
+The report is rendered for real (WeasyPrint), by the task, in process."""
 
 from __future__ import annotations
 
@@ -18,9 +15,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_ready_report_tells_its_requester_only(
-    tenant, final_assessment, outsider, monkeypatch, django_capture_on_commit_callbacks
+    tenant, final_assessment, outsider, django_capture_on_commit_callbacks
 ) -> None:
-    monkeypatch.setattr("reports.rendering.render_report", lambda report: (b"%PDF-1.7 stub", 1, 0.01))
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         report = services.report_request(
