@@ -112,8 +112,8 @@ def test_an_action_due_within_seven_days_reminds_its_owner_once_and_nobody_else(
     assert "Fix 1.4" in reminder.text and "Acme Precision Engineering" in reminder.text
     assert reminder.url == f"/o/{tenant.organisation.slug}/assessments/{assessment.pk}/actions/{mine.pk}/"
     for person in (tenant.owner, tenant.rep, tenant.auditor, tenant.member):
-        assert reminders_of(person) == []
-    [theirs] = reminders_of(northern_owner)
+        assert reminders_of(person, "action_due") == []  # the rep was told of the action given to them, no more
+    [theirs] = reminders_of(northern_owner, "action_due")
     assert theirs.organisation_id == northern.organisation_id and "Northern Castings" in theirs.text
 
     # The next hour, and a duplicated task, make nothing more.
@@ -462,7 +462,7 @@ def test_digest_emails_are_claimed_so_a_duplicate_task_sends_nothing(tenant) -> 
 def test_scans_run_with_no_scope_and_leave_tenant_scopes_alone(tenant, assessment, no_scope) -> None:
     with scope(organisation=tenant.organisation):
         action(assessment, tenant.manager, timezone.localdate() + timedelta(days=1))
-    assert run_reminders.apply().get() == {"actions": 1, "evidence": 0}
+    assert run_reminders.apply().get() == {"actions": 1, "evidence": 0, "plan_reviews": 0}
 
 
 # --- Plans due for review -----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ manager amends it as version 2 and compares the versions. axe-core checks every 
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -418,7 +419,7 @@ def _plan_is_final_and_read_only(visitor) -> None:
     expect(page.get_by_role("link", name="Check and send for review")).to_have_count(0)
     expect(page.get_by_role("link", name="Sign for management")).to_have_count(0)
     expect(page.get_by_role("link", name="Request changes")).to_have_count(0)
-    expect(page.get_by_role("link", name="Amend this plan")).to_be_visible()
+    expect(page.get_by_role("link", name="Amend or review this plan")).to_be_visible()
 
     # Both signatures, and the reservations word for word.
     expect(page.locator("#signatures-title ~ .card")).to_have_count(2)
@@ -461,7 +462,7 @@ def _section_back(visitor) -> None:
 
 def _manager_amends_and_compares(visitor, plan_path: str) -> None:
     page = visitor.page
-    _follow(visitor, "Amend this plan")
+    _follow(visitor, "Amend or review this plan")
     expect(page.get_by_role("heading", level=1)).to_have_text("Amend this plan as version 2?")
     visitor.submit("Start version 2")
     v2_path = _path(page)
@@ -493,7 +494,7 @@ def _manager_amends_and_compares(visitor, plan_path: str) -> None:
     visitor.goto(plan_path)
     expect(_status_tag(page)).to_have_text("Final")
     expect(page.locator("main")).to_contain_text("This is not the latest version of the plan.")
-    expect(page.get_by_role("link", name="Amend this plan")).to_have_count(0)
+    expect(page.get_by_role("link", name="Amend or review this plan")).to_have_count(0)
     expect(page.locator("#signatures-title ~ .card")).to_have_count(2)
 
 
@@ -519,7 +520,17 @@ def test_rep_requests_changes_then_countersigns_with_reservations(visitor_factor
     mailbox.wait_for(MANAGER_EMAIL, containing="changes requested to")
 
     _manager_answers_edits_and_resends(manager_visitor, plan_path)
-    mailbox.wait_for(REP_EMAIL, containing="your change request was answered")
+    # The plan sent back for review is emailed straight away; the answer to the change request is a
+    # reply, in the rep's notifications (and the daily summary by default), not an email of its own.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        again = [m for m in mailbox.messages() if REP_EMAIL in m.to and "ready for your review" in m.subject]
+        if len(again) == 2:
+            break
+        time.sleep(0.2)
+    assert len(again) == 2, [m.subject for m in mailbox.messages()]
+    rep_visitor.goto("/notifications/")
+    expect(rep_visitor.page.get_by_text("answered your change request", exact=False)).to_be_visible()
 
     fingerprint = _rep_countersigns_with_reservations(rep_visitor, plan_path)
     signed = mailbox.wait_for(MANAGER_EMAIL, containing="signed with reservations")
@@ -533,7 +544,7 @@ def test_rep_requests_changes_then_countersigns_with_reservations(visitor_factor
     expect(_status_tag(rep_visitor.page)).to_have_text("Final")
     workforce = _signature_card(rep_visitor.page, "For the workforce: Rachel Reid, Unite workplace representative")
     assert workforce.locator(".inset-text p.body").inner_text() == RESERVATIONS
-    expect(rep_visitor.page.get_by_role("link", name="Amend this plan")).to_have_count(0)
+    expect(rep_visitor.page.get_by_role("link", name="Amend or review this plan")).to_have_count(0)
 
     _manager_amends_and_compares(manager_visitor, plan_path)
 
