@@ -41,7 +41,8 @@ def test_reminders_and_the_digest_fire_once_on_a_real_worker_with_the_clock_move
     today = timezone.localdate()
     action(assessment, tenant.manager, today + timedelta(days=30))
     cited_evidence(assessment, tenant.manager, today + timedelta(days=40))
-    action(assessment, tenant.rep, today + timedelta(days=200), code="1.5")  # far off: nothing for the rep
+    # Far off: no reminder for the rep, only the notification that it was given to them (daily summary).
+    action(assessment, tenant.rep, today + timedelta(days=200), code="1.5")
     # 25 days on, at 08:10 in London: the action is due in 5 days, the evidence expires in 15 (its 30-day mark).
     moment = at(today + timedelta(days=25), 8, 10)
 
@@ -58,31 +59,34 @@ def test_reminders_and_the_digest_fire_once_on_a_real_worker_with_the_clock_move
         for _ in range(2):
             app.send_task("portal.tasks.run_reminders", queue=queue)
         runs = _finished(log, "portal.tasks.run_reminders", 2)
-        assert sorted(runs) == ["{'actions': 0, 'evidence': 0}", "{'actions': 1, 'evidence': 2}"]
+        assert sorted(runs) == [
+            "{'actions': 0, 'evidence': 0, 'plan_reviews': 0}",
+            "{'actions': 1, 'evidence': 2, 'plan_reviews': 0}",
+        ]
         for _ in range(2):
             app.send_task("portal.tasks.make_digests", queue=queue)
-        assert sorted(_finished(log, "portal.tasks.make_digests", 2)) == ["0", "2"]
-        _finished(log, "portal.tasks.send_digest_email", 2)
+        assert sorted(_finished(log, "portal.tasks.make_digests", 2)) == ["0", "3"]
+        _finished(log, "portal.tasks.send_digest_email", 3)
 
         digests = {d.recipient_id: d for d in Digest.objects.all()}
-        assert set(digests) == {tenant.manager.pk, tenant.owner.pk}
+        assert set(digests) == {tenant.manager.pk, tenant.owner.pk, tenant.rep.pk}
         assert {d.status for d in digests.values()} == {EmailStatus.SENT}
         assert digests[tenant.manager.pk].local_date == moment.date()
 
         # A duplicated delivery of a digest's task sends nothing more.
         send_digest_email.apply_async(kwargs={"digest_id": str(digests[tenant.manager.pk].pk)}, queue=queue)
-        assert _finished(log, "portal.tasks.send_digest_email", 3)[-1] == "'not-claimed'"
+        assert _finished(log, "portal.tasks.send_digest_email", 4)[-1] == "'not-claimed'"
     finally:
         app.conf.task_always_eager = True
         stop_worker(process)
 
     sent = Mailbox(mail_folder).messages()
-    assert sorted(m.to[0] for m in sent) == sorted([tenant.manager.email, tenant.owner.email])
+    assert sorted(m.to[0] for m in sent) == sorted([tenant.manager.email, tenant.owner.email, tenant.rep.email])
     mine = next(m for m in sent if m.to == [tenant.manager.email])
     assert mine.subject == "Your daily summary: 2 things in Acme Precision Engineering"
     assert "Fix 1.4" in mine.text and "Cobot risk assessment" in mine.text
     raw = "".join(p.read_text() for p in mail_folder.glob("*.log"))
-    assert raw.count("List-Unsubscribe-Post: List-Unsubscribe=One-Click") == 2
-    assert Notification.objects.filter(recipient=tenant.rep).count() == 0
+    assert raw.count("List-Unsubscribe-Post: List-Unsubscribe=One-Click") == 3
+    assert list(Notification.objects.filter(recipient=tenant.rep).values_list("kind", flat=True)) == ["action_assigned"]
     assert Notification.objects.filter(digested_at__isnull=True).count() == 0
     assert "Traceback" not in log.read_text()
