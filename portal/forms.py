@@ -12,7 +12,7 @@ from django.forms.renderers import TemplatesSetting
 from django.forms.utils import flatatt
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organisation, User
@@ -317,19 +317,22 @@ def _time_zone_choices() -> list[tuple[str, str]]:
     return [(z, z.replace("_", " ")) for z in sorted(time_zones())]
 
 
+@lru_cache(maxsize=4)
+def _options_html(choices: tuple[tuple[str, str], ...]) -> str:
+    return format_html_join("", '<option value="{}">{}</option>', choices)
+
+
 class ManyOptionsSelect(forms.Select):
-    """A select with hundreds of options (the time zones) whose options are written in Python: Django
+    """A select with hundreds of options (the time zones), written once as HTML and reused: Django
     renders each option through its own template, which cost more than the rest of the page together."""
 
-    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> str:
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
         final = {**self.build_attrs(self.attrs, attrs), "name": name}
-        chosen = "" if value is None else str(value)
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            ((key, mark_safe(" selected") if str(key) == chosen else "", label) for key, label in self.choices),
-        )
-        return format_html("<select{}>{}</select>", flatatt(final), options)
+        options = _options_html(tuple((str(k), str(v)) for k, v in self.choices))
+        if value not in (None, ""):
+            chosen = format_html('<option value="{}">', value)
+            options = options.replace(chosen, chosen[:-1] + " selected>", 1)
+        return format_html("<select{}>{}</select>", flatatt(final), mark_safe(options))  # noqa: S308 - built by format_html
 
 
 class NotificationPreferencesForm(PortalFormMixin, forms.Form):
@@ -363,7 +366,7 @@ class NotificationPreferencesForm(PortalFormMixin, forms.Form):
         self.fields["time_zone"] = forms.ChoiceField(
             label=_("Your time zone"),
             help_text=_("The daily summary is sent at 08:00 in this time zone."),
-            choices=_time_zone_choices(),
+            choices=_time_zone_choices,  # a callable: read once, not copied for every form
             widget=ManyOptionsSelect,
             initial=time_zone,
             error_messages={
