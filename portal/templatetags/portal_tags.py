@@ -115,6 +115,22 @@ def get_item(mapping: Any, key: Any) -> Any:
 
 
 @register.filter
+def when(value: datetime | None, seconds: str = "") -> str:
+    """One moment as the portal shows it everywhere (pages, emails, the report PDF, the verify page):
+    in the portal's time zone (settings.TIME_ZONE), always labelled: '7 December 2026, 14:05 GMT'
+    ('BST' in summer). `|when:"seconds"` adds seconds."""
+    if not value:
+        return ""
+    from zoneinfo import ZoneInfo
+
+    from django.conf import settings
+    from django.utils.dateformat import format as date_format
+
+    local = timezone.localtime(value, ZoneInfo(settings.TIME_ZONE)) if timezone.is_aware(value) else value
+    return date_format(local, "j F Y, H:i:s T" if seconds == "seconds" else "j F Y, H:i T")
+
+
+@register.filter
 def relative(value: datetime | None) -> str:
     """'in 5 days', '3 hours ago', 'just now'."""
     if not value:
