@@ -41,6 +41,9 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 # Absolute base URL for links in emails sent by workers (no request there).
 SITE_URL = env_str("PORTAL_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Who runs this portal, as printed in every attestation report's basis of preparation.
+PORTAL_OPERATOR_NAME = env_str("PORTAL_OPERATOR_NAME", "the organisation running this portal")
+PORTAL_OPERATOR_CONTACT = env_str("PORTAL_OPERATOR_CONTACT", "")
 
 INSTALLED_APPS = [
     "django.contrib.auth",

@@ -9,15 +9,21 @@ import io
 import mimetypes
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scope
+
+from portal.roles import Role
 
 BASE_URL = "https://portal.invalid/"
 DECISION_LABELS = {
@@ -78,13 +84,19 @@ def _qr_svg(url: str) -> str:
     return segno.make(url, error="m").svg_inline(scale=4, title="QR code of the verification address")
 
 
-def report_context(report: Any) -> dict[str, Any]:
-    """Everything the report shows, read from the organisation's records (escaped by the template)."""
+def report_context(report: Any, *, issued_at: datetime | None = None) -> dict[str, Any]:
+    """Everything the report shows, read from the organisation's records (escaped by the template).
+
+    `issued_at` is the report's one moment: printed as "Issued", the "as at" of every section taken
+    on the day (commitment, plans, supplier coverage, the audit check, expiry and lateness), and
+    stored as the report's `rendered_at` by the task. Defaults to now."""
     from assessments import selectors as assessment_selectors
     from assessments.charts import Bar, maturity_chart_svg
     from assessments.models import (
         ActionItem,
+        ActionStatus,
         AssessmentStatus,
+        ChangeRequest,
         Citation,
         EqiaRow,
         Plan,
@@ -92,10 +104,14 @@ def report_context(report: Any) -> dict[str, Any]:
     )
     from assessments.workflow import signatures_for, subject_hash
     from portal.audit import audit_verify_chain
+    from portal.models import AuditEvent, Membership
     from principles.services import active_commitment
+    from reports.models import VALID_FOR
     from supplychain.models import Campaign
     from supplychain.selectors import campaign_coverage
 
+    issued_at = issued_at or timezone.now()
+    issued_on = timezone.localdate(issued_at, ZoneInfo(settings.TIME_ZONE))
     organisation = report.organisation
     assessment = report.assessment
     framework = assessment.framework
@@ -141,7 +157,7 @@ def report_context(report: Any) -> dict[str, Any]:
                         "sha256": e.sha256,
                         "effective_date": e.effective_date,
                         "expiry_date": e.expiry_date,
-                        "expired": e.is_expired(),
+                        "expired": e.is_expired(issued_on),
                     }
                     for e in citations.get(r.pk, [])
                 ],
@@ -227,12 +243,52 @@ def report_context(report: Any) -> dict[str, Any]:
         chain = audit_verify_chain(organisation=organisation)
         assessment_signatures = signature_rows(assessment)
         content_hash = subject_hash(assessment)
+        # The summary's exceptions, each one query whatever the size of the assessment.
+        expired_evidence = len({e["sha256"] + e["name"] for c in criteria for e in c["evidence"] if e["expired"]})
+        overdue_actions = (
+            ActionItem.objects.filter(
+                Q(assessment=assessment) | Q(plan__organisation=organisation, plan__status=AssessmentStatus.FINAL),
+                organisation=organisation,
+                due_date__lt=issued_on,
+            )
+            .exclude(status=ActionStatus.DONE)
+            .count()
+        )
+        open_change_requests = ChangeRequest.objects.filter(
+            organisation=organisation, subject_type="assessment", subject_id=assessment.pk, answered_at__isnull=True
+        ).count()
+        # Who prepared it: whoever created, answered and submitted it (from the audit trail).
+        editors = list(
+            AuditEvent.objects.filter(
+                organisation=organisation,
+                verb__in=["response.updated", "response.confirmed"],
+                target_id__in=[str(r.pk) for r in responses],
+            )
+            .values_list("actor__full_name", "actor__email", "actor_label")
+            .distinct()
+        )
+        requester_role = (
+            Membership.objects.filter(organisation=organisation, user_id=report.requested_by_id)
+            .values_list("role", flat=True)
+            .first()
+            if report.requested_by_id
+            else None
+        )
     verification_url = settings.SITE_URL + reverse("verify:report", kwargs={"report_id": report.pk})
+    void_signatures = _void_count(assessment_signatures) + sum(_void_count(p.get("signatures", [])) for p in plans)
+    prepared_by = _names(
+        [assessment.created_by, assessment.submitted_by],
+        [full_name or email or label for full_name, email, label in editors],
+    )
     return {
+        "time_zone": settings.TIME_ZONE,
         "report": {
             "id": str(report.pk),
             "requested_by_name": report.requested_by.display_name if report.requested_by else "",
-            "rendered_at": report.claimed_at,
+            "requested_by_role": Role(requester_role).label if requester_role in Role.values else "",
+            "issued_at": issued_at,
+            "rendered_at": issued_at,
+            "valid_until": issued_at + VALID_FOR,
             "verification_url": verification_url,
         },
         "organisation": {
@@ -250,6 +306,9 @@ def report_context(report: Any) -> dict[str, Any]:
         },
         "assessment": {
             "title": assessment.title,
+            "created_by_name": assessment.created_by.display_name if assessment.created_by else "",
+            "submitted_by_name": assessment.submitted_by.display_name if assessment.submitted_by else "",
+            "submitted_at": assessment.submitted_at,
             "period_start": assessment.period_start,
             "period_end": assessment.period_end,
             "status_label": assessment.get_status_display(),
@@ -285,16 +344,77 @@ def report_context(report: Any) -> dict[str, Any]:
             "head_hash": organisation.audit_head_hash,
         },
         "qr_svg": _qr_svg(verification_url),
+        "maturity_scale": [
+            {"level": m["level"], "label": m["label"], "descriptor": m.get("descriptor", "")}
+            for m in framework.maturity_levels
+        ],
+        "summary": {
+            "agreement": _agreement_summary(assessment_signatures),
+            "exceptions": {
+                "void_signatures": void_signatures,
+                "expired_evidence": expired_evidence,
+                "overdue_actions": overdue_actions,
+                "open_change_requests": open_change_requests,
+            },
+            "coverage": _coverage_summary(coverage),
+        },
+        "basis": {
+            "prepared_by": prepared_by,
+            "operator_name": settings.PORTAL_OPERATOR_NAME,
+            "operator_contact": settings.PORTAL_OPERATOR_CONTACT,
+        },
     }
 
 
-def render_report(report: Any, *, fetcher: SafeURLFetcher | None = None) -> tuple[bytes, int, float]:
-    """(pdf bytes, page count, seconds)."""
+def _void_count(signatures: list[dict[str, Any]]) -> int:
+    return sum(1 for s in signatures if s.get("void"))
+
+
+def _names(users: list[Any], others: list[str]) -> list[str]:
+    """Distinct names, in order: the users first (None skipped), then the other names."""
+    names: list[str] = []
+    for name in [u.display_name for u in users if u is not None] + others:
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+SUMMARY_SIGNATURES = 6  # rows in the summary's agreement table; the Agreement section lists all
+
+
+def _agreement_summary(signatures: list[dict[str, Any]]) -> dict[str, Any]:
+    """Who signed for each side in a way that counts now, and how many reservations they made
+    (management first, so a long list of representatives never hides it)."""
+    counting = sorted((s for s in signatures if s["valid"]), key=lambda s: s["side"] != "management")
+    return {
+        "rows": counting[:SUMMARY_SIGNATURES],
+        "more": max(0, len(counting) - SUMMARY_SIGNATURES),
+        "management": any(s["side"] == "management" for s in counting),
+        "workforce": any(s["side"] == "workforce" for s in counting),
+        "reservations": sum(1 for s in counting if s["reservations"]),
+    }
+
+
+def _coverage_summary(coverage: list[dict[str, Any]]) -> dict[str, Any]:
+    invited = sum(t["invited"] for c in coverage for t in c["tiers"])
+    accepted = sum(t["accepted"] for c in coverage for t in c["tiers"])
+    return {
+        "campaigns": len(coverage),
+        "invited": invited,
+        "accepted": accepted,
+        "percent": round(100 * accepted / invited) if invited else 0,
+    }
+
+
+def render_report(
+    report: Any, *, fetcher: SafeURLFetcher | None = None, issued_at: datetime | None = None
+) -> tuple[bytes, int, float]:
+    """(pdf bytes, page count, seconds). `issued_at`: the moment printed as issued (see report_context)."""
     from django.utils.safestring import mark_safe
     from pypdf import PdfReader
 
     started = time.monotonic()
-    context = report_context(report)
+    context = report_context(report, issued_at=issued_at)
     context["qr_svg"] = mark_safe(context["qr_svg"])  # noqa: S308 - generated by segno from our own URL
     html = render_to_string("reports/attestation.html", context)
     pdf = render_pdf(html, fetcher=fetcher)

@@ -37,8 +37,11 @@ def render_report_task(self, *, organisation: Organisation, report_id: str) -> s
     report = AttestationReport.objects.select_related(
         "organisation", "assessment", "assessment__framework", "requested_by"
     ).get(pk=report_id)
+    # The report's one moment: printed in it as "Issued", the "as at" of what it takes on the day,
+    # and stored as rendered_at, which the report and verify pages show as issued.
+    issued_at = timezone.now()
     try:
-        pdf, pages, seconds = render_report(report)
+        pdf, pages, seconds = render_report(report, issued_at=issued_at)
         # Storing is part of the attempt: a full or unwritable volume is retried like a failed render.
         name = default_storage.save(
             f"reports/{organisation.pk}/{report_id}-{uuid.uuid4().hex[:8]}.pdf", ContentFile(pdf)
@@ -60,7 +63,7 @@ def render_report_task(self, *, organisation: Organisation, report_id: str) -> s
     with transaction.atomic():
         AttestationReport.objects.filter(pk=report_id).update(
             status=ReportStatus.READY,
-            rendered_at=timezone.now(),
+            rendered_at=issued_at,
             file=name,
             sha256=hashlib.sha256(pdf).hexdigest(),
             size=len(pdf),

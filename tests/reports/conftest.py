@@ -70,9 +70,10 @@ def draft_assessment(tenant, framework) -> Assessment:
     )
 
 
-def make_final(tenant, assessment: Assessment, evidence) -> Assessment:
-    """Answer every criterion (1.1 at maturity 3 citing `evidence`), submit, rep signs with
-    reservations, owner signs: the assessment is final."""
+def make_final(tenant, assessment: Assessment, evidence, reps: tuple = ()) -> Assessment:
+    """Answer every criterion (1.1 at maturity 3 citing `evidence`), submit, rep (and any further
+    `reps`, representatives of the same organisation) sign with reservations, owner signs: the
+    assessment is final."""
     for code, response in responses_by_code(assessment).items():
         cited = code == CITED_CODE
         assessment_services.response_save(
@@ -93,6 +94,17 @@ def make_final(tenant, assessment: Assessment, evidence) -> Assessment:
         expected_hash=workflow.subject_hash(assessment),
         context=CONTEXT,
     )
+    for rep in reps:
+        workflow.subject_sign(
+            subject=assessment,
+            signer=rep,
+            decision="sign_with_reservations",
+            typed_name=rep.full_name,
+            job_title="Workplace representative",
+            reservations=RESERVATIONS,
+            expected_hash=workflow.subject_hash(assessment),
+            context=CONTEXT,
+        )
     workflow.subject_sign(
         subject=assessment,
         signer=tenant.owner,
