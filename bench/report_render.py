@@ -3,7 +3,7 @@
 Usage (after `make demo`):  .venv/bin/python bench/report_render.py [--runs 3]
 
 Both sides render the same HTML in the same process, one after the other, so a busy machine slows
-both. The portal's side adds the safe URL fetcher, PDF/A-3b and tags; bare WeasyPrint gets the same
+both. The portal's side adds the safe URL fetcher, its PDF variant (PDF/A-3a) and tags; bare WeasyPrint gets the same
 HTML with the stylesheet resolved from the file system and default options.
 """
 
@@ -32,7 +32,7 @@ def main() -> None:
     from weasyprint import HTML
 
     from reports.models import AttestationReport, ReportStatus
-    from reports.rendering import render_pdf, report_context
+    from reports.rendering import PDF_VARIANT, render_pdf, report_context
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
@@ -67,7 +67,7 @@ def main() -> None:
     portal, bare = statistics.median(portal_times), statistics.median(bare_times)
     print(f"report {report.pk}: {pages} pages; context and HTML {context_seconds:.2f} s")
     print(
-        f"portal renderer (PDF/A-3b, tagged, safe fetcher): median {portal:.2f} s over {args.runs} runs "
+        f"portal renderer ({PDF_VARIANT}, tagged, safe fetcher): median {portal:.2f} s over {args.runs} runs "
         f"({portal / pages:.3f} s/page)"
     )
     print(

@@ -190,6 +190,20 @@ def commitment(tenant, framework):
     )
 
 
+@pytest.fixture
+def final_plan(tenant):
+    """A final plan (its equality impact assessment has a row per characteristic), signed by both sides."""
+    from assessments.models import AssessmentStatus
+    from tests.assessments.test_plans import new_plan, submitted
+    from tests.assessments.test_plans import sign as plan_sign
+
+    plan = submitted(new_plan(tenant), tenant)
+    plan_sign(plan, tenant.rep, "sign_with_reservations", reservations="Review after six months.")
+    plan_sign(plan, tenant.manager)
+    assert plan.status == AssessmentStatus.FINAL
+    return plan
+
+
 def request_and_render(tenant, assessment, capture, actor=None) -> AttestationReport:
     """Request a report through the service; the task runs in-process after commit."""
     from reports.services import report_request

@@ -23,7 +23,6 @@ from django.test import Client
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from pypdf import PdfReader
-from pypdf.generic import BooleanObject
 
 from assessments import services as assessment_services
 from assessments.models import AssessmentStatus
@@ -197,19 +196,6 @@ def test_the_pdf_marks_void_every_signature_whose_content_changed_after_signing(
         ("the workforce", tenant.rep.full_name, VOID),
         ("management", tenant.manager.full_name, VOID),
     ], statuses
-
-
-def test_report_pdf_declares_pdfa_3b_and_is_tagged(report) -> None:
-    reader = PdfReader(io.BytesIO(report_bytes(report)))
-    root = reader.trailer["/Root"]
-    xmp = root["/Metadata"].get_object().get_data().decode()
-    assert re.search(r"""pdfaid:part(="|>)3""", xmp), xmp
-    assert re.search(r"""pdfaid:conformance(="|>)B""", xmp), xmp
-    assert reader.xmp_metadata is not None
-    assert root["/MarkInfo"]["/Marked"] == BooleanObject(True)
-    assert "/StructTreeRoot" in root
-    assert "/OutputIntents" in root  # PDF/A needs the colour profile it declares
-    assert root["/Lang"] == "en-GB"
 
 
 def test_one_changed_byte_is_rejected_on_the_verify_page(report) -> None:
