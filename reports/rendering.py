@@ -109,14 +109,13 @@ def report_context(report: Any, *, issued_at: datetime | None = None) -> dict[st
         AssessmentStatus,
         ChangeRequest,
         Citation,
-        EqiaRow,
-        Plan,
         Response,
     )
-    from assessments.workflow import signatures_for, subject_hash
+    from assessments.workflow import subject_hash
     from portal.audit import audit_verify_chain
     from portal.models import AuditEvent, Membership
     from principles.services import active_commitment
+    from reports import signed_text
     from reports.models import VALID_FOR
     from supplychain.models import Campaign
     from supplychain.selectors import campaign_coverage
@@ -185,59 +184,7 @@ def report_context(report: Any, *, issued_at: datetime | None = None) -> dict[st
             for r in responses
         ]
 
-        def signature_rows(subject: Any) -> list[dict[str, Any]]:
-            return [
-                {
-                    "side": v.signature.capacity,
-                    "typed_name": v.signature.typed_name,
-                    "job_title": v.signature.job_title,
-                    "decision_label": DECISION_LABELS.get(v.signature.decision, v.signature.decision),
-                    "reservations": v.signature.reservations,
-                    "reasons": v.signature.reasons,
-                    "signed_at": v.signature.signed_at,
-                    "valid": v.counts,
-                    # Void: the content no longer hashes to what was signed (unlike a signature
-                    # of an earlier review round, which was genuine but does not count now).
-                    "void": not v.valid,
-                    "content_hash": v.signature.content_hash,
-                }
-                for v in signatures_for(subject)
-            ]
-
-        plans = []
-        for plan in Plan.objects.filter(organisation=organisation, status=AssessmentStatus.FINAL).order_by(
-            "title", "version"
-        ):
-            eqia = getattr(plan, "eqia", None)
-            rows = EqiaRow.objects.filter(eqia=eqia).select_related("owner").order_by("characteristic") if eqia else []
-            plans.append(
-                {
-                    "title": plan.title,
-                    "kind_label": plan.get_kind_display(),
-                    "version": plan.version,
-                    "status_label": plan.get_status_display(),
-                    "consultation_outcome_label": plan.get_consultation_outcome_display()
-                    if plan.consultation_outcome
-                    else "",
-                    "consultation_conditions": plan.consultation_conditions,
-                    "shared_on": plan.shared_on,
-                    "meetings_count": plan.meetings.count(),
-                    "signatures": signature_rows(plan),
-                    "eqia": {
-                        "outcome_label": eqia.get_outcome_display() if eqia and eqia.outcome else "",
-                        "justification": eqia.justification if eqia else "",
-                        "rows": [
-                            {
-                                "characteristic_label": r.get_characteristic_display(),
-                                "impact_label": r.get_impact_display() if r.impact else "",
-                                "mitigation": r.mitigation,
-                                "owner": r.owner.display_name if r.owner else "",
-                            }
-                            for r in rows
-                        ],
-                    },
-                }
-            )
+        plans = signed_text.plans_context(organisation)
         coverage = []
         for campaign in Campaign.objects.filter(organisation=organisation).order_by("created_at"):
             coverage.append(
@@ -252,7 +199,6 @@ def report_context(report: Any, *, issued_at: datetime | None = None) -> dict[st
             )
         commitment = active_commitment(organisation)
         chain = audit_verify_chain(organisation=organisation)
-        assessment_signatures = signature_rows(assessment)
         content_hash = subject_hash(assessment)
         # The summary's exceptions, each one query whatever the size of the assessment.
         expired_evidence = len({e["sha256"] + e["name"] for c in criteria for e in c["evidence"] if e["expired"]})
@@ -285,6 +231,7 @@ def report_context(report: Any, *, issued_at: datetime | None = None) -> dict[st
             if report.requested_by_id
             else None
         )
+        assessment_signatures = signed_text.signature_rows(assessment, current_hash=content_hash)
     verification_url = settings.SITE_URL + reverse("verify:report", kwargs={"report_id": report.pk})
     void_signatures = _void_count(assessment_signatures) + sum(_void_count(p.get("signatures", [])) for p in plans)
     prepared_by = _names(

@@ -131,10 +131,9 @@ def test_every_section_taken_on_the_day_says_as_at_and_the_issued_moment_is_rend
     # The maturity section defines the scale beside its table.
     maturity = section(pages, "Maturity per principle")
     assert "Maturity scale: what each level means" in maturity and all(level in maturity for level in SCALE)
-    # One time zone, always labelled. (The signature blocks are another helper's: their times are
-    # left out here until that template uses `when` too.)
-    outside_signatures = re.sub(r"Decision [^–]*?, on \d{1,2} \w+ \d{4}, \d{2}:\d{2} UTC", "", text)
-    assert "UTC" not in outside_signatures
+    # One time zone, always labelled, signature trails included.
+    assert "UTC" not in text
+    assert f"Agreed plans As at {issued}" in text
     assert re.search(r"\d{2}:\d{2} (GMT|BST)", text)
 
     # Basis of preparation: who, what is self-assessed, what was checked and not, who operates.
