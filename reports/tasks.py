@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from portal.audit import audit_record
+from portal.audit import audit_record, audit_verify_chain
 from portal.celery import app
 from portal.models import Organisation
 from reports.models import AttestationReport, ReportStatus
@@ -39,6 +39,7 @@ def render_report_task(self, *, organisation: Organisation, report_id: str) -> s
     ).get(pk=report_id)
     try:
         pdf, pages, seconds = render_report(report)
+        chain = audit_verify_chain(organisation=organisation)  # the check the PDF prints, kept for the verify page
         # Storing is part of the attempt: a full or unwritable volume is retried like a failed render.
         name = default_storage.save(
             f"reports/{organisation.pk}/{report_id}-{uuid.uuid4().hex[:8]}.pdf", ContentFile(pdf)
@@ -66,6 +67,8 @@ def render_report_task(self, *, organisation: Organisation, report_id: str) -> s
             size=len(pdf),
             page_count=pages,
             render_seconds=round(seconds, 3),
+            audit_chain_ok=chain.ok,
+            audit_broken_at=chain.broken_at,
             attempts=report.attempts + 1,
             error="",
         )
