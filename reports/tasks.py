@@ -24,7 +24,7 @@ MAX_ATTEMPTS = 3
 STUCK_AFTER = timedelta(minutes=15)
 
 
-@app.task(bind=True, tenant=True, soft_time_limit=300, time_limit=360)
+@app.task(bind=True, tenant=True, soft_time_limit=300, time_limit=360, after_response=True)
 def render_report_task(self, *, organisation: Organisation, report_id: str) -> str:
     """Render one report. Idempotent: only the task that claims a queued report renders it."""
     from reports.rendering import render_report

@@ -1,7 +1,7 @@
 """The public verify page says what an auditor needs and never "Valid" wrongly: a report issued while
 the audit chain was broken, newer reports (superseding or revoked, named and linked), the period
 covered and the valid-until moment, an uploaded copy's result first, noindex, the assessment's
-other reports.
+other reports; and requesting a report without a worker never keeps the browser waiting.
 
 Status rules, strongest first: revoked > expired > superseded (by a newer report that is itself not
 revoked) > issued with a failed audit-trail check > valid."""
@@ -9,6 +9,8 @@ revoked) > issued with a failed audit-trail check > valid."""
 from __future__ import annotations
 
 import re
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -224,3 +226,52 @@ def test_the_verify_page_lists_the_reports_issued_on_the_same_assessment(tenant,
     # A public page: nobody's name.
     for person in (tenant.owner, tenant.manager):
         assert person.display_name not in html and person.email not in html
+
+
+# --- report requests never block the page ---------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_worker_a_requested_report_renders_after_the_response(
+    tenant, final_assessment, settings, monkeypatch
+) -> None:
+    """As in `make run` (no REDIS_URL): the request returns at once and the page shows the progress;
+    the report becomes ready afterwards, in the background."""
+    from portal import background
+    from portal.celery import app
+
+    assert app.conf.task_always_eager  # no worker: tasks run in this process
+    settings.PORTAL_EAGER_TASKS_IN_BACKGROUND = True
+    go_on = threading.Event()
+    real_run_in_background = background.run_in_background
+
+    def held_until_released(work):
+        def held():
+            assert go_on.wait(60), "the test never released the task"
+            work()
+
+        real_run_in_background(held)
+
+    # The background task waits until this test has its response and has seen the page, so the
+    # report is still queued then; had the request rendered it, it would be ready. (Waiting before the
+    # task's first query also keeps the two threads off the in-memory test database at the same time:
+    # SQLite's shared cache refuses a lock at once where a database file waits for it.)
+    monkeypatch.setattr(background, "run_in_background", held_until_released)
+    client = client_for(tenant.owner)
+    try:
+        started = time.monotonic()
+        response = client.post(url(tenant, "new/"), {"assessment": str(final_assessment.pk)})
+        assert time.monotonic() - started < 5
+        assert response.status_code == 302
+        report = refreshed(AttestationReport.objects.get(organisation=tenant.organisation))
+        assert report.status == ReportStatus.QUEUED
+        page = html_of(client.get(response["Location"]))
+        assert "The report is being made" in page and 'hx-trigger="every 2s"' in page
+    finally:
+        go_on.set()
+    assert background.wait_until_idle(120), "the report was not rendered within 2 minutes"
+    report = refreshed(report)
+    assert report.status == ReportStatus.READY, report.error
+    assert report.audit_chain_ok is True
+    polled = client.get(detail_url(tenant, report), HTTP_HX_REQUEST="true")
+    assert polled["HX-Trigger"] == "report-finished" and "Download the PDF" in html_of(polled)
