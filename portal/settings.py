@@ -162,6 +162,10 @@ else:
 # --- Celery (DESIGN.md section 9) -----------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL  # embedded default: tasks run in-process
+# ... and slow ones (report rendering, data exports) published during a request run in a background
+# thread after the response, so the page shows their progress (portal/background.py). The test
+# suite turns it off to run tasks in line, except the test that proves it.
+PORTAL_EAGER_TASKS_IN_BACKGROUND = env_bool("PORTAL_EAGER_TASKS_IN_BACKGROUND", True)
 # The queue tasks are published to, by web processes and by tasks running in workers alike.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_TASK_EAGER_PROPAGATES = True

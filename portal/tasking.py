@@ -22,6 +22,9 @@ class TenantTask(Task):
     """
 
     tenant = False
+    # A slow task (``after_response=True``): without a worker (eager mode), published during a request
+    # it runs in a background thread after the response instead of inside it (portal.background).
+    after_response = False
     # Callers pass organisation_id; the body receives organisation, so Celery's signature check
     # at publish time would reject valid calls.
     typing = False
@@ -63,4 +66,23 @@ class TenantTask(Task):
             if not isinstance(value, str | int | float | bool | type(None) | list | dict):
                 raise TypeError(f"Task argument {key} must be JSON-safe, got {type(value).__name__}")
         request_id = current_request_id()
-        transaction.on_commit(lambda: self.apply_async(kwargs=kwargs, headers={"portal_request_id": request_id}))
+
+        def send() -> None:
+            self.apply_async(kwargs=kwargs, headers={"portal_request_id": request_id})
+
+        if self._runs_after_response(request_id):
+            from portal.background import run_in_background
+
+            transaction.on_commit(lambda: run_in_background(send))
+        else:
+            transaction.on_commit(send)
+
+    def _runs_after_response(self, request_id: str) -> bool:
+        """Eager mode only (a worker already runs everything apart), and only when someone waits for a
+        response: commands and tasks that publish go on running the task in line, as before."""
+        return (
+            self.after_response
+            and bool(self.app.conf.task_always_eager)
+            and settings.PORTAL_EAGER_TASKS_IN_BACKGROUND
+            and request_id != "-"
+        )

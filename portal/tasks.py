@@ -247,7 +247,7 @@ EXPORT_MAX_ATTEMPTS = 3
 EXPORT_STUCK_AFTER = timedelta(minutes=30)
 
 
-@app.task(bind=True, tenant=True, soft_time_limit=1800, time_limit=1900)
+@app.task(bind=True, tenant=True, soft_time_limit=1800, time_limit=1900, after_response=True)
 def build_organisation_export(self, *, organisation: Organisation, export_id: str) -> str:
     """Build one organisation export. Idempotent: only the task that claims a queued export builds it."""
     from celery.exceptions import SoftTimeLimitExceeded

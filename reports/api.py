@@ -249,9 +249,11 @@ class ReportRevokeView(OrganisationGenericView):
 class VerificationSerializer(serializers.Serializer[Any]):
     report_id = serializers.UUIDField()
     status = serializers.ChoiceField(
-        choices=["valid", "superseded", "revoked", "expired", "not_ready"],
-        help_text="`valid`; `superseded` by a newer report on the same assessment; `revoked` (see "
-        "`revoked_reason`); `expired` 12 months after issue; `not_ready` while it has not been issued yet.",
+        choices=["valid", "audit_failed", "superseded", "revoked", "expired", "not_ready"],
+        help_text="The strongest that applies: `revoked` (see `revoked_reason`); `expired` 12 months after issue; "
+        "`superseded` by a newer report on the same assessment that is not revoked; `audit_failed`: otherwise "
+        "current, but issued while the check of the organisation's audit trail failed (never plainly valid); "
+        "`valid`; `not_ready` while it has not been issued yet.",
     )
     issuer_name = serializers.CharField()
     issuer_company_number = serializers.CharField(allow_blank=True)
@@ -262,6 +264,14 @@ class VerificationSerializer(serializers.Serializer[Any]):
     revoked_reason = serializers.CharField(allow_blank=True)
     superseded_by = serializers.UUIDField(allow_null=True)
     superseded_at = serializers.DateTimeField(allow_null=True)
+    audit_chain_ok = serializers.BooleanField(
+        allow_null=True,
+        help_text="Whether the audit trail's check passed when the report was issued (null: not issued, or "
+        "issued before the portal recorded it).",
+    )
+    audit_broken_at = serializers.IntegerField(
+        allow_null=True, help_text="When the check failed: the audit event at which the chain was broken."
+    )
 
 
 class VerifyFileSerializer(serializers.Serializer[Any]):
@@ -289,6 +299,8 @@ def _verification_data(verification: services.Verification) -> dict[str, Any]:
         "revoked_reason": report.revoked_reason,
         "superseded_by": newer.pk if newer else None,
         "superseded_at": newer.rendered_at if newer else None,
+        "audit_chain_ok": report.audit_chain_ok if issued else None,
+        "audit_broken_at": report.audit_broken_at if issued else None,
     }
 
 

@@ -44,6 +44,10 @@ class AttestationReport(models.Model):
     size = models.PositiveBigIntegerField(null=True, blank=True)
     page_count = models.PositiveIntegerField(null=True, blank=True)
     render_seconds = models.FloatField(null=True, blank=True)
+    # The audit-trail check printed in the PDF, recorded when it was rendered (None: rendered before it
+    # was recorded): a report issued while the chain was broken must never be shown as plainly valid.
+    audit_chain_ok = models.BooleanField(null=True, blank=True)
+    audit_broken_at = models.PositiveBigIntegerField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -81,11 +81,30 @@ def report_revoke(*, report: AttestationReport, actor: User, reason: str) -> Att
     return report
 
 
+# How many of an assessment's issued reports the verify page lists (newest first).
+HISTORY_LIMIT = 20
+
+
 @dataclass(frozen=True)
 class Verification:
+    """What the verify page says about one report, everything taken into account.
+
+    `status`, strongest first: revoked, expired, superseded (by a newer issued report that is not
+    revoked), audit_failed (issued while the audit trail's check failed), valid; not_ready before it
+    is issued. A newer report that was revoked does not supersede: it is listed in `newer_revoked`,
+    so a reader sees it existed and why it was withdrawn. `history` is the assessment's issued reports
+    with their own statuses, newest first (at most HISTORY_LIMIT)."""
+
     report: AttestationReport
-    status: str  # valid, superseded, revoked, expired, not_ready
+    status: str
     superseded_by: AttestationReport | None = None
+    newer_revoked: tuple[AttestationReport, ...] = ()
+    history: tuple[tuple[AttestationReport, str], ...] = ()
+
+    @property
+    def audit_failed(self) -> bool:
+        """Issued with a failed audit-trail check (whatever its status now)."""
+        return self.status != "not_ready" and self.report.audit_chain_ok is False
 
 
 def report_verification(report_id: Any) -> Verification | None:
@@ -97,29 +116,42 @@ def report_verification(report_id: Any) -> Verification | None:
     return verification_of(report)
 
 
-def verification_of(report: AttestationReport) -> Verification:
-    """The status of a report already read (one query: whether a newer report supersedes it)."""
-    with scopes_disabled():
-        if report.status != ReportStatus.READY:
-            return Verification(report, "not_ready")
-        newer = (
-            AttestationReport.objects.filter(
-                organisation=report.organisation_id,
-                assessment=report.assessment_id,
-                status=ReportStatus.READY,
-                rendered_at__gt=report.rendered_at,
-                revoked_at__isnull=True,
-            )
-            .order_by("-rendered_at")
-            .first()
-        )
+def _newer(other: AttestationReport, report: AttestationReport) -> bool:
+    """Issued after `report` (both are ready, so both have an issue moment)."""
+    return bool(other.rendered_at and report.rendered_at and other.rendered_at > report.rendered_at)
+
+
+def _status_among(
+    report: AttestationReport, issued: list[AttestationReport], now: Any
+) -> tuple[str, AttestationReport | None]:
+    """A ready report's status given its assessment's issued reports (newest first)."""
     if report.revoked_at:
-        return Verification(report, "revoked")
-    if report.expires_at <= timezone.now():
-        return Verification(report, "expired")
-    if newer is not None:
-        return Verification(report, "superseded", newer)
-    return Verification(report, "valid")
+        return "revoked", None
+    if report.expires_at <= now:
+        return "expired", None
+    current = next((r for r in issued if _newer(r, report) and r.revoked_at is None), None)
+    if current is not None:
+        return "superseded", current
+    if report.audit_chain_ok is False:
+        return "audit_failed", None
+    return "valid", None
+
+
+def verification_of(report: AttestationReport) -> Verification:
+    """The status of a report already read (one query: the assessment's issued reports)."""
+    if report.status != ReportStatus.READY:
+        return Verification(report, "not_ready")
+    with scopes_disabled():
+        issued = list(
+            AttestationReport.objects.filter(
+                organisation=report.organisation_id, assessment=report.assessment_id, status=ReportStatus.READY
+            ).order_by("-rendered_at", "-pk")[:HISTORY_LIMIT]
+        )
+    now = timezone.now()
+    status, superseded_by = _status_among(report, issued, now)
+    newer_revoked = tuple(r for r in issued if _newer(r, report) and r.revoked_at)
+    history = tuple((r, _status_among(r, issued, now)[0]) for r in issued)
+    return Verification(report, status, superseded_by, newer_revoked, history)
 
 
 class ReportNotReady(Exception):

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from portal.audit import audit_record
+from portal.audit import audit_record, audit_verify_chain
 from portal.celery import app
 from portal.models import Organisation
 from reports.models import AttestationReport, ReportStatus
@@ -24,7 +24,7 @@ MAX_ATTEMPTS = 3
 STUCK_AFTER = timedelta(minutes=15)
 
 
-@app.task(bind=True, tenant=True, soft_time_limit=300, time_limit=360)
+@app.task(bind=True, tenant=True, soft_time_limit=300, time_limit=360, after_response=True)
 def render_report_task(self, *, organisation: Organisation, report_id: str) -> str:
     """Render one report. Idempotent: only the task that claims a queued report renders it."""
     from reports.rendering import render_report
@@ -41,7 +41,9 @@ def render_report_task(self, *, organisation: Organisation, report_id: str) -> s
     # and stored as rendered_at, which the report and verify pages show as issued.
     issued_at = timezone.now()
     try:
-        pdf, pages, seconds = render_report(report, issued_at=issued_at)
+        # One check of the audit chain, at the issued moment: printed in the PDF and kept for the verify page.
+        chain = audit_verify_chain(organisation=organisation)
+        pdf, pages, seconds = render_report(report, issued_at=issued_at, chain=chain)
         # Storing is part of the attempt: a full or unwritable volume is retried like a failed render.
         name = default_storage.save(
             f"reports/{organisation.pk}/{report_id}-{uuid.uuid4().hex[:8]}.pdf", ContentFile(pdf)
@@ -69,6 +71,8 @@ def render_report_task(self, *, organisation: Organisation, report_id: str) -> s
             size=len(pdf),
             page_count=pages,
             render_seconds=round(seconds, 3),
+            audit_chain_ok=chain.ok,
+            audit_broken_at=chain.broken_at,
             attempts=report.attempts + 1,
             error="",
         )

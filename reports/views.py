@@ -139,7 +139,7 @@ def report_revoke(request: TenantRequest, org_slug: str, report_id: Any) -> Http
 def verify(request: HttpRequest, report_id: Any) -> HttpResponse:
     """Public: who issued a report, when, its hash and status; and a byte-for-byte check of a file."""
     if services.verify_rate_limited(requester_key(request)):
-        return render(request, "reports/verify_limited.html", status=429)
+        return _noindex(render(request, "reports/verify_limited.html", status=429))
     verification = services.report_verification(report_id)
     if verification is None:
         raise Http404
@@ -153,9 +153,17 @@ def verify(request: HttpRequest, report_id: Any) -> HttpResponse:
             error = _("This report has not been issued yet")
         else:
             match = services.file_matches(verification.report, upload)
-    return render(
-        request,
-        "reports/verify.html",
-        {"v": verification, "report": verification.report, "match": match, "error": error},
-        status=400 if error else 200,
+    return _noindex(
+        render(
+            request,
+            "reports/verify.html",
+            {"v": verification, "report": verification.report, "match": match, "error": error},
+            status=400 if error else 200,
+        )
     )
+
+
+def _noindex(response: HttpResponse) -> HttpResponse:
+    """Verify pages are found through the report printed with their id, never through a search engine."""
+    response["X-Robots-Tag"] = "noindex"
+    return response

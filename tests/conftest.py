@@ -119,6 +119,8 @@ def _fast_and_isolated(settings, tmp_path) -> None:
     from django.core.cache import cache
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # In-process tasks run in line, so a test sees their result as soon as the commit is over.
+    settings.PORTAL_EAGER_TASKS_IN_BACKGROUND = False
     cache.clear()  # rate limits and sessions from one test must not leak into the next
     # Uploaded files go to a folder of this test's own.
     settings.STORAGES = {

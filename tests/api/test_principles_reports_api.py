@@ -495,6 +495,8 @@ def test_verify_needs_no_token_and_ignores_a_bad_one(api, final) -> None:
         "revoked_reason": "",
         "superseded_by": None,
         "superseded_at": None,
+        "audit_chain_ok": True,
+        "audit_broken_at": None,
     }
     assert body["issued_at"] and body["valid_until"] > body["issued_at"]
     garbage = APIClient()

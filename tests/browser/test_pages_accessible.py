@@ -141,3 +141,45 @@ def test_small_screen_and_keyboard_only(visitor_factory, organisation_with_peopl
         visitor.page.keyboard.press("Enter")
     visitor.check()
     assert "Invitation sent to keyboard.user@acme.example" in visitor.page.content()
+
+
+def test_the_verify_page_is_accessible_in_its_fullest_state(
+    visitor_factory, organisation_with_people, framework, tmp_path
+) -> None:
+    """A report issued with a failed audit-trail check, a newer one revoked and a newest one superseding
+    it, and a copy that does not match: every callout, note and the history table, checked by axe."""
+    from datetime import date, timedelta
+
+    from django.utils import timezone
+
+    from assessments import services as assessment_services
+    from reports import services as report_services
+    from tests.reports.conftest import ready_report
+    from tests.sample_files import pdf
+
+    organisation, owner, _ = organisation_with_people
+    tenant = type("Tenant", (), {"organisation": organisation, "owner": owner})()
+    assessment = assessment_services.assessment_create(
+        organisation=organisation,
+        actor=owner,
+        framework=framework,
+        title="Self-assessment 2026",
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 12, 31),
+    )
+    now = timezone.now()
+    report = ready_report(
+        tenant, assessment, rendered_at=now - timedelta(days=3), audit_chain_ok=False, audit_broken_at=40
+    )
+    revoked = ready_report(tenant, assessment, rendered_at=now - timedelta(days=2))
+    report_services.report_revoke(report=revoked, actor=owner, reason="Issued on the wrong figures")
+    ready_report(tenant, assessment, rendered_at=now - timedelta(days=1))
+    anonymous = visitor_factory()
+    anonymous.goto(f"/verify/{report.pk}/")
+    copy = tmp_path / "copy.pdf"
+    copy.write_bytes(pdf("not the issued report"))
+    anonymous.page.get_by_label("The PDF file you received").set_input_files(copy)
+    anonymous.submit("Check the file")
+    content = anonymous.page.content()
+    assert "The file does not match" in content and "Issued with a failed audit-trail check" in content
+    assert "was revoked on" in content and "Superseded" in content

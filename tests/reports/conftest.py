@@ -228,7 +228,14 @@ def report_bytes(report: AttestationReport) -> bytes:
 
 
 def ready_report(
-    tenant, assessment, *, rendered_at=None, content: bytes | None = None, requested_by=None
+    tenant,
+    assessment,
+    *,
+    rendered_at=None,
+    content: bytes | None = None,
+    requested_by=None,
+    audit_chain_ok: bool = True,
+    audit_broken_at: int | None = None,
 ) -> AttestationReport:
     """A stored READY report row without running WeasyPrint (for status, permission and query tests)."""
     content = content or b"%PDF-1.7\n% stand-in report " + str(timezone.now().timestamp()).encode() + b"\n%%EOF\n"
@@ -246,7 +253,19 @@ def ready_report(
             size=len(content),
             page_count=1,
             attempts=1,
+            audit_chain_ok=audit_chain_ok,
+            audit_broken_at=audit_broken_at,
         )
         report.file = default_storage.save(f"reports/{tenant.organisation.pk}/{report.pk}.pdf", ContentFile(content))
         report.save(update_fields=["file"])
     return report
+
+
+def break_audit_chain(tenant, sequence: int = 3) -> None:
+    """Change one recorded audit event behind the portal's back: the chain breaks at `sequence`."""
+    from portal.models import AuditEvent
+
+    with scopes_disabled():
+        assert AuditEvent.objects.filter(organisation=tenant.organisation, sequence=sequence).update(
+            target_label="edited in the database"
+        )

@@ -29,6 +29,7 @@ from assessments.models import AssessmentStatus
 from portal import services as portal_services
 from portal.models import AuditEvent, Invitation, Membership
 from portal.roles import Role
+from portal.templatetags.portal_tags import when
 from reports import rendering, services
 from reports.models import AttestationReport, ReportStatus
 from reports.tasks import render_report_task, sweep_reports
@@ -611,7 +612,9 @@ def test_a_newer_report_for_the_same_assessment_supersedes_the_older(tenant, fin
     anonymous = Client()
     html = html_of(anonymous.get(verify_url(older)))
     assert "Superseded" in html
-    assert f"by a newer report issued on {timezone.localtime(newer.rendered_at).strftime('%-d %B %Y')}" in html
+    # Named and linked: the reader goes straight to the report that stands now.
+    link = f'<a class="mono" href="{verify_url(newer)}">{newer.pk}</a>'
+    assert f"by a newer report issued on {when(newer.rendered_at)}: {link}" in html
     assert "Valid" in html_of(anonymous.get(verify_url(newer)))
     assert services.report_verification(older.pk).superseded_by.pk == newer.pk
     # A queued report does not supersede anything yet.
@@ -629,8 +632,7 @@ def test_a_report_expires_twelve_months_after_it_was_issued(tenant, final_assess
     with time_machine.travel(report.rendered_at + timedelta(days=365, minutes=1), tick=False):
         assert services.report_verification(report.pk).status == "expired"
         html = html_of(anonymous.get(verify_url(report)))
-    expired_on = timezone.localtime(report.expires_at).strftime("%-d %B %Y")
-    assert "Expired" in html and f"on {expired_on}, 12 months after it was issued" in html
+    assert "Expired" in html and f"on {when(report.expires_at)}, 12 months after it was issued" in html
 
 
 def test_revoked_wins_over_superseded_and_expired(tenant, final_assessment) -> None:
@@ -875,10 +877,11 @@ def test_the_verify_page_runs_the_same_number_of_queries_for_1_or_5_reports(tena
         assert Client().get(address).status_code == 200
     with assert_queries(5, "verify, signed in, one report"):  # + the base 3
         assert signed_in.get(address).status_code == 200
-    _grow(tenant, final_assessment, 4)
+    grown = _grow(tenant, final_assessment, 4)
     with assert_queries(2, "verify, anonymous, five reports"):
         response = Client().get(address)
     assert "Superseded" in html_of(response)
+    assert all(str(report.pk) in html_of(response) for report in grown)  # the history lists all five
     with assert_queries(5, "verify, signed in, five reports"):
         assert signed_in.get(address).status_code == 200
 
