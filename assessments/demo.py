@@ -199,7 +199,30 @@ def demo_plans(organisation: Organisation, users: dict[str, User]) -> None:
         )
         for key, values in sections.items():
             plans.plan_update_section(plan=signed, actor=manager, section=key, values=values)
-        plans.eqia_save(plan=signed, actor=manager, rows=rows, outcome=EqiaOutcome.ADJUST, justification="")
+        plans.eqia_save(
+            plan=signed,
+            actor=manager,
+            rows=rows,
+            outcome=EqiaOutcome.ADJUST,
+            justification="Older operators were less confident with the new interface: the plan now gives "
+            "paired working time on request and a second training session before go-live.",
+        )
+        # The consultation the outcome "agreed with conditions" came from (the report lists it).
+        plans.meeting_add(
+            plan=signed,
+            actor=manager,
+            held_on=today - timedelta(days=40),
+            participants="Manoj Mistry (operations), Rachel Reid (Unite), six line 3 operators",
+            notes="Walked through the cobot cells and the monitoring limits. Operators asked that pay is "
+            "protected and that the limits are reviewed after six months; both became conditions.",
+        )
+        plans.meeting_add(
+            plan=signed,
+            actor=manager,
+            held_on=today - timedelta(days=26),
+            participants="Manoj Mistry, Rachel Reid, Olivia Owen",
+            notes="Agreed the conditions and the retraining schedule in paid hours.",
+        )
         plans.plan_submit(plan=signed, actor=manager)
         workflow.subject_sign(
             subject=signed,
@@ -239,7 +262,13 @@ def demo_plans(organisation: Organisation, users: dict[str, User]) -> None:
                     **({"consultation_outcome": "", "consultation_conditions": ""} if key == "consultation" else {}),
                 },
             )
-        plans.eqia_save(plan=draft, actor=manager, rows=rows, outcome=EqiaOutcome.ADJUST, justification="")
+        plans.eqia_save(
+            plan=draft,
+            actor=manager,
+            rows=rows,
+            outcome=EqiaOutcome.ADJUST,
+            justification="Training times move into day shifts so that part-time and night-shift staff can attend.",
+        )
         plans.plan_submit(plan=draft, actor=manager)
         workflow.comment_add(
             subject=draft,

@@ -108,4 +108,7 @@ def test_the_demo_report_renders_with_its_evidence_and_the_expired_file(django_c
     assert "(expired)" in text
     assert "Not started: concerns about new equipment" in text and "Embedded and improving:" in text
     assert "Retraining for night-shift staff must be scheduled in paid hours." in text
+    # The demo's agreed plan shows the consultation its conditions came from and why the EqIA adjusted it.
+    assert "Walked through the cobot cells" in text and "No consultation meetings recorded" not in text
+    assert "paired working time on request" in text and "No justification recorded" not in text
     assert audit_verify_chain(organisation=report.organisation).ok
