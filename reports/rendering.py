@@ -284,6 +284,8 @@ def report_context(report: Any, *, issued_at: datetime | None = None, chain: Any
             "extends_to_supply_chain": commitment.extends_to_supply_chain,
             "content_hash": commitment.signature.content_hash,
             "mfa_used": commitment.signature.mfa_used,
+            # The same words as every signature trail in the report.
+            "authentication": signed_text.authentication_label(commitment.signature),
         },
         "chart_svg": maturity_chart_svg(
             [Bar(f"{p['number']}. {p['title']}", p["average"]) for p in principles],  # type: ignore[arg-type]

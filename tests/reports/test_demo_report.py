@@ -102,7 +102,14 @@ def test_the_demo_report_renders_with_its_evidence_and_the_expired_file(django_c
     expired = [e for e in _cited(report.assessment) if e.is_expired(today=issued)]
     assert expired
 
-    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(report_bytes(report))).pages)
+    pages = [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(report_bytes(report))).pages]
+    text = " ".join(pages)
+    # The Agreement heading and its introduction stay on the page of the first signature they introduce
+    # (in the demo they once sat alone at the foot of the maturity page).
+    agreement = next(page for page in pages if "Decisions of management and of the workforce" in page)
+    assert "For the workforce:" in agreement or "For management:" in agreement
+    # The commitment says how its signer signed in with the same words as the signature trails.
+    assert "How they signed in Not recorded (no two-factor authentication)" in text
     name = expired[0].original_name
     assert name in text and f"{name} {expired[0].effective_date:%-d %b %Y}" in text
     assert "(expired)" in text
