@@ -792,7 +792,8 @@ def _owner(organisation: Any, data: Any) -> tuple[bool, User | None]:
 
 
 def _members(organisation: Any) -> list[User]:
-    return [m.user for m in Membership.objects.filter(organisation=organisation).select_related("user")]
+    """Who an action can be given to."""
+    return selectors.owner_choices(organisation)
 
 
 def _action_items(membership: Membership) -> QuerySet[ActionItem]:

@@ -109,7 +109,10 @@ class ActionItemForm(PortalFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         owner = self.fields["owner"]
         assert isinstance(owner, forms.ModelChoiceField)
-        owner.queryset = User.objects.filter(pk__in=[m.pk for m in members]).order_by("full_name", "email")
+        # `members`: who can act on it (selectors.owner_choices); an owner given before stays offered.
+        allowed = {m.pk for m in members} | ({self.instance.owner_id} if self.instance.owner_id else set())
+        owner.queryset = User.objects.filter(pk__in=allowed).order_by("full_name", "email")
+        owner.error_messages["invalid_choice"] = _("Choose an owner from the organisation's members who can act on it")
         owner.empty_label = str(_("No owner yet"))
         owner.label_from_instance = lambda user: user.display_name  # type: ignore[method-assign,assignment]
         status = self.fields["status"]

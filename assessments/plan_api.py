@@ -513,7 +513,7 @@ class EqiaView(PlanMixin, OrganisationGenericView):
         serializer = EqiaInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        owners = {user.email.lower(): user for user in selectors.eqia_owner_choices(self.organisation)}
+        owners = {user.email.lower(): user for user in selectors.owner_choices(self.organisation)}
         errors: dict[str, list[str]] = {}
         inputs = []
         for index, row in enumerate(data["rows"]):

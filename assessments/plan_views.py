@@ -212,7 +212,7 @@ def plan_eqia(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpRespon
     membership = require(request, "view_dashboard")
     plan = selectors.get_plan_for(membership, plan_id)
     can_edit = membership.can("edit_content") and plan.is_editable
-    members = selectors.eqia_owner_choices(request.organisation)
+    members = selectors.owner_choices(request.organisation)
     eqia = plan.eqia
     rows = {r.characteristic: r for r in eqia.rows.select_related("owner")}
     errors: dict[str, str] = {}

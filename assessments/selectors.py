@@ -108,6 +108,10 @@ class AssessmentProgress:
         return sum(p.to_confirm for p in self.principles)
 
     @property
+    def expired_evidence(self) -> int:
+        return sum(p.expired_evidence for p in self.principles)
+
+    @property
     def completed(self) -> int:
         return sum(1 for p in self.principles if p.status == "completed")
 
@@ -392,8 +396,9 @@ def plan_versions(membership: Membership, plan: Plan) -> dict[int, Plan]:
     return {p.version: p for p in versions}
 
 
-def eqia_owner_choices(organisation: Organisation) -> list[Any]:
-    """Who may own an EqIA mitigation: the organisation's current members, except auditors."""
+def owner_choices(organisation: Organisation) -> list[Any]:
+    """Who may own an action item or an EqIA mitigation: the organisation's current members who can act
+    on it, so not auditors (their access is read-only and ends on a set date)."""
     memberships = Membership.objects.filter(organisation=organisation).exclude(role=Role.AUDITOR).select_related("user")
     return [m.user for m in memberships if m.is_active()]
 

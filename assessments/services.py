@@ -29,6 +29,7 @@ from assessments.models import (
     Response,
     a_year_after,
 )
+from assessments.selectors import owner_choices
 from assessments.uploads import UploadRejected, safe_display_name, sniff_upload
 from portal.audit import audit_record
 from portal.models import Membership, Organisation, User
@@ -290,6 +291,19 @@ def response_save(
     return SaveResult(response, True)
 
 
+def response_cite(*, response: Response, evidence: Evidence, actor: User) -> SaveResult:
+    """Cite one more file on an answer, keeping the rest of it (a file uploaded from the criterion)."""
+    with scope(organisation=response.organisation):
+        cited = list(Citation.objects.filter(response=response).values_list("evidence_id", flat=True))
+    return response_save(
+        response=response,
+        actor=actor,
+        maturity=response.maturity,
+        narrative=response.narrative,
+        evidence_ids=[*cited, evidence.pk] if evidence.pk not in cited else cited,
+    )
+
+
 def _record_confirmation(response: Response, actor: User, *, changed: bool) -> None:
     audit_record(
         organisation=response.organisation,
@@ -337,45 +351,51 @@ def responses_confirm(*, assessment: Assessment, actor: User, principle_number: 
 @dataclass(frozen=True)
 class SubmissionProblem:
     response: Response
-    message: str
+    message: str  # for a list of problems: names the criterion
+    field: str = ""  # where the criterion page shows it: "maturity", "evidence", or "" (the criterion)
+    field_message: str = ""  # at that field, beside the criterion's name
+
+
+def response_problem(response: Response) -> SubmissionProblem | None:
+    """What stops this one answer from being submitted, if anything. Reads the response's criterion and
+    its citations (prefetch them when checking many)."""
+    criterion = response.criterion
+    names = {"code": criterion.code, "title": criterion.title}
+    if response.awaiting_confirmation:
+        short = _("Confirm or change the answer carried over from the last assessment")
+        return SubmissionProblem(
+            response,
+            _("%(code)s %(title)s: confirm or change the answer carried over from the last assessment") % names,
+            "",
+            short,
+        )
+    if response.maturity is None:
+        return SubmissionProblem(
+            response,
+            _("%(code)s %(title)s: choose a maturity level") % names,
+            "maturity",
+            _("Choose a maturity level"),
+        )
+    if response.maturity >= 3 and criterion.evidence_expected and not response.citations.all():
+        level = {"level": response.maturity}
+        return SubmissionProblem(
+            response,
+            _("%(code)s %(title)s: cite evidence for maturity %(level)s, or lower the level") % {**names, **level},
+            "evidence",
+            _("Cite evidence for maturity %(level)s, or lower the level") % level,
+        )
+    return None
 
 
 def submission_problems(assessment: Assessment) -> list[SubmissionProblem]:
     """What stops an assessment from going to workforce review, one line per criterion."""
-    problems: list[SubmissionProblem] = []
     responses = (
         Response.objects.filter(assessment=assessment)
         .select_related("criterion", "criterion__principle")
         .prefetch_related("citations")
         .order_by("criterion__principle__number", "criterion__position")
     )
-    for response in responses:
-        criterion = response.criterion
-        if response.awaiting_confirmation:
-            problems.append(
-                SubmissionProblem(
-                    response,
-                    _("%(code)s %(title)s: confirm or change the answer carried over from the last assessment")
-                    % {"code": criterion.code, "title": criterion.title},
-                )
-            )
-        elif response.maturity is None:
-            problems.append(
-                SubmissionProblem(
-                    response,
-                    _("%(code)s %(title)s: choose a maturity level")
-                    % {"code": criterion.code, "title": criterion.title},
-                )
-            )
-        elif response.maturity >= 3 and criterion.evidence_expected and not response.citations.all():
-            problems.append(
-                SubmissionProblem(
-                    response,
-                    _("%(code)s %(title)s: cite evidence for maturity %(level)s, or lower the level")
-                    % {"code": criterion.code, "title": criterion.title, "level": response.maturity},
-                )
-            )
-    return problems
+    return [problem for response in responses if (problem := response_problem(response)) is not None]
 
 
 def assessment_submit(*, assessment: Assessment, actor: User) -> list[str]:
@@ -522,6 +542,14 @@ def evidence_download_allow(*, membership: Membership, evidence: Evidence, actor
     )
 
 
+def evidence_downloadable_from(*, membership: Membership, assessment: Assessment) -> bool:
+    """May this member download the files `assessment` cites? The rule of `evidence_download_allow`,
+    asked before any file is: auditors, only those of final work."""
+    if not membership.can("download_evidence"):
+        return False
+    return membership.role != Role.AUDITOR or assessment.status == AssessmentStatus.FINAL
+
+
 def evidence_file_response(evidence: Evidence) -> FileResponse:
     """The stored file as a private attachment that no browser renders or sniffs."""
     response = FileResponse(
@@ -561,9 +589,13 @@ def evidence_delete(*, evidence: Evidence, actor: User) -> None:
 # --- Action items ---------------------------------------------------------------------------
 
 
-def _check_owner(organisation: Organisation, owner: User | None) -> None:
-    if owner is not None and not Membership.objects.filter(organisation=organisation, user=owner).exists():
-        raise ValidationError({"owner": _("Choose an owner from the organisation's members")})
+def _check_owner(organisation: Organisation, owner: User | None, *, current: User | None = None) -> None:
+    """An action's owner is someone who can act on it (`selectors.owner_choices`); an owner given
+    before this rule may stay while the action is edited."""
+    if owner is None or (current is not None and owner.pk == current.pk):
+        return
+    if owner.pk not in {user.pk for user in owner_choices(organisation)}:
+        raise ValidationError({"owner": _("Choose an owner from the organisation's members who can act on it")})
 
 
 def action_assigned_notify(*, item: ActionItem, actor: User, key: str) -> None:
@@ -638,7 +670,7 @@ def action_item_update(
     if status not in ActionStatus.values:
         raise ValidationError({"status": _("Choose a status from the list")})
     with scope(organisation=organisation), transaction.atomic():
-        _check_owner(organisation, owner)
+        _check_owner(organisation, owner, current=item.owner)
         before = {
             "title": item.title,
             "owner": item.owner.email if item.owner else None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -30,7 +31,8 @@ EVIDENCE_PER_PAGE = 25
 
 
 def _members(request: TenantRequest) -> list[Any]:
-    return [m.user for m in Membership.objects.filter(organisation=request.organisation).select_related("user")]
+    """Who an action can be given to."""
+    return selectors.owner_choices(request.organisation)
 
 
 # --- Cycles ---------------------------------------------------------------------------------
@@ -242,6 +244,12 @@ def principle_page(request: TenantRequest, org_slug: str, assessment_id: Any, nu
             return redirect(request.path)
         responses = selectors.principle_responses(assessment, principle)
     evidence = list(selectors.evidence_library(request.organisation)) if can_edit else []
+    # Reached from "Check and send" (?check=1): each criterion that stops sending says why at its field.
+    problems = (
+        {p.response.pk: p for r in responses if (p := services.response_problem(r)) is not None}
+        if can_edit and request.GET.get("check") and not errors
+        else {}
+    )
     comments = selectors.comments_by_anchor(assessment, "assessment")
     for response in responses:
         response.comments = comments.get(response.criterion.code, [])  # type: ignore[attr-defined]
@@ -259,12 +267,17 @@ def principle_page(request: TenantRequest, org_slug: str, assessment_id: Any, nu
             "evidence_library": evidence,
             "levels": assessment.framework.maturity_levels,
             "errors": errors,
+            "problems": problems,
             "principles": principles,
             "today": timezone.localdate(),
             "can_comment": membership.can("comment") and assessment.status != "final",
             "can_resolve": membership.can("comment"),
             "kind": "assessment",
             "to_confirm": sum(1 for r in responses if r.awaiting_confirmation),
+            # Cited files, for readers: their pages for those who browse the library, their downloads
+            # as services.evidence_download_allow will let them.
+            "can_open_evidence": membership.can("view_evidence_library"),
+            "can_download_evidence": services.evidence_downloadable_from(membership=membership, assessment=assessment),
         },
         status=400 if errors else 200,
     )
@@ -481,12 +494,30 @@ def evidence_list(request: TenantRequest, org_slug: str) -> HttpResponse:
     )
 
 
+def _citing_response(request: TenantRequest) -> Response | None:
+    """The answer an upload was started from ("Upload evidence for criterion 4.1"), while it can still
+    be changed; None for an upload into the library alone."""
+    try:
+        response_id = uuid.UUID(request.GET.get("response", ""))
+    except ValueError:
+        return None
+    response = (
+        Response.objects.select_related("assessment", "criterion__principle")
+        .filter(organisation=request.organisation, pk=response_id)
+        .first()
+    )
+    return response if response is not None and response.assessment.is_editable else None
+
+
 @require_http_methods(["GET", "POST"])
 def evidence_upload(request: TenantRequest, org_slug: str) -> HttpResponse:
     require(request, "edit_content")
     form = EvidenceForm(request.POST or None, request.FILES or None)
+    citing = _citing_response(request)
     next_url = request.GET.get("next", "")
-    if not next_url.startswith(f"/o/{org_slug}/"):
+    if citing is not None:
+        next_url = _criterion_url(org_slug, citing.assessment, citing)
+    elif not next_url.startswith(f"/o/{org_slug}/"):
         next_url = ""  # only ever back into this organisation: no open redirects
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -503,16 +534,37 @@ def evidence_upload(request: TenantRequest, org_slug: str) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(
-                request,
-                _("%(name)s has been added to the evidence library.") % {"name": evidence.original_name},
-            )
+            _uploaded(request, evidence, citing)
             return redirect(next_url or reverse("assessments:evidence_list", kwargs={"org_slug": org_slug}))
     return render(
         request,
         "assessments/evidence_upload.html",
-        {"form": form, "next": next_url, "max_mb": settings.EVIDENCE_MAX_BYTES // (1024 * 1024)},
+        {
+            "form": form,
+            "next": next_url,
+            "citing": citing,
+            "max_mb": settings.EVIDENCE_MAX_BYTES // (1024 * 1024),
+        },
     )
+
+
+def _uploaded(request: TenantRequest, evidence: Evidence, citing: Response | None) -> None:
+    """Say what became of the file, citing it on the answer it was uploaded for."""
+    names = {"name": evidence.original_name}
+    if citing is None:
+        messages.success(request, _("%(name)s has been added to the evidence library.") % names)
+        return
+    names["code"] = citing.criterion.code
+    try:
+        services.response_cite(response=citing, evidence=evidence, actor=request.user)
+    except ValidationError as exc:  # sent for review or signed since the page was opened
+        messages.warning(
+            request,
+            _("%(name)s has been added to the evidence library, but not cited on %(code)s: %(reason)s")
+            % {**names, "reason": " ".join(exc.messages)},
+        )
+    else:
+        messages.success(request, _("%(name)s has been added to the evidence library and cited on %(code)s.") % names)
 
 
 def _evidence(request: TenantRequest, evidence_id: Any) -> Evidence:

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from django import template
+from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -50,4 +51,55 @@ def evidence_checkboxes(response: Any, library: list[Any], today: date) -> SafeS
         'id="{}" name="{}" value="{}"{}><label class="checkboxes__label" for="{}">{} '
         '<span class="secondary-text">– {}</span>{}</label></div>',
         rows,
+    )
+
+
+@register.simple_tag
+def cited_evidence(response: Any, today: date, org_slug: str, can_open: bool, can_download: bool) -> SafeString:
+    """The files an answer cites, for people reading it: each with its dates and, where the reader's
+    role allows, a link to its page (`can_open`) and its download (`can_download`)."""
+    citations = response.citations.all()
+    if not citations:
+        return format_html('<p class="body mb-0">{}</p>', _("None cited"))
+    items = []
+    for citation in citations:
+        evidence = citation.evidence
+        kwargs = {"org_slug": org_slug, "evidence_id": evidence.pk}
+        name = (
+            format_html(
+                '<a href="{}">{}</a>', reverse("assessments:evidence_detail", kwargs=kwargs), evidence.original_name
+            )
+            if can_open
+            else format_html('<span class="evidence-cited__name">{}</span>', evidence.original_name)
+        )
+        dates = [_("Effective %(d)s") % {"d": date_format(evidence.effective_date, "j F Y")}]
+        if evidence.expiry_date:
+            dates.append(_("Valid until %(d)s") % {"d": date_format(evidence.expiry_date, "j F Y")})
+        else:
+            dates.append(_("No expiry date"))
+        expired = (
+            format_html(' <strong class="tag tag--red">{}</strong>', _("Expired"))
+            if evidence.expiry_date and evidence.expiry_date < today
+            else ""
+        )
+        download = (
+            format_html(
+                ' <a class="evidence-cited__download" href="{}" download>'
+                '{}<span class="visually-hidden"> {}</span></a>',
+                reverse("assessments:evidence_download", kwargs=kwargs),
+                _("Download"),
+                evidence.original_name,
+            )
+            if can_download
+            else ""
+        )
+        items.append((name, evidence.description, " · ".join(dates), expired, download))
+    return format_html(
+        '<ul class="evidence-cited">{}</ul>',
+        format_html_join(
+            "\n",
+            '<li class="evidence-cited__item">{} <span class="secondary-text">– {}</span>'
+            '<span class="evidence-cited__dates">{}{}{}</span></li>',
+            items,
+        ),
     )

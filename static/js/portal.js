@@ -55,3 +55,33 @@
     focusErrorSummary();
   }
 })();
+// Autosave status where the eye is (issue 18, part 4). The criterion's live region (.autosave-live,
+// visually hidden) is what htmx fills and screen readers hear; the visible copy (.autosave-status,
+// aria-hidden, so nothing is heard twice) moves beside the field last edited.
+(function () {
+  "use strict";
+  var lastField = new WeakMap();
+  function remember(event) {
+    var field = event.target.closest && event.target.closest(".criterion-fields [data-autosave-field]");
+    if (field) { lastField.set(field.closest(".criterion"), field); }
+  }
+  document.addEventListener("input", remember);
+  document.addEventListener("change", remember);
+  // "Not saved: ..." comes back as 422, which htmx does not swap by default.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr.status === 422 && event.detail.target.classList.contains("autosave-live")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var live = event.detail.target;
+    if (!live.classList.contains("autosave-live")) { return; }
+    var section = live.closest(".criterion");
+    var shown = section && section.querySelector(".autosave-status");
+    if (!shown) { return; }
+    var field = lastField.get(section);
+    if (field && shown.parentNode !== field) { field.appendChild(shown); }
+    shown.innerHTML = live.innerHTML;
+  });
+})();

@@ -310,3 +310,143 @@ def test_signatures_on_a_plan_changed_after_signing_show_as_void(tenant, role) -
     assert set(after) == {"management", "workforce"}
     for card in after.values():
         assert_void(card)
+
+
+# --- cited evidence, as reviewers read a criterion (issue 18, part 2) --------------------------
+
+
+def _file(tenant, name: str, *, effective, expiry=None):
+    import io
+
+    from tests.assessments.conftest import PDF
+
+    return services.evidence_upload(
+        organisation=tenant.organisation,
+        actor=tenant.manager,
+        file=io.BytesIO(PDF),
+        name=name,
+        description=f"About {name}",
+        effective_date=effective,
+        expiry_date=expiry,
+    )
+
+
+def _finalise(tenant, assessment) -> None:
+    for signer, decision in ((tenant.rep, "sign"), (tenant.owner, "sign")):
+        workflow.subject_sign(
+            subject=assessment,
+            signer=signer,
+            decision=decision,
+            typed_name=signer.display_name,
+            job_title="",
+            expected_hash=workflow.subject_hash(assessment),
+            context=SigningContext(),
+        )
+    with scope(organisation=tenant.organisation):
+        assessment.refresh_from_db()
+    assert assessment.status == AssessmentStatus.FINAL
+
+
+def _download(client, path: str) -> tuple[object, bytes]:
+    """GET a file and read it to the end, so the test client closes it (as tests/reports' get_file)."""
+    response = client.get(path)
+    return response, b"".join(response.streaming_content) if getattr(response, "streaming", False) else b""
+
+
+def _cited_items(html: str, code: str) -> list[str]:
+    """The cited files' entries in criterion `code`'s section, as HTML."""
+    section = re.search(
+        rf'<section class="criterion card" id="criterion-{code.replace(".", "-")}".*?</section>', html, re.S
+    )
+    assert section, code
+    return re.findall(r'<li class="evidence-cited__item">(.*?)</li>', section.group(0), re.S)
+
+
+def test_reviewers_open_and_download_cited_evidence_from_the_criterion_as_their_role_allows(tenant, assessment) -> None:
+    from datetime import date, timedelta
+
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    minutes = _file(tenant, "minutes.pdf", effective=date(2026, 3, 4))
+    cert = _file(tenant, "old-cert.pdf", effective=date(2025, 1, 10), expiry=today - timedelta(days=3))
+    for code, response in responses_by_code(assessment).items():
+        cited = [minutes.pk, cert.pk] if code == "1.1" else []
+        services.response_save(
+            response=response, actor=tenant.manager, maturity=3 if cited else 1, narrative="x", evidence_ids=cited
+        )
+    services.assessment_submit(assessment=assessment, actor=tenant.manager)
+    slug = tenant.organisation.slug
+    page = f"/o/{slug}/assessments/{assessment.pk}/principles/1/"
+
+    def links(role) -> tuple[list[str], str]:
+        html = client_for(tenant.user(role)).get(page).content.decode()
+        items = _cited_items(html, "1.1")
+        assert [re.sub(r"<[^>]+>", "", i).split(" – ")[0].strip() for i in items] == ["minutes.pdf", "old-cert.pdf"]
+        return items, html
+
+    expiry = f"Valid until {(today - timedelta(days=3)).strftime('%-d %B %Y')}"
+    detail = {e: f'href="/o/{slug}/evidence/{e.pk}/"' for e in (minutes, cert)}
+    download = {e: f'href="/o/{slug}/evidence/{e.pk}/download/" download' for e in (minutes, cert)}
+    # Representatives, owners and managers: the file's page and its download, with its dates.
+    for role in (Role.WORKFORCE_REP, Role.OWNER, Role.MANAGER):
+        items, _html = links(role)
+        assert detail[minutes] in items[0] and download[minutes] in items[0]
+        assert "Effective 4 March 2026 · No expiry date" in items[0] and "Expired" not in items[0]
+        assert detail[cert] in items[1] and download[cert] in items[1]
+        assert f"Effective 10 January 2025 · {expiry}" in items[1] and 'tag--red">Expired</strong>' in items[1]
+        client = client_for(tenant.user(role))
+        for evidence in (minutes, cert):
+            assert client.get(f"/o/{slug}/evidence/{evidence.pk}/").status_code == 200
+            assert _download(client, f"/o/{slug}/evidence/{evidence.pk}/download/")[0].status_code == 200
+    # A plain member reads the names and dates (a name is not the file: portal/roles.py), no links.
+    items, _html = links(Role.MEMBER)
+    assert not any("href=" in i for i in items) and "Effective 4 March 2026" in items[0]
+    # Auditors see the criterion once the work is final, and download what it cites (not the library).
+    assert client_for(tenant.auditor).get(page).status_code == 404
+    _finalise(tenant, assessment)
+    items, _html = links(Role.AUDITOR)
+    assert download[minutes] in items[0] and download[cert] in items[1]
+    assert detail[minutes] not in items[0] and detail[cert] not in items[1]
+    auditor = client_for(tenant.auditor)
+    got, body = _download(auditor, f"/o/{slug}/evidence/{minutes.pk}/download/")
+    assert got.status_code == 200 and got["Content-Disposition"].startswith("attachment;") and body.startswith(b"%PDF")
+    assert auditor.get(f"/o/{slug}/evidence/{minutes.pk}/").status_code == 403
+
+
+# The page as reviewers read it: 3 for every page, + the assessment; the responses with their criteria;
+# their citations with the files; their action items with owners; the comments with replies (no library:
+# nobody edits here). Cited files' links and dates come from those rows. An auditor's view is also
+# written to the audit trail (the chain head's UPDATE and the event's INSERT).
+READING_QUERIES = {Role.WORKFORCE_REP: 8, Role.MANAGER: 8, Role.AUDITOR: 10}
+
+
+@pytest.mark.parametrize("role", READING_QUERIES)
+def test_criterion_page_in_review_runs_the_same_queries_however_much_evidence_is_cited(
+    tenant, assessment, role
+) -> None:
+    from datetime import date
+
+    from assessments.models import Citation
+
+    for response in responses_by_code(assessment).values():
+        services.response_save(response=response, actor=tenant.manager, maturity=1, narrative="x", evidence_ids=[])
+    services.assessment_submit(assessment=assessment, actor=tenant.manager)
+    if role == Role.AUDITOR:
+        _finalise(tenant, assessment)
+    responses = [r for code, r in responses_by_code(assessment).items() if code.startswith("1.")]
+    client = client_for(tenant.user(role))
+    url = f"/o/{tenant.organisation.slug}/assessments/{assessment.pk}/principles/1/"
+    made = 0
+    for files in (1, 8):
+        for i in range(made, files):
+            evidence = _file(
+                tenant, f"f{i}.pdf", effective=date(2026, 1, 1), expiry=date(2026, 2, 1) if i % 2 else None
+            )
+            for response in responses:  # the page is read-only now: rows as a grown library would have them
+                Citation.objects.create(organisation=tenant.organisation, response=response, evidence=evidence)
+        made = files
+        client.get(url)
+        with assert_queries(READING_QUERIES[role], f"{role} principle page, {files} files cited per criterion"):
+            html = client.get(url).content.decode()
+        assert len(_cited_items(html, "1.1")) == files

@@ -24,7 +24,8 @@ MINIMAL_PDF = pdf(page=(612, 792))
 WEB_PAGE = b"<!DOCTYPE html><html><head><title>Minutes</title></head><body><script>alert(1)</script></body></html>"
 ESTABLISHED = "3 – Established"
 IN_PROGRESS = "2 – In progress"
-AUTOSAVED = re.compile(r"^\s*Saved \d{2}:\d{2}\s*$")  # the htmx reply; a page load says "Saved 4 Mar, 14:03"
+# The htmx reply; a page load says "Last saved 4 March 2026, 14:03 GMT".
+AUTOSAVED = re.compile(r"^\s*Saved at \d{2}:\d{2} (GMT|BST)\s*$")
 
 
 @pytest.fixture
@@ -197,7 +198,9 @@ def _autosave_is_seen_to_work(visitor) -> None:
     first = _criterion(page, "1.1")
     expect(first.get_by_label(ESTABLISHED)).to_be_checked()
     expect(first.get_by_label("What you do now, and how you know")).to_have_value(narrative)
-    expect(first.locator(".autosave-status")).to_contain_text("Saved")
+    expect(first.locator(".autosave-status")).to_contain_text(
+        re.compile(r"^Last saved \d{1,2} \w+ \d{4}, \d{2}:\d{2} (GMT|BST)$")
+    )
 
 
 def _manager_fills_every_principle(visitor, title: str) -> None:
@@ -225,11 +228,13 @@ def _manager_fixes_the_problem_and_submits(visitor, title: str) -> None:
     expect(problems).to_contain_text("cite evidence for maturity 3")
     expect(page.get_by_role("button", name="Send for workforce review")).to_have_count(0)
 
-    # The error links to the criterion itself.
+    # The error links to the criterion's evidence, which says what is wrong there.
     _follow(visitor, re.compile("cite evidence for maturity 3"), within=summary)
-    assert re.search(r"/principles/1/#criterion-1-1$", page.url), page.url
+    assert re.search(r"/principles/1/\?check=1#r-[0-9a-f-]{36}-evidence$", page.url), page.url
     first = _criterion(page, "1.1")
-    expect(first).to_be_in_viewport()
+    error = first.locator(".form-group--error .error-message")
+    expect(error).to_have_text("Error: Cite evidence for maturity 3, or lower the level")
+    expect(error).to_be_in_viewport()
     evidence = first.get_by_label(PDF_NAME)
     _autosaved(page, evidence.check)
     _click_button(visitor, "Save")
