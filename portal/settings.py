@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.tenancy.TenantMiddleware",
+    "portal.middleware.DebugNotFoundMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
