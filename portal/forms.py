@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import Organisation, User
+from portal.models import Organisation, Sector, SizeBand, User
 from portal.roles import ROLE_DESCRIPTIONS, Role
 from portal.text import SingleLineValidator
 
@@ -125,6 +125,20 @@ class SignupDetailsForm(PortalFormMixin, forms.Form):
 
 
 class OrganisationForm(PortalFormMixin, forms.ModelForm):
+    # Size is required (every organisation has one, and reports print it): radios offer only real
+    # sizes, never Django's "---------" blank choice, and nothing is chosen until the person chooses.
+    size_band = forms.ChoiceField(
+        label=_("How many people do you employ?"),
+        choices=SizeBand.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Select how many people you employ")},
+    )
+    sector = forms.ChoiceField(
+        label=_("Sector"),
+        choices=[("", _("Select your sector")), *Sector.choices],
+        error_messages={"required": _("Select your sector")},
+    )
+
     class Meta:
         model = Organisation
         fields = ["name", "company_number", "sector", "size_band", "country"]
@@ -133,13 +147,10 @@ class OrganisationForm(PortalFormMixin, forms.ModelForm):
             "company_number": _("Optional. Your Companies House number, for example 01234567."),
         }
         widgets = {
-            "size_band": forms.RadioSelect,
             "name": forms.TextInput(attrs={"autocomplete": "organization"}),
         }
         error_messages = {
             "name": {"required": _("Enter your organisation's name")},
-            "sector": {"required": _("Select your sector")},
-            "size_band": {"required": _("Select how many people you employ")},
             "country": {"required": _("Select your country")},
         }
 
