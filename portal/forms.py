@@ -45,6 +45,29 @@ def _decorate_widget(field: forms.BoundField) -> None:
     widget.attrs["class"] = " ".join(sorted(classes))
 
 
+# The sign-in library's labels in the portal's words and sentence case. Keyed by the library's (English)
+# label, so a label the library renames simply keeps its own wording.
+_LIBRARY_LABELS = {
+    "Email": _("Email address"),
+    "E-mail": _("Email address"),
+    "Remember Me": _("Remember me"),
+    "Password (again)": _("Confirm password"),
+    "Current Password": _("Current password"),
+    "New Password": _("New password"),
+    "New Password (again)": _("Confirm new password"),
+    "Authenticator code": _("Code"),
+}
+
+
+def _portal_words(field: forms.BoundField) -> None:
+    """Labels in the portal's words, and no placeholders: a label or hint says what to type, and a
+    placeholder vanishes as soon as someone types."""
+    label = _LIBRARY_LABELS.get(str(field.label))
+    if label is not None:
+        field.label = label
+    field.field.widget.attrs.pop("placeholder", None)
+
+
 class PortalFormRenderer(TemplatesSetting):
     """Every form (the portal's and allauth's) renders through templates/forms/: labels, hints,
     errors tied to their fields, and the error summary in the page layout."""
@@ -54,6 +77,7 @@ class PortalFormRenderer(TemplatesSetting):
 
     def render(self, template_name: str, context: dict[str, Any], request: Any = None) -> str:
         if template_name == self.field_template_name and "field" in context:
+            _portal_words(context["field"])
             _decorate_widget(context["field"])
         return super().render(template_name, context, request=request)
 

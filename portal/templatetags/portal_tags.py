@@ -114,6 +114,49 @@ def get_item(mapping: Any, key: Any) -> Any:
         return None
 
 
+_KEEP_CASE = re.compile(r"^(?:[A-Z0-9]{2,}s?|I)$")  # IP, TOTP, I
+
+
+def _lower_word(word: str) -> str:
+    return word.lower() if not _KEEP_CASE.match(word) and word[:1].isupper() and word[1:].islower() else word
+
+
+@register.filter(is_safe=True)
+def sentence_case(value: Any) -> str:
+    """The sign-in library's Title Case headings and buttons in sentence case, as every portal page
+    writes them: "Two-Factor Authentication" -> "Two-factor authentication". Tags are left alone;
+    acronyms (IP, TOTP) keep their capitals."""
+    first = True
+
+    def word(match: re.Match[str]) -> str:
+        nonlocal first
+        parts = match.group(0).split("-")
+        if first:
+            first = False
+            return "-".join([parts[0], *map(_lower_word, parts[1:])])
+        return "-".join(map(_lower_word, parts))
+
+    pieces = re.split(r"(<[^>]*>|&[#\w]+;)", str(value))
+    return "".join(p if p.startswith(("<", "&")) else re.sub(r"[A-Za-z][A-Za-z0-9'-]*", word, p) for p in pieces)
+
+
+@register.simple_tag
+def code_lifetime(setting: str) -> str:
+    """How long an emailed code lasts, in words, from the allauth setting that sets it: "15 minutes"."""
+    from allauth.account import app_settings
+
+    minutes = max(1, round(int(getattr(app_settings, setting)) / 60))
+    return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+
+
+@register.simple_tag
+def password_reset_days() -> int:
+    """How many days a password reset link lasts (Django's PASSWORD_RESET_TIMEOUT, which allauth uses)."""
+    from django.conf import settings
+
+    return max(1, round(settings.PASSWORD_RESET_TIMEOUT / 86400))
+
+
 @register.filter
 def when(value: datetime | None, seconds: str = "") -> str:
     """One moment as the portal shows it everywhere (pages, emails, the report PDF, the verify page):
