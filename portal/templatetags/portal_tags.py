@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django import template
 from django.core.paginator import Paginator
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -48,6 +50,7 @@ def role_label(value: Any) -> Any:
 
 
 _CODE = re.compile(r"[a-z]+(_[a-z]+)+")
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?")
 
 
 @register.filter
@@ -71,6 +74,13 @@ def change_value(value: Any) -> Any:
         return ", ".join(str(change_value(v)) for v in value)
     if isinstance(value, str) and looks_like_an_id(value):
         return gettext("recorded")
+    if isinstance(value, str) and _ISO_MOMENT.fullmatch(value):
+        # Dates and moments are stored as ISO text; people read them as every page shows them.
+        parsed = parse_datetime(value) if "T" in value or " " in value else parse_date(value)
+        if isinstance(parsed, datetime):
+            return when(parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC))
+        if parsed is not None:
+            return date_format(parsed, "j F Y")
     if isinstance(value, str) and _CODE.fullmatch(value):
         from portal.roles import Role
 

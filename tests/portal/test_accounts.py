@@ -210,7 +210,7 @@ def test_the_code_page_speaks_plainly_says_how_long_the_code_lasts_and_hides_sig
     _sign_up(client)
     page = client.get("/accounts/confirm-email/")
     html = page.content.decode()
-    assert "<h1 class=\"heading-l\">Enter the code we emailed you</h1>" in html
+    assert '<h1 class="heading-l">Enter the code we emailed you</h1>' in html
     assert "We sent a code to <strong>nia.new@example.org</strong>. It lasts 10 minutes." in html
     assert "It lasts 10 minutes." in mail.outbox[-1].body  # the email says the same
     assert "Enter Email Verification Code" not in html and "expires shortly" not in html
