@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from allauth.account.internal.stagekit import LOGIN_SESSION_KEY  # where allauth keeps a pending sign-in
 from django.http import HttpRequest
 
 from portal import selectors
@@ -15,7 +16,13 @@ from portal.dashboard import header_counts
 def portal(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"current_organisation": None, "current_membership": None}
+        # Mid-sign-up or mid-sign-in (a code or second factor still to enter): the header offers no
+        # "Sign in" or "Create an account", which would abandon the journey. Read only by that header.
+        return {
+            "current_organisation": None,
+            "current_membership": None,
+            "signing_in": lambda: LOGIN_SESSION_KEY in getattr(request, "session", {}),
+        }
 
     # Callables, so only pages that show the switcher or the badges pay for the queries, once each.
     # On a tenant page the middleware has already read the memberships (one query for the

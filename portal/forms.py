@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import Organisation, User
+from portal.models import Organisation, Sector, SizeBand, User
 from portal.roles import ROLE_DESCRIPTIONS, Role
 from portal.text import SingleLineValidator
 
@@ -45,6 +45,29 @@ def _decorate_widget(field: forms.BoundField) -> None:
     widget.attrs["class"] = " ".join(sorted(classes))
 
 
+# The sign-in library's labels in the portal's words and sentence case. Keyed by the library's (English)
+# label, so a label the library renames simply keeps its own wording.
+_LIBRARY_LABELS = {
+    "Email": _("Email address"),
+    "E-mail": _("Email address"),
+    "Remember Me": _("Remember me"),
+    "Password (again)": _("Confirm password"),
+    "Current Password": _("Current password"),
+    "New Password": _("New password"),
+    "New Password (again)": _("Confirm new password"),
+    "Authenticator code": _("Code"),
+}
+
+
+def _portal_words(field: forms.BoundField) -> None:
+    """Labels in the portal's words, and no placeholders: a label or hint says what to type, and a
+    placeholder vanishes as soon as someone types."""
+    label = _LIBRARY_LABELS.get(str(field.label))
+    if label is not None:
+        field.label = label
+    field.field.widget.attrs.pop("placeholder", None)
+
+
 class PortalFormRenderer(TemplatesSetting):
     """Every form (the portal's and allauth's) renders through templates/forms/: labels, hints,
     errors tied to their fields, and the error summary in the page layout."""
@@ -54,6 +77,7 @@ class PortalFormRenderer(TemplatesSetting):
 
     def render(self, template_name: str, context: dict[str, Any], request: Any = None) -> str:
         if template_name == self.field_template_name and "field" in context:
+            _portal_words(context["field"])
             _decorate_widget(context["field"])
         return super().render(template_name, context, request=request)
 
@@ -125,6 +149,20 @@ class SignupDetailsForm(PortalFormMixin, forms.Form):
 
 
 class OrganisationForm(PortalFormMixin, forms.ModelForm):
+    # Size is required (every organisation has one, and reports print it): radios offer only real
+    # sizes, never Django's "---------" blank choice, and nothing is chosen until the person chooses.
+    size_band = forms.ChoiceField(
+        label=_("How many people do you employ?"),
+        choices=SizeBand.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Select how many people you employ")},
+    )
+    sector = forms.ChoiceField(
+        label=_("Sector"),
+        choices=[("", _("Select your sector")), *Sector.choices],
+        error_messages={"required": _("Select your sector")},
+    )
+
     class Meta:
         model = Organisation
         fields = ["name", "company_number", "sector", "size_band", "country"]
@@ -133,13 +171,10 @@ class OrganisationForm(PortalFormMixin, forms.ModelForm):
             "company_number": _("Optional. Your Companies House number, for example 01234567."),
         }
         widgets = {
-            "size_band": forms.RadioSelect,
             "name": forms.TextInput(attrs={"autocomplete": "organization"}),
         }
         error_messages = {
             "name": {"required": _("Enter your organisation's name")},
-            "sector": {"required": _("Select your sector")},
-            "size_band": {"required": _("Select how many people you employ")},
             "country": {"required": _("Select your country")},
         }
 

@@ -9,6 +9,8 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
@@ -64,6 +66,17 @@ class AttestationReport(models.Model):
 
     def __str__(self) -> str:
         return f"Attestation report {self.pk}"
+
+    @property
+    def name(self) -> str:
+        """How people tell reports apart: "Self-assessment 2025 — issued 7 December 2026" (reads the
+        assessment: select it with the report)."""
+        values = {"title": self.assessment.title}
+        if self.rendered_at:
+            values["date"] = date_format(timezone.localtime(self.rendered_at), "j F Y")
+            return gettext("%(title)s — issued %(date)s") % values
+        values["date"] = date_format(timezone.localtime(self.requested_at), "j F Y")
+        return gettext("%(title)s — requested %(date)s") % values
 
     @property
     def expires_at(self) -> Any:

@@ -154,6 +154,32 @@ def verification_of(report: AttestationReport) -> Verification:
     return Verification(report, status, superseded_by, newer_revoked, history)
 
 
+def verifications_of(reports: list[AttestationReport]) -> dict[Any, str]:
+    """Each listed report's status as its verify page gives it (`verification_of`'s rule), for the
+    whole list in one query: the issued reports of the assessments the list covers."""
+    ready = [r for r in reports if r.status == ReportStatus.READY]
+    statuses: dict[Any, str] = {r.pk: "not_ready" for r in reports}
+    if not ready:
+        return statuses
+    with scopes_disabled():
+        issued = list(
+            AttestationReport.objects.filter(
+                organisation__in={r.organisation_id for r in ready},
+                assessment__in={r.assessment_id for r in ready},
+                status=ReportStatus.READY,
+            )
+            .only("pk", "assessment_id", "rendered_at", "revoked_at")
+            .order_by("-rendered_at", "-pk")
+        )
+    by_assessment: dict[Any, list[AttestationReport]] = {}
+    for other in issued:
+        by_assessment.setdefault(other.assessment_id, []).append(other)
+    now = timezone.now()
+    for report in ready:
+        statuses[report.pk] = _status_among(report, by_assessment.get(report.assessment_id, []), now)[0]
+    return statuses
+
+
 class ReportNotReady(Exception):
     """The report has no PDF to download yet (queued or rendering), or rendering failed."""
 

@@ -26,12 +26,13 @@ def report_list(request: TenantRequest, org_slug: str) -> HttpResponse:
         .select_related("assessment", "requested_by")
         .order_by("-requested_at")[:100]
     )
+    statuses = services.verifications_of(reports)
     finals = list(services.reportable_assessments(request.organisation))
     return render(
         request,
         "reports/list.html",
         {
-            "reports": reports,
+            "reports": [(report, statuses[report.pk]) for report in reports],
             "finals": finals,
             "can_request": membership.can("request_report"),
             "can_revoke": services.report_can_revoke(membership),

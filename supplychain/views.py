@@ -252,9 +252,10 @@ def campaign_check(request: TenantRequest, org_slug: str) -> HttpResponse:
             % {"n": campaign.invitations.count()},
         )
         return redirect("supplychain:campaign", org_slug=org_slug, campaign_id=campaign.pk)
-    return render(
-        request, "supplychain/campaign_check.html", {"draft": draft, "suppliers": suppliers, "repeats": repeats}
-    )
+    from datetime import date
+
+    context = {"draft": draft, "due_date": date.fromisoformat(draft["due_date"]), "suppliers": suppliers}
+    return render(request, "supplychain/campaign_check.html", {**context, "repeats": repeats})
 
 
 @require_GET

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django import template
 from django.core.paginator import Paginator
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -48,6 +50,7 @@ def role_label(value: Any) -> Any:
 
 
 _CODE = re.compile(r"[a-z]+(_[a-z]+)+")
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?")
 
 
 @register.filter
@@ -71,6 +74,13 @@ def change_value(value: Any) -> Any:
         return ", ".join(str(change_value(v)) for v in value)
     if isinstance(value, str) and looks_like_an_id(value):
         return gettext("recorded")
+    if isinstance(value, str) and _ISO_MOMENT.fullmatch(value):
+        # Dates and moments are stored as ISO text; people read them as every page shows them.
+        parsed = parse_datetime(value) if "T" in value or " " in value else parse_date(value)
+        if isinstance(parsed, datetime):
+            return when(parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC))
+        if parsed is not None:
+            return date_format(parsed, "j F Y")
     if isinstance(value, str) and _CODE.fullmatch(value):
         from portal.roles import Role
 
@@ -112,6 +122,49 @@ def get_item(mapping: Any, key: Any) -> Any:
         return mapping.get(key)
     except AttributeError:
         return None
+
+
+_KEEP_CASE = re.compile(r"^(?:[A-Z0-9]{2,}s?|I)$")  # IP, TOTP, I
+
+
+def _lower_word(word: str) -> str:
+    return word.lower() if not _KEEP_CASE.match(word) and word[:1].isupper() and word[1:].islower() else word
+
+
+@register.filter(is_safe=True)
+def sentence_case(value: Any) -> str:
+    """The sign-in library's Title Case headings and buttons in sentence case, as every portal page
+    writes them: "Two-Factor Authentication" -> "Two-factor authentication". Tags are left alone;
+    acronyms (IP, TOTP) keep their capitals."""
+    first = True
+
+    def word(match: re.Match[str]) -> str:
+        nonlocal first
+        parts = match.group(0).split("-")
+        if first:
+            first = False
+            return "-".join([parts[0], *map(_lower_word, parts[1:])])
+        return "-".join(map(_lower_word, parts))
+
+    pieces = re.split(r"(<[^>]*>|&[#\w]+;)", str(value))
+    return "".join(p if p.startswith(("<", "&")) else re.sub(r"[A-Za-z][A-Za-z0-9'-]*", word, p) for p in pieces)
+
+
+@register.simple_tag
+def code_lifetime(setting: str) -> str:
+    """How long an emailed code lasts, in words, from the allauth setting that sets it: "15 minutes"."""
+    from allauth.account import app_settings
+
+    minutes = max(1, round(int(getattr(app_settings, setting)) / 60))
+    return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+
+
+@register.simple_tag
+def password_reset_days() -> int:
+    """How many days a password reset link lasts (Django's PASSWORD_RESET_TIMEOUT, which allauth uses)."""
+    from django.conf import settings
+
+    return max(1, round(settings.PASSWORD_RESET_TIMEOUT / 86400))
 
 
 @register.filter

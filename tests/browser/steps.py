@@ -28,11 +28,11 @@ def sign_up(visitor, *, email: str, name: str, mailbox, password: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Full name").fill(name)
     page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_label("Password (again)").fill(password)
+    page.get_by_label("Confirm password").fill(password)
     visitor.submit("Create account")
     assert "/accounts/confirm-email/" in page.url, page.url
     page.get_by_label("Code").fill(verification_code(mailbox.wait_for(email, containing="verification code").text))
-    visitor.submit("Confirm")
+    visitor.submit("Continue")
 
 
 def follow(visitor, name: str | re.Pattern[str], *, within: Locator | None = None) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import timedelta
 
 import pytest
+import time_machine
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 
 from portal.models import User
 from tests.conftest import client_for
@@ -135,6 +138,9 @@ def test_totp_mfa_can_be_activated_and_is_then_required() -> None:
     response = fresh.post("/accounts/login/", {"login": "careful@example.org", "password": PASSWORD})
     assert response["Location"] == "/accounts/2fa/authenticate/"
     assert fresh.get("/organisations/").status_code == 302
+    second_factor = fresh.get("/accounts/2fa/authenticate/").content.decode()
+    assert "Enter the code from your authenticator app" in second_factor and "recovery codes" in second_factor
+    assert "Create an account" not in second_factor  # mid-sign-in: no way off the journey but Cancel
 
 
 def test_user_sees_and_ends_other_sessions() -> None:
@@ -184,3 +190,85 @@ def test_profile_name_can_be_changed() -> None:
     client.post("/account/", {"full_name": "New Name"})
     user.refresh_from_db()
     assert user.full_name == "New Name"
+
+
+def _sign_up(client: Client, email: str = "nia.new@example.org"):
+    return client.post(
+        "/accounts/signup/",
+        {"email": email, "full_name": "Nia New", "password1": PASSWORD, "password2": PASSWORD},
+    )
+
+
+def _header(html: str) -> str:
+    return re.search(r"<header.*?</header>", html, re.S).group(0)
+
+
+def test_the_code_page_speaks_plainly_says_how_long_the_code_lasts_and_hides_sign_in_links(settings) -> None:
+    settings.ACCOUNT_EMAIL_VERIFICATION_BY_CODE_TIMEOUT = 10 * 60  # read from settings, not written in
+    client = Client()
+    assert "Create an account" in _header(client.get("/accounts/login/").content.decode())
+    _sign_up(client)
+    page = client.get("/accounts/confirm-email/")
+    html = page.content.decode()
+    assert '<h1 class="heading-l">Enter the code we emailed you</h1>' in html
+    assert "We sent a code to <strong>nia.new@example.org</strong>. It lasts 10 minutes." in html
+    assert "It lasts 10 minutes." in mail.outbox[-1].body  # the email says the same
+    assert "Enter Email Verification Code" not in html and "expires shortly" not in html
+    assert ">Send a new code</button>" in html
+    header = _header(html)
+    assert "Sign in" not in header and "Create an account" not in header  # mid-sign-up
+    # Other pages visited mid-sign-up do not offer them either; once signed in, the header is the member's.
+    assert "Create an account" not in _header(client.get("/").content.decode())
+    client.post("/accounts/confirm-email/", {"code": _code(mail.outbox[-1])})
+    assert "Sign out" in _header(client.get("/organisations/").content.decode())
+
+
+def test_send_a_new_code_emails_a_fresh_code_that_works() -> None:
+    client = Client()
+    _sign_up(client)
+    first = _code(mail.outbox[-1])
+    # After the confirm_email rate limit's three minutes: one code email per address per three minutes.
+    with time_machine.travel(timezone.now() + timedelta(minutes=4), tick=False):
+        response = client.post("/accounts/confirm-email/", {"action": "resend"})
+        assert response.status_code == 302 and response["Location"] == "/accounts/confirm-email/"
+        assert len(mail.outbox) == 2
+        second = _code(mail.outbox[-1])
+        assert second != first
+        assert client.post("/accounts/confirm-email/", {"code": second}).status_code == 302
+    assert client.get("/organisations/").status_code == 200
+
+
+# Words that stay capitalised mid-sentence in the account pages' headings, buttons and titles.
+_PROPER = {"IP", "Made", "Smarter", "Portal", "API"}
+
+
+def _title_case_words(html: str) -> list[str]:
+    title = re.search(r"<title>(.*?)</title>", html, re.S).group(1).split("\u2013")[0]
+    texts = re.findall(r"<(h1|h2|th|button|summary|label)[^>]*>(.*?)</\1>", html.split("</header>", 1)[1], re.S)
+    found = []
+    for text in [title, *(t for _, t in texts)]:
+        text = re.sub(r'<strong class="tag[^"]*"[^>]*>.*?</strong>', " ", text, flags=re.S)  # status tags
+        words = re.sub(r"<[^>]+>|\S+@\S+", " ", text).split()
+        found += [w for w in words[1:] if re.match(r"^[A-Z][a-z]", w) and w.strip(".,:()") not in _PROPER]
+    return found
+
+
+@pytest.mark.parametrize("path", ALLAUTH_PAGES + SIGNED_IN_PAGES + ["/accounts/logout/", "/accounts/reauthenticate/"])
+def test_account_pages_speak_in_sentence_case_without_placeholders(path) -> None:
+    client = Client()
+    if path not in ALLAUTH_PAGES:
+        client.force_login(UserFactory())
+    html = client.get(path).content.decode()
+    assert _title_case_words(html) == [], path
+    assert "placeholder=" not in html
+
+
+def test_sign_in_says_remember_me_and_the_code_and_reset_pages_name_their_lifetimes() -> None:
+    html = Client().get("/accounts/login/").content.decode()
+    assert ">Remember me</label>" in html and "Remember Me" not in html
+    assert ">Email address</label>" in html
+    UserFactory(email="forgetful@example.org")
+    done = Client().post("/accounts/password/reset/", {"email": "forgetful@example.org"}, follow=True)
+    assert "Check your email" in done.content.decode() and "The link lasts 3 days and works once." in (
+        done.content.decode()
+    )

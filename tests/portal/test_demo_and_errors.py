@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.test import Client, RequestFactory
+from django.urls import path
 from django_scopes import scopes_disabled
 
 from portal.demo import DEMO_PASSWORD
 from portal.models import AuditEvent, Invitation, Membership, Organisation, User
+from portal.roles import Role
 from supplychain.models import Campaign, SupplierInvitation
 from supplychain.services import invitation_token
+from tests.conftest import client_for
+from tests.factories import OrganisationFactory, UserFactory, add_member
 
 pytestmark = pytest.mark.django_db
 
@@ -93,6 +98,44 @@ def test_404_page_uses_the_portal_layout() -> None:
     response = Client().get("/no/such/page/")
     html = response.content.decode()
     assert response.status_code == 404 and "Page not found" in html and 'class="skip-link"' in html
+
+
+def _is_the_portal_404(response) -> bool:
+    html = response.content.decode()
+    return (
+        response.status_code == 404
+        and "Page not found" in html
+        and 'class="skip-link"' in html
+        and "Using the URLconf" not in html
+        and "Django tried these URL patterns" not in html
+    )
+
+
+def test_with_debug_on_an_unknown_report_shows_the_portal_404_not_the_url_list(settings) -> None:
+    """`make run` has DEBUG on: an unknown report id is an ordinary not-found, not a developer's page."""
+    settings.DEBUG = True
+    organisation = OrganisationFactory()
+    client = client_for(add_member(organisation, UserFactory(), Role.OWNER).user)
+    slug = organisation.slug
+    assert _is_the_portal_404(client.get(f"/o/{slug}/reports/{uuid.uuid4()}/"))  # the view's Http404
+    assert _is_the_portal_404(Client().get(f"/verify/{uuid.uuid4()}/"))
+    assert _is_the_portal_404(client.get("/no/such/page/"))  # no URL matches at all
+    assert client.get(f"/o/{slug}/reports").status_code == 301  # a missing slash is still redirected
+    assert client.get("/api/v1/no-such-endpoint/").json()["code"] == "not_found"  # the API answers in JSON
+
+
+def _a_real_bug(request):
+    raise RuntimeError("a real bug in a view")
+
+
+urlpatterns = [path("broken/", _a_real_bug)]  # this module as a URLconf, for the test below
+
+
+def test_with_debug_on_real_errors_keep_djangos_debug_page(settings) -> None:
+    settings.DEBUG = True
+    settings.ROOT_URLCONF = __name__
+    response = Client(raise_request_exception=False).get("/broken/")
+    assert response.status_code == 500 and "a real bug in a view" in response.content.decode()  # the traceback
 
 
 def test_500_page_renders_without_a_request_context() -> None:

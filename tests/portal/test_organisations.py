@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django_scopes import scope
 
 from portal.models import AuditEvent, Membership, Organisation
 from portal.roles import Role
 from tests.conftest import client_for
-from tests.factories import UserFactory
+from tests.factories import UserFactory, add_member
 
 pytestmark = pytest.mark.django_db
 
@@ -90,3 +92,38 @@ def test_organisation_switcher_lists_every_organisation_of_the_user(tenant, outs
     html = client_for(outsider).get(f"/o/{tenant.organisation.slug}/").content.decode()
     assert "Switch organisation" in html
     assert "Northern Castings" in html and "Acme Precision Engineering" in html
+
+
+def test_the_size_question_offers_only_real_sizes_and_none_is_preselected() -> None:
+    client = client_for(UserFactory())
+    html = client.get("/organisations/new/").content.decode()
+    assert "---------" not in html  # neither a blank radio nor a blank sector option
+    radios = re.findall(r'<input[^>]*name="size_band"[^>]*>', html)
+    assert [re.search(r'value="([^"]*)"', radio).group(1) for radio in radios] == ["micro", "small", "medium", "large"]
+    assert not any("checked" in radio for radio in radios)  # the person chooses
+    assert "How many people do you employ?" in html and ">Select your sector</option>" in html
+    # Leaving it unanswered is an error at the field, not a silent blank.
+    response = client.post("/organisations/new/", {"name": "Quiet Ltd", "sector": "metals", "country": "GB"})
+    assert response.status_code == 200 and "Select how many people you employ" in response.content.decode()
+    assert not Organisation.objects.filter(name="Quiet Ltd").exists()
+    blank = client.post(
+        "/organisations/new/", {"name": "Quiet Ltd", "sector": "metals", "size_band": "", "country": "GB"}
+    )
+    assert "Select how many people you employ" in blank.content.decode()
+    client.post("/organisations/new/", {"name": "Quiet Ltd", "sector": "metals", "size_band": "micro", "country": "GB"})
+    organisation = Organisation.objects.get(name="Quiet Ltd")
+    assert organisation.size_band == "micro"
+    # The API shows the size people chose (it is read-only there: organisations are created on the web).
+    assert client.get(f"/api/v1/organisations/{organisation.slug}/").json()["size_band"] == "micro"
+
+
+def test_the_dashboard_links_to_the_members_in_words_that_fit_how_many_there_are() -> None:
+    owner = UserFactory()
+    client = client_for(owner)
+    client.post("/organisations/new/", {"name": "Solo Ltd", "sector": "metals", "size_band": "micro", "country": "GB"})
+    organisation = Organisation.objects.get(name="Solo Ltd")
+    html = client.get(f"/o/{organisation.slug}/").content.decode()
+    assert ">See 1 member</a>" in html and "See the member" not in html
+    for _ in range(2):
+        add_member(organisation, UserFactory(), Role.MEMBER)
+    assert ">See all 3 members</a>" in client.get(f"/o/{organisation.slug}/").content.decode()

@@ -623,6 +623,32 @@ def test_a_newer_report_for_the_same_assessment_supersedes_the_older(tenant, fin
     assert services.report_verification(newer.pk).status == "valid"
 
 
+def test_the_reports_list_names_each_report_and_gives_its_status_as_the_verify_page_does(
+    tenant, final_assessment
+) -> None:
+    older = ready_report(tenant, final_assessment, rendered_at=timezone.now() - timedelta(days=3))
+    newer = ready_report(tenant, final_assessment)
+    withdrawn = ready_report(tenant, final_assessment, rendered_at=timezone.now() - timedelta(days=5))
+    services.report_revoke(report=withdrawn, actor=tenant.owner, reason="Wrong period")
+    with scope(organisation=tenant.organisation):
+        AttestationReport.objects.create(organisation=tenant.organisation, assessment=final_assessment)
+    client = client_for(tenant.owner)
+    html = html_of(client.get(url(tenant)))
+    title = final_assessment.title
+    for report, status in ((newer, "Valid"), (older, "Superseded"), (withdrawn, "Revoked")):
+        issued = timezone.localtime(report.rendered_at).strftime("%-d %B %Y")
+        row = re.search(rf'href="{detail_url(tenant, report)}">([^<]*)</a>.*?</tr>', html, re.S)
+        assert row is not None and row.group(1) == f"{title} — issued {issued}"
+        assert f">{status}<" in row.group(0)
+        assert services.report_verification(report.pk).status == status.lower()  # the verify page's word
+    assert "Waiting to be made" in html  # not issued yet: its making status
+    assert not re.search(r">[0-9a-f]{8}</a>", html)  # no 8-character ids
+    with time_machine.travel(newer.rendered_at + timedelta(days=366), tick=False):
+        assert ">Expired<" in html_of(client_for(tenant.owner).get(url(tenant)))
+    detail = html_of(client.get(detail_url(tenant, older)))
+    assert f"<title>Attestation report: {title} — issued" in detail
+
+
 def test_a_report_expires_twelve_months_after_it_was_issued(tenant, final_assessment) -> None:
     report = ready_report(tenant, final_assessment)
     anonymous = Client()
@@ -838,7 +864,8 @@ def _grow(tenant, assessment, n: int) -> list[AttestationReport]:
 # The page's queries after the base 3 of a signed-in page (the user; the memberships with their
 # organisations; the "Your work" count). The anonymous verify page has no base.
 REPORT_PAGES = {
-    "list": (lambda t, r: url(t), {}, 5),  # the reports with assessment and requester; the final assessments
+    # the reports with assessment and requester; their assessments' issued reports (statuses); the final assessments
+    "list": (lambda t, r: url(t), {}, 6),
     "create": (lambda t, r: url(t, "new/"), {}, 4),  # the final assessments
     # the report with its organisation, assessment and people; a newer report superseding it
     "detail": (lambda t, r: detail_url(t, r), {}, 5),
@@ -861,8 +888,8 @@ def test_report_pages_run_the_same_number_of_queries_for_1_or_5_reports(tenant, 
     with assert_queries(expected, f"{page}, five reports"):
         response = client.get(address, **headers)
     assert response.status_code == 200
-    if page == "list":
-        assert html_of(response).count("tag--green") == 5
+    if page == "list":  # the newest is valid, the four before it superseded
+        assert html_of(response).count(">Valid<") == 1 and html_of(response).count(">Superseded<") == 4
     elif page.startswith("detail"):
         assert "Superseded" in html_of(response)
 
