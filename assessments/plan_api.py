@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, prefetch_related_objects
 from django.urls import path
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -338,6 +338,7 @@ class PlanChangesView(QueryMixin, PlanMixin, OrganisationGenericView):
                 )
             raise exceptions.NotFound(_("There is no earlier version of this plan to compare with."))
         old, new = sorted([family[against], plan], key=lambda p: p.version)
+        prefetch_related_objects([old, new], *workflow.plan_contents())  # as the web page: one read for both
         sections = [
             {
                 "section": diff.key,

@@ -83,6 +83,7 @@ def plan_detail(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpResp
     current_hash = workflow.subject_hash(plan)
     capacity = workflow.capacity_for(membership)
     signatures = workflow.signatures_for(plan, current_hash=current_hash)
+    own = workflow.own_agreement(signatures, request.user)
     return render(
         request,
         "plans/detail.html",
@@ -96,10 +97,11 @@ def plan_detail(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpResp
             "open_comments": plan.open_comments,  # type: ignore[attr-defined]
             "meeting_count": len(workflow.plan_meetings(plan)),
             "can_edit": membership.can("edit_content") and plan.is_editable,
-            "can_sign": capacity is not None
+            "can_sign": capacity is not None and plan.status == "in_review" and own is None,
+            "can_request_changes": membership.can("countersign_workforce")
             and plan.status == "in_review"
-            and not any(s.signature.signer_id == request.user.pk and s.counts for s in signatures),
-            "can_request_changes": membership.can("countersign_workforce") and plan.status == "in_review",
+            and own is None,
+            "own_agreement": own if plan.status == "in_review" else None,
             "can_answer": membership.can("sign_management") and plan.status != "final",
             "can_amend": membership.can("edit_content")
             and plan.status == "final"

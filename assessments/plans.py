@@ -29,7 +29,15 @@ from assessments.models import (
     PlanCitation,
     a_year_after,
 )
-from assessments.workflow import PLAN_SECTIONS, WORKFORCE, _members_with, _notify, eqia_rows, plan_snapshot
+from assessments.workflow import (
+    PLAN_SECTIONS,
+    WORKFORCE,
+    _members_with,
+    _notify,
+    eqia_owner_names,
+    eqia_rows,
+    plan_snapshot,
+)
 from portal.audit import audit_record
 from portal.models import Membership, Organisation, User
 from portal.text import require_single_line
@@ -395,8 +403,9 @@ class SectionDiff:
 def plan_diff(old: Plan, new: Plan) -> list[SectionDiff]:
     """Section by section, what changed between two versions of a plan, in the words of the section pages."""
     with scope(organisation=new.organisation):
-        before = {s.key: s for s in readable_plan_snapshot(plan_snapshot(old))}
-        after = {s.key: s for s in readable_plan_snapshot(plan_snapshot(new))}
+        owners = {**eqia_owner_names(old), **eqia_owner_names(new)}
+        before = {s.key: s for s in readable_plan_snapshot(plan_snapshot(old), owners)}
+        after = {s.key: s for s in readable_plan_snapshot(plan_snapshot(new), owners)}
     diffs = []
     for key, title, _fields in PLAN_SECTIONS:
         a_lines, b_lines = _readable_lines(before[key]), _readable_lines(after[key])
@@ -422,8 +431,17 @@ class ReadableSection:
     fields: list[tuple[str, Any]]
 
 
-def readable_plan_snapshot(snapshot: dict[str, Any]) -> list[ReadableSection]:
-    """The signed snapshot with the labels and display values people read on the section pages."""
+def equality_act_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A snapshot's EqIA rows (stored by characteristic code, an order the signatures' hashes keep) in the
+    order every page lists them: the Equality Act 2010's, then the principles' two additions."""
+    order = {value: i for i, value in enumerate(Characteristic.values)}
+    return sorted(rows, key=lambda row: order.get(row.get("characteristic", ""), len(order)))
+
+
+def readable_plan_snapshot(snapshot: dict[str, Any], owners: dict[str, str] | None = None) -> list[ReadableSection]:
+    """The signed snapshot with the labels and display values people read on the section pages. `owners`
+    names the people the snapshot records by email (see `workflow.eqia_owner_names`)."""
+    owners = owners or {}
     from assessments.models import Plan
 
     sections = []
@@ -447,7 +465,7 @@ def readable_plan_snapshot(snapshot: dict[str, Any]) -> list[ReadableSection]:
                     )
                 )
         if key == "equality":
-            for row in data.get("rows", []):
+            for row in equality_act_order(data.get("rows", [])):
                 label = Characteristic(row["characteristic"]).label
                 impact = Impact(row["impact"]).label if row["impact"] else _("Not assessed")
                 detail = "\n".join(
@@ -457,7 +475,9 @@ def readable_plan_snapshot(snapshot: dict[str, Any]) -> list[ReadableSection]:
                             _("Impact: %(impact)s") % {"impact": impact},
                             _("Evidence: %(text)s") % {"text": row["evidence"]} if row["evidence"] else "",
                             _("Mitigation: %(text)s") % {"text": row["mitigation"]} if row["mitigation"] else "",
-                            _("Owner: %(email)s") % {"email": row["owner"]} if row["owner"] else "",
+                            _("Owner: %(name)s") % {"name": owners.get(row["owner"], row["owner"])}
+                            if row["owner"]
+                            else "",
                         ],
                     )
                 )

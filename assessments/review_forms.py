@@ -42,7 +42,7 @@ class AnswerForm(PortalFormMixin, forms.Form):
 
 class SignForm(PortalFormMixin, forms.Form):
     decision = forms.ChoiceField(
-        label=_("Your decision"),
+        label=_("What is your decision?"),
         choices=SignatureDecision.choices,
         widget=forms.RadioSelect,
         error_messages={"required": _("Choose whether to sign, sign with reservations or decline")},

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -98,7 +99,15 @@ def changes_request(request: TenantRequest, org_slug: str, kind: str, subject_id
     return render(
         request,
         "review/changes_request.html",
-        {"form": form, "subject": subject, "kind": kind, "membership": membership},
+        {
+            "form": form,
+            "subject": subject,
+            "kind": kind,
+            "membership": membership,
+            # Allowed by design (it is how a representative takes back their agreement before the item is
+            # agreed), but said plainly: the signature stops counting, and they sign what comes back.
+            "own_agreement": workflow.agreed_this_round(subject, request.user),
+        },
     )
 
 
@@ -139,6 +148,9 @@ def sign(request: TenantRequest, org_slug: str, kind: str, subject_id: Any) -> H
     if subject.status != "in_review":
         messages.info(request, _("Only an item in workforce review can be signed."))
         return redirect(workflow.subject_url(subject))
+    if kind == "plan":
+        # The snapshot and the names of the EqIA's owners are read from the same rows.
+        prefetch_related_objects([subject], *workflow.plan_contents())
     snapshot = workflow.subject_snapshot(subject)
     from portal.signing import snapshot_hash
 
@@ -191,7 +203,9 @@ def sign(request: TenantRequest, org_slug: str, kind: str, subject_id: Any) -> H
             "is_workforce": capacity == SignatureCapacity.WORKFORCE,
             "blockers": blockers,
             "statement": workflow.signing_statement(subject, capacity),
-            "readable": plans.readable_plan_snapshot(snapshot) if kind == "plan" else None,
+            "readable": (
+                plans.readable_plan_snapshot(snapshot, workflow.eqia_owner_names(subject)) if kind == "plan" else None
+            ),
         },
         status=400 if request.method == "POST" else 200,
     )

@@ -155,6 +155,7 @@ def assessment_overview(request: TenantRequest, org_slug: str, assessment_id: An
     progress = selectors.assessment_progress(assessment, responses)
     current_hash = snapshot_hash(workflow.assessment_snapshot(assessment, responses))
     signatures = workflow.signatures_for(assessment, current_hash=current_hash)
+    own = workflow.own_agreement(signatures, request.user)
     capacity = workflow.capacity_for(membership)
     can_start_next = (
         membership.can("edit_content") and assessment.status == "final" and selectors.carries_over(assessment)
@@ -169,10 +170,11 @@ def assessment_overview(request: TenantRequest, org_slug: str, assessment_id: An
             "can_edit": membership.can("edit_content") and assessment.is_editable,
             "signatures": signatures,
             "change_requests": selectors.change_requests_for(assessment, "assessment"),
-            "can_sign": capacity is not None
+            "can_sign": capacity is not None and assessment.status == "in_review" and own is None,
+            "can_request_changes": membership.can("countersign_workforce")
             and assessment.status == "in_review"
-            and not any(v.signature.signer_id == request.user.pk and v.counts for v in signatures),
-            "can_request_changes": membership.can("countersign_workforce") and assessment.status == "in_review",
+            and own is None,
+            "own_agreement": own if assessment.status == "in_review" else None,
             "can_answer": membership.can("sign_management") and assessment.status != "final",
             "is_workforce": membership.can("countersign_workforce"),
             "blockers": [],

@@ -240,6 +240,43 @@ def signature_view(signature: Signature, subject: Subject, current_hash: str) ->
     return SignatureView(signature, signature.is_valid_for(current_hash), since is None or signature.signed_at >= since)
 
 
+def own_agreement(signatures: list[SignatureView], user: User) -> SignatureView | None:
+    """The person's signature agreeing to the item that counts in this review round, if any: they are not
+    asked to sign again, nor offered "Request changes" beside it."""
+    return next(
+        (
+            v
+            for v in signatures
+            if v.signature.signer_id == user.pk and v.counts and v.signature.decision in AGREEING_DECISIONS
+        ),
+        None,
+    )
+
+
+def agreed_this_round(subject: Subject, user: User) -> Signature | None:
+    """`own_agreement` in one query, for pages that do not list the signatures: the person's agreeing
+    signature given since the item was last sent for review (while it is in review, content is locked)."""
+    if subject.submitted_at is None:
+        return None
+    return (
+        subject_signatures(subject)
+        .filter(signer=user, decision__in=AGREEING_DECISIONS, signed_at__gte=subject.submitted_at)
+        .order_by("-signed_at")
+        .first()
+    )
+
+
+def eqia_owner_names(plan: Plan) -> dict[str, str]:
+    """The names of the people a plan's snapshot names by email as owners of EqIA mitigations (read with
+    the EqIA rows: no query when they are prefetched by `plan_contents`)."""
+    eqia = getattr(plan, "eqia", None)
+    return {
+        (r.recorded_owner_email or r.owner.email): r.owner.display_name
+        for r in (eqia_rows(eqia) if eqia else [])
+        if r.owner is not None
+    }
+
+
 def agreement_blockers(subject: Subject) -> list[str]:
     """Why the item cannot be agreed as it stands (plans only: consultation and EqIA outcomes)."""
     if not isinstance(subject, Plan):

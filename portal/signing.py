@@ -87,6 +87,12 @@ def signature_record(
         errors["reasons"] = _("Give your reasons for declining")
     if errors:
         raise ValidationError(errors)
+    # Each text goes with its decision only: a box hidden on the signing page (or filled before the
+    # signer changed their mind) is not recorded as what they said.
+    if decision != SignatureDecision.SIGN_WITH_RESERVATIONS:
+        reservations = ""
+    if decision != SignatureDecision.DECLINE:
+        reasons = ""
     with scope(organisation=organisation), transaction.atomic():
         membership = Membership.objects.filter(organisation=organisation, user=signer).first()
         if membership is None or not membership.is_active():

@@ -28,12 +28,13 @@ from assessments.models import (
     Plan,
     PlanKind,
 )
+from assessments.plans import equality_act_order
 from assessments.workflow import (
     AGREEING_DECISIONS,
     PLAN_SECTIONS,
     SignatureView,
     Subject,
-    eqia_rows,
+    eqia_owner_names,
     plan_contents,
     plan_snapshot,
     signature_view,
@@ -195,7 +196,7 @@ def _equality(snapshot: dict[str, Any], owners: dict[str, str]) -> dict[str, Any
                 "owner_email": row.get("owner") or "",
                 "owner": owners.get(row.get("owner") or "", ""),
             }
-            for row in data.get("rows", [])
+            for row in equality_act_order(data.get("rows", []))
         ],
     }
 
@@ -223,9 +224,7 @@ def _plan_entry(plan: Plan, signatures: list[Signature]) -> dict[str, Any]:
     views = [signature_view(s, plan, current_hash) for s in signatures]
     signed = _signed_snapshot(views)
     snapshot, text_hash = (signed.snapshot, signed.content_hash) if signed else (current, current_hash)
-    # The owners' names, for the emails the snapshot records (read with the EqIA rows).
-    eqia = getattr(plan, "eqia", None)
-    owners = {r.owner.email: r.owner.display_name for r in (eqia_rows(eqia) if eqia else []) if r.owner is not None}
+    owners = eqia_owner_names(plan)  # the names for the emails the snapshot records
     meetings = _meetings(snapshot)
     sections = _sections(snapshot)
     consultation = next(s for s in sections if s["key"] == "consultation")

@@ -540,6 +540,9 @@ def invitation_landing(request: AuthenticatedRequest, token: str) -> HttpRespons
             else ""
         )
     context["choices"] = choices
+    # Nothing to sign for any of them: answering only confirms the commitment already made.
+    context["all_committed"] = bool(choices) and all(m.committed for m in choices)  # type: ignore[attr-defined]
+    context["none_committed"] = not any(m.committed for m in choices)  # type: ignore[attr-defined]
     # Already committed, and accepted this inviter's request in the campaign this one repeats: one step.
     earlier = selectors.earlier_answers(invitation, [m.organisation_id for m in choices if m.committed])  # type: ignore[attr-defined]
     for m in choices:

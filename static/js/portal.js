@@ -84,4 +84,42 @@
     if (field && shown.parentNode !== field) { field.appendChild(shown); }
     shown.innerHTML = live.innerHTML;
   });
+
+
+// Part 3: conditional reveal on radios (the GOV.UK pattern). A radio with data-aria-controls shows the
+// box it names only while it is chosen. Without JavaScript every box stays visible and usable.
+(function () {
+  var SELECTOR = 'input[type="radio"][aria-controls]';
+  function sync(input) {
+    var target = document.getElementById(input.getAttribute("aria-controls"));
+    if (target) { target.hidden = !input.checked; }
+  }
+  function syncAll() {
+    document.querySelectorAll(SELECTOR).forEach(sync);
+  }
+  function init() {
+    document.querySelectorAll('input[type="radio"][data-aria-controls]').forEach(function (input) {
+      var id = input.getAttribute("data-aria-controls");
+      if (!document.getElementById(id)) { return; }
+      input.setAttribute("aria-controls", id);
+      input.removeAttribute("data-aria-controls");
+    });
+    syncAll();
+  }
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!(input instanceof HTMLInputElement) || input.type !== "radio") { return; }
+    // Choosing one radio unchooses the others of its group: every box of the group follows.
+    var scope = input.form || document;
+    scope.querySelectorAll(SELECTOR).forEach(function (other) {
+      if (other.name === input.name) { sync(other); }
+    });
+  });
+  // A page restored from the back-forward cache keeps the radios' state: the boxes follow it.
+  window.addEventListener("pageshow", syncAll);
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
 })();

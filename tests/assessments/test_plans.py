@@ -439,3 +439,21 @@ def test_an_edit_from_a_copy_loaded_before_signing_cannot_change_the_final_plan(
     assert current.status == AssessmentStatus.FINAL and current.finalised_at is not None
     assert plan_snapshot_in_scope(current) == signed
     assert all(v.valid for v in signatures_for(current))
+
+
+def test_the_diff_names_eqia_owners_and_lists_characteristics_in_the_acts_order(tenant) -> None:
+    tenant.manager.full_name = "Mark Mensah"
+    tenant.manager.save(update_fields=["full_name"])
+    owned = EqiaRowInput(
+        "caring_responsibilities", Impact.NEGATIVE, "Survey", "Fixed shifts on request", tenant.manager
+    )
+    v1 = submitted(new_plan(tenant), tenant, eqia_rows=rows(caring_responsibilities=owned))
+    sign(v1, tenant.rep)
+    sign(v1, tenant.manager)
+    v2 = plans.plan_amend(plan=v1, actor=tenant.manager)
+    with scope(organisation=tenant.organisation):
+        equality = {d.key: d for d in plans.plan_diff(fresh(v1), fresh(v2))}["equality"]
+    texts = [text for _kind, text in equality.lines]
+    assert "Owner: Mark Mensah" in texts and f"Owner: {tenant.manager.email}" not in texts
+    labels = [str(label) for _value, label in Characteristic.choices]
+    assert [t[:-1] for t in texts if t[:-1] in labels] == labels  # "Age:", ..., "Caring responsibilities:"

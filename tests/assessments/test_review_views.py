@@ -172,8 +172,8 @@ REVIEW_PAGES = {
     ("manager", "overview"): 8,
     # + the assessment, its snapshot (responses, citations)
     ("workforce_rep", "sign/"): 6,
-    # + the assessment
-    ("workforce_rep", "request-changes/"): 4,
+    # + the assessment, the rep's own signature this round (said if requesting changes undoes it)
+    ("workforce_rep", "request-changes/"): 5,
     # + the assessment, the change request with who asked
     ("manager", "requests/{cr}/answer/"): 5,
 }
@@ -450,3 +450,158 @@ def test_criterion_page_in_review_runs_the_same_queries_however_much_evidence_is
         with assert_queries(READING_QUERIES[role], f"{role} principle page, {files} files cited per criterion"):
             html = client.get(url).content.decode()
         assert len(_cited_items(html, "1.1")) == files
+
+# --- the signing page and what a signer is offered (issue 18, part 3) --------------------------
+
+
+def _attrs(element) -> dict:
+    return dict(element.attributes)
+
+
+def _sign_form(html: str):
+    """The signing form (the page has other forms: the header's sign-out) as a django.test.html tree."""
+    from django.test.html import parse_html
+
+    forms = re.findall(r"<form\b.*?</form>", html, re.S)
+    return parse_html(next(f for f in forms if 'name="content_hash"' in f))
+
+
+def _box(form, box_id: str):
+    found = _elements(form, lambda e: _attrs(e).get("id") == box_id)
+    assert len(found) == 1, box_id
+    return found[0]
+
+
+def test_each_decision_reveals_its_own_box_and_both_show_without_javascript(tenant, in_review) -> None:
+    rep = client_for(tenant.rep)
+    html = rep.get(_url(tenant, in_review, "sign/")).content.decode()
+    form = _sign_form(html)
+    radios = {
+        _attrs(e)["value"]: _attrs(e)
+        for e in _elements(form, lambda e: e.name == "input" and _attrs(e).get("type") == "radio")
+    }
+    # The script turns data-aria-controls into aria-controls and hides the boxes not chosen (GOV.UK's
+    # conditional reveal); "Sign" reveals nothing.
+    assert radios["sign_with_reservations"]["data-aria-controls"] == "conditional-reservations"
+    assert radios["decline"]["data-aria-controls"] == "conditional-reasons"
+    assert "data-aria-controls" not in radios["sign"]
+    for box_id, field in (("conditional-reservations", "reservations"), ("conditional-reasons", "reasons")):
+        box = _box(form, box_id)
+        assert "radios__conditional" in _classes(box)
+        assert "hidden" not in _attrs(box)  # served visible: without JavaScript both boxes show and work
+        assert [_attrs(t)["name"] for t in _elements(box, lambda e: e.name == "textarea")] == [field]
+    # Each box comes straight after its own radio.
+    order = [
+        'value="sign_with_reservations"',
+        'id="conditional-reservations"',
+        'value="decline"',
+        'id="conditional-reasons"',
+    ]
+    assert [html.index(marker) for marker in order] == sorted(html.index(marker) for marker in order)
+
+    # The server still asks for the box that goes with the decision, and shows the error inside it.
+    refused = rep.post(
+        _url(tenant, in_review, "sign/"),
+        {
+            "decision": "decline",
+            "reasons": "",
+            "typed_name": "Rachel Reid",
+            "content_hash": workflow.subject_hash(in_review),
+        },
+    )
+    assert refused.status_code == 400
+    assert "Give your reasons for declining" in _text(_box(_sign_form(refused.content.decode()), "conditional-reasons"))
+
+
+def test_only_the_text_that_goes_with_the_decision_is_recorded(tenant, in_review) -> None:
+    """A box hidden by the page (typed in before the signer changed their mind) is not what they said."""
+    response = client_for(tenant.rep).post(
+        _url(tenant, in_review, "sign/"),
+        {
+            "decision": "sign",
+            "reservations": "Typed before choosing to sign as it stands.",
+            "reasons": "Typed before choosing to sign as it stands.",
+            "typed_name": "Rachel Reid",
+            "content_hash": workflow.subject_hash(in_review),
+        },
+    )
+    assert response.status_code == 302
+    with scope(organisation=tenant.organisation):
+        signature = Signature.objects.get()
+    assert (signature.decision, signature.reservations, signature.reasons) == ("sign", "", "")
+
+
+def test_request_changes_is_not_offered_to_the_rep_whose_signature_counts(tenant, in_review) -> None:
+    overview = f"/o/{tenant.organisation.slug}/assessments/{in_review.pk}/"
+    request_changes = _url(tenant, in_review, "request-changes/")
+    rep = client_for(tenant.rep)
+    assert f'href="{request_changes}"' in rep.get(overview).content.decode()
+    rep.post(
+        _url(tenant, in_review, "sign/"),
+        {"decision": "sign", "typed_name": "Rachel Reid", "content_hash": workflow.subject_hash(in_review)},
+    )
+    html = rep.get(overview).content.decode()
+    assert f'href="{request_changes}"' not in html
+    assert "You countersigned this for the workforce on" in html and "It is agreed once management signs." in html
+    # Another representative, who has not signed, still can.
+    other = UserFactory()
+    add_member(tenant.organisation, other, Role.WORKFORCE_REP)
+    other_html = client_for(other).get(overview).content.decode()
+    assert f'href="{request_changes}"' in other_html and "You countersigned" not in other_html
+    # Reached anyway, the page says what it does to their signature (it is allowed: it is how a
+    # representative takes back an agreement before the item is agreed).
+    page = rep.get(request_changes).content.decode()
+    assert "If you request changes, your signature stops counting: you sign again on what comes back." in page
+    assert "your signature stops counting" not in client_for(other).get(request_changes).content.decode()
+
+
+def test_request_changes_is_not_offered_beside_the_reps_signature_on_a_plan(tenant) -> None:
+    from tests.assessments.test_plans import new_plan, submitted
+    from tests.assessments.test_plans import sign as plan_sign
+
+    plan = submitted(new_plan(tenant), tenant)
+    page = f"/o/{tenant.organisation.slug}/plans/{plan.pk}/"
+    request_changes = f"/o/{tenant.organisation.slug}/review/plan/{plan.pk}/request-changes/"
+    rep = client_for(tenant.rep)
+    assert f'href="{request_changes}"' in rep.get(page).content.decode()
+    plan_sign(plan, tenant.rep, "sign_with_reservations", reservations="Review after six months.")
+    html = rep.get(page).content.decode()
+    assert f'href="{request_changes}"' not in html and "You countersigned this for the workforce on" in html
+
+
+def test_the_plan_signing_page_names_owners_and_lists_characteristics_in_the_acts_order(tenant) -> None:
+    from django.test.html import parse_html
+
+    from assessments.models import Characteristic, EqiaOutcome, Impact
+    from assessments.plans import EqiaRowInput
+    from tests.assessments.test_plans import new_plan, rows, submitted
+
+    tenant.manager.full_name = "Mark Mensah"
+    tenant.manager.save(update_fields=["full_name"])
+    owned = {
+        c: EqiaRowInput(c, Impact.NEGATIVE, "Staff survey", "Shift patterns agreed with each person", tenant.manager)
+        for c in ("age", "caring_responsibilities")
+    }
+    plan = submitted(new_plan(tenant), tenant, eqia_rows=rows(**owned), outcome=EqiaOutcome.ADJUST)
+    html = client_for(tenant.rep).get(f"/o/{tenant.organisation.slug}/review/plan/{plan.pk}/sign/").content.decode()
+    equality = html[re.search(r"Equality impact assessment\s*</h2>", html).end() :]
+    equality = parse_html(equality[: equality.index("</dl>") + len("</dl>")])
+    keys = [_text(dt) for dt in _elements(equality, lambda e: e.name == "dt")]
+    # As the EqIA page lists them: the Act's nine, then working patterns and caring responsibilities.
+    assert keys == [str(label) for _value, label in Characteristic.choices] + ["Outcome", "Justification"]
+    text = _text(equality)
+    assert text.count("Owner: Mark Mensah") == 2 and tenant.manager.email not in text
+
+
+def test_the_eqia_page_says_outcome_once(tenant) -> None:
+    """The read-only EqIA (in review, or to a representative) had a heading "Outcome" over a row "Outcome"."""
+    from tests.assessments.test_plans import new_plan, submitted
+
+    plan = submitted(new_plan(tenant), tenant)
+    for user in (tenant.rep, tenant.manager):
+        html = client_for(user).get(f"/o/{tenant.organisation.slug}/plans/{plan.pk}/equality/").content.decode()
+        labels = [
+            " ".join(re.sub(r"<[^>]+>", " ", label).split())
+            for label in re.findall(r"<(?:h[1-6]|legend|dt)\b[^>]*>(.*?)</(?:h[1-6]|legend|dt)>", html, re.S)
+        ]
+        assert [label for label in labels if "outcome" in label.lower()] == ["Outcome"], labels

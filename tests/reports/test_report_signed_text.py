@@ -13,7 +13,7 @@ import time_machine
 from django_scopes import scope
 
 from assessments import plans, workflow
-from assessments.models import AssessmentStatus, ConsultationOutcome, EqiaOutcome, Impact, Plan
+from assessments.models import AssessmentStatus, Characteristic, ConsultationOutcome, EqiaOutcome, Impact, Plan
 from assessments.plans import EqiaRowInput
 from portal.models import Signature, SignatureDecision
 from portal.signing import SigningContext
@@ -246,6 +246,15 @@ def test_the_eqia_outcome_comes_with_its_justification_or_says_none_was_recorded
     assert squash(f"Age Negative Older operators Lift-assist at every station {owner}") in squash(justified)
     bare = part(plan_text[plan_text.index("Vision inspection on line 5") :], "Equality impact", "Evidence cited")
     assert "Outcome Adjust the plan Justification No justification recorded" in bare
+
+
+def test_the_signed_eqia_lists_the_characteristics_in_the_equality_acts_order(tenant, final_plan) -> None:
+    """The snapshot keeps its rows by code (the signatures' hashes depend on it); the report lists them as
+    every page does: the Act's nine characteristics, then working patterns and caring responsibilities."""
+    (shown,) = signed_text.plans_context(tenant.organisation)
+    rows = shown["eqia"]["rows"]
+    assert [str(r["characteristic_label"]) for r in rows] == [str(label) for _v, label in Characteristic.choices]
+    assert rows[0]["owner"] == tenant.rep.display_name  # the age row's owner, named
 
 
 # --- the signature trail ----------------------------------------------------------------------

@@ -4,6 +4,7 @@ and suppliers, consent, and query counts."""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -395,3 +396,39 @@ def test_campaign_page_with_sharing_suppliers_does_not_grow(framework) -> None:
     for company in companies[1:]:
         share(company)
     _count(client, url, 8, "campaign, four suppliers sharing")
+
+
+def _answer_buttons(page: str) -> list[str]:
+    """The texts of the buttons that accept (or confirm) on the invitation page."""
+    import html
+
+    buttons = re.findall(r'<button[^>]*value="accept"[^>]*>(.*?)</button>', page, re.S)
+    return [
+        " ".join(html.unescape(re.sub(r"<span class=\"visually-hidden\">.*?</span>", "", b)).split()) for b in buttons
+    ]
+
+
+def test_a_supplier_already_committed_is_asked_to_confirm_not_to_commit(framework) -> None:
+    buyer, supplier, earlier = Company("Alpha"), Company("Bravo"), Company("Charlie")
+    earlier.lists(supplier)
+    supplier.accept(start(earlier))  # Bravo committed when Charlie asked
+    buyer.lists(supplier)
+    invitation = SupplierInvitation.objects.get(campaign=start(buyer))
+    url = f"/supplier-invitations/{services.invitation_token(invitation)}/"
+    client = client_for(supplier.owner)
+    page = client.get(url).content.decode()
+    assert _answer_buttons(page) == ["Confirm"]
+    assert "Bravo has already committed to the principles: there is nothing to sign again." in page
+    assert "Confirm to let Alpha see its commitment." in page
+    assert client.post(url, {"action": "accept", "organisation": str(supplier.org.pk)}).status_code == 302
+    invitation.refresh_from_db()
+    assert invitation.supplier_organisation_id == supplier.org.pk
+
+    # Not committed yet: accepting is committing, and says so.
+    newcomer = Company("Delta")
+    buyer_two = Company("Echo")
+    buyer_two.lists(newcomer)
+    token = services.invitation_token(SupplierInvitation.objects.get(campaign=start(buyer_two)))
+    fresh_page = client_for(newcomer.owner).get(f"/supplier-invitations/{token}/").content.decode()
+    assert _answer_buttons(fresh_page) == ["Accept and commit"]
+    assert "has already committed to the principles" not in fresh_page
