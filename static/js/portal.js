@@ -84,7 +84,7 @@
     if (field && shown.parentNode !== field) { field.appendChild(shown); }
     shown.innerHTML = live.innerHTML;
   });
-
+})();
 
 // Part 3: conditional reveal on radios (the GOV.UK pattern). A radio with data-aria-controls shows the
 // box it names only while it is chosen. Without JavaScript every box stays visible and usable.

@@ -451,6 +451,7 @@ def test_criterion_page_in_review_runs_the_same_queries_however_much_evidence_is
             html = client.get(url).content.decode()
         assert len(_cited_items(html, "1.1")) == files
 
+
 # --- the signing page and what a signer is offered (issue 18, part 3) --------------------------
 
 
