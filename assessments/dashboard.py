@@ -155,6 +155,7 @@ def _dashboard_data(request: HttpRequest) -> dict[str, Any]:
                 for p in progress[final.pk].principles
             ],
             title=_("Maturity per principle: %(title)s") % {"title": final.title},
+            layout="stacked",  # legible on a phone; the report keeps the wide chart
         )
     data = {
         "current": current,

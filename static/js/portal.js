@@ -49,10 +49,56 @@
       event.returnValue = "";
     }
   });
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", focusErrorSummary);
-  } else {
+  // The header's menu on narrow screens (the GOV.UK service navigation pattern): the button is
+  // shown and the menu collapsed only here, so without this file every link stays in view.
+  function headerMenu() {
+    var button = document.querySelector(".header__menu-button[aria-controls]");
+    var menu = button && document.getElementById(button.getAttribute("aria-controls"));
+    if (!menu) { return; }
+    var narrow = window.matchMedia("(max-width: 40.0525em)");
+    var open = false;
+    menu.classList.add("header__menu--toggled");
+    function show() {
+      button.hidden = !narrow.matches;
+      menu.hidden = narrow.matches && !open;
+      button.setAttribute("aria-expanded", narrow.matches && open ? "true" : "false");
+    }
+    button.addEventListener("click", function () {
+      open = !open;
+      show();
+    });
+    // Escape closes the open menu and puts focus back on its button.
+    menu.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && narrow.matches && open) {
+        open = false;
+        show();
+        button.focus();
+      }
+    });
+    narrow.addEventListener("change", show);
+    show();
+  }
+  // A wide table's "scroll sideways" hint is hidden when its table fits the screen after all.
+  function tableScrollHints() {
+    var wrappers = document.querySelectorAll(".table-wrapper");
+    function measure() {
+      Array.prototype.forEach.call(wrappers, function (wrapper) {
+        wrapper.toggleAttribute("data-fits", wrapper.scrollWidth <= wrapper.clientWidth + 1);
+      });
+    }
+    if (!wrappers.length) { return; }
+    window.addEventListener("resize", measure);
+    measure();
+  }
+  function ready() {
+    headerMenu();
+    tableScrollHints();
     focusErrorSummary();
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", ready);
+  } else {
+    ready();
   }
 })();
 // Autosave status where the eye is (issue 18, part 4). The criterion's live region (.autosave-live,

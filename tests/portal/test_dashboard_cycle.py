@@ -189,7 +189,7 @@ def test_a_manager_sees_the_current_draft_first_with_its_next_step_and_last_year
     link = f"/o/{tenant.organisation.slug}/assessments/{draft.pk}/principles/2/"
     assert f'href="{link}">Start principle 2 of 6: {principle_2.title}<' in html
     assert "1 of 6 principles completed" in html
-    assert '<svg class="chart"' in html and "Maturity per principle: Self-assessment 2026" in html
+    assert '<svg class="chart chart--stacked"' in html and "Maturity per principle: Self-assessment 2026" in html
 
     # The representative follows the draft but is not asked to write it.
     rep_html = _page(tenant.rep, tenant.organisation)
