@@ -172,7 +172,8 @@ def when(value: datetime | None, seconds: str = "") -> str:
     """One moment as the portal shows it everywhere (pages, emails, the report PDF, the verify page):
     in the portal's time zone (settings.TIME_ZONE), always labelled: '7 December 2026, 14:05 GMT'
     ('BST' in summer). `|when:"seconds"` adds seconds; `|when:"time"` is the time alone ('14:05 GMT'),
-    for a moment of today such as an autosave's."""
+    for a moment of today such as an autosave's; `|when:"short"` ('7 Dec 2026, 14:05 GMT') for table
+    cells and lists."""
     if not value:
         return ""
     from zoneinfo import ZoneInfo
@@ -181,7 +182,7 @@ def when(value: datetime | None, seconds: str = "") -> str:
     from django.utils.dateformat import format as date_format
 
     local = timezone.localtime(value, ZoneInfo(settings.TIME_ZONE)) if timezone.is_aware(value) else value
-    formats = {"seconds": "j F Y, H:i:s T", "time": "H:i T"}
+    formats = {"seconds": "j F Y, H:i:s T", "time": "H:i T", "short": "j M Y, H:i T"}
     return date_format(local, formats.get(seconds, "j F Y, H:i T"))
 
 

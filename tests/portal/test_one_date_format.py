@@ -21,6 +21,8 @@ from portal.models import Organisation
 pytestmark = pytest.mark.django_db
 
 ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+# A clock time shown without its zone: every moment goes through `when` ("14:05 GMT", BST in summer).
+UNLABELLED_TIME = re.compile(r"\b\d{2}:\d{2}(?::\d{2})?\b(?! ?(?:GMT|BST)\b)")
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 SKIP = ("/static/", "/media/", "/accounts/logout/", "/api/", "/notifications/unsubscribe/")
 DOWNLOADS = ("/download/", ".csv", ".pdf", ".xlsx", ".zip")
@@ -69,6 +71,7 @@ def test_no_page_shows_an_iso_date_to_a_signed_in_owner_of_the_demo() -> None:
     seen: set[str] = set(queue)
     shapes: dict[str, int] = {}
     found: dict[str, list[str]] = {}
+    unlabelled: dict[str, list[str]] = {}
     pages = 0
     visited: set[str] = set()
     while queue and pages < MAX_PAGES:
@@ -86,6 +89,9 @@ def test_no_page_shows_an_iso_date_to_a_signed_in_owner_of_the_demo() -> None:
         hits = ISO_DATE.findall(text)
         if hits:
             found[path] = [m.group(0) for m in re.finditer(r".{0,60}\b\d{4}-\d{2}-\d{2}\b.{0,20}", text)]
+        # The notification settings name the daily summary's hour in the person's own zone, chosen beside it.
+        if UNLABELLED_TIME.search(text) and path != "/account/notifications/":
+            unlabelled[path] = [m.group(0) for m in re.finditer(r".{0,60}\b\d{2}:\d{2}\b.{0,12}", text)]
         for href in parser.links:
             parts = urlsplit(href)
             if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith(SKIP):
@@ -105,3 +111,4 @@ def test_no_page_shows_an_iso_date_to_a_signed_in_owner_of_the_demo() -> None:
     for page in ("/o/<org>/audit/", "/o/<org>/supply-chain/campaigns/new/check/", "/o/<org>/reports/"):
         assert page in visited, sorted(visited)
     assert found == {}
+    assert unlabelled == {}  # the time zone is named wherever a time is shown
