@@ -13,6 +13,7 @@ from django_scopes import scope
 from portal.canonical import canonical_json, sha256_hex, to_jsonable
 from portal.logging import current_request_id
 from portal.models import AuditEvent, Organisation, User
+from portal.versions import bump
 
 GENESIS_HASH = "0" * 64
 
@@ -80,6 +81,8 @@ def audit_record(
         with scope(organisation=organisation):
             event.save(force_insert=True)
         organisation.audit_head_sequence, organisation.audit_head_hash = event.sequence, event.hash
+        # Every audited change may change what cached pages of the organisation show.
+        bump(organisations=[organisation])
         return event
 
 

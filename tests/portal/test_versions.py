@@ -1,0 +1,55 @@
+"""Versions of cached page data: a bump is seen by the next reader, only after commit, and a lost
+version is never mistaken for the old one."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.db import transaction
+
+from portal.audit import audit_record
+from portal.versions import bump, versions
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_bump_changes_only_what_it_names(tenant, outsider):
+    other = outsider.memberships.get().organisation
+    before = versions(organisations=[tenant.organisation], people=[tenant.owner])
+    other_before = versions(organisations=[other])
+    assert versions(organisations=[tenant.organisation], people=[tenant.owner]) == before  # stable
+    bump(organisations=[tenant.organisation])
+    after = versions(organisations=[tenant.organisation], people=[tenant.owner])
+    assert after != before
+    assert versions(organisations=[other]) == other_before
+    bump(people=[tenant.owner.pk])
+    assert versions(organisations=[tenant.organisation], people=[tenant.owner]) != after
+
+
+def test_a_bump_inside_a_transaction_takes_effect_at_commit_and_not_on_rollback(tenant):
+    before = versions(organisations=[tenant.organisation])
+    with transaction.atomic():
+        bump(organisations=[tenant.organisation])
+        assert versions(organisations=[tenant.organisation]) == before  # readers keep the committed view
+    committed = versions(organisations=[tenant.organisation])
+    assert committed != before
+
+    class Rollback(Exception):
+        pass
+
+    with pytest.raises(Rollback), transaction.atomic():
+        bump(organisations=[tenant.organisation])
+        raise Rollback
+    assert versions(organisations=[tenant.organisation]) == committed
+
+
+def test_a_lost_version_comes_back_as_a_new_one(tenant):
+    before = versions(organisations=[tenant.organisation])
+    cache.clear()  # Redis flushed or restarted
+    assert versions(organisations=[tenant.organisation]) != before
+
+
+def test_every_audited_change_bumps_its_organisation(tenant):
+    before = versions(organisations=[tenant.organisation])
+    audit_record(organisation=tenant.organisation, actor=tenant.owner, verb="organisation.updated")
+    assert versions(organisations=[tenant.organisation]) != before
