@@ -1,25 +1,38 @@
 """Benchmark: page and API throughput and latency under gunicorn, against a one-query floor view.
 
-Usage (on the `seed_scale` data set in PostgreSQL, Redis running):
+Usage (PostgreSQL and Redis running):
 
+    # seed_scale data (issue 8's goals): DATABASE_URL as the server connects
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_scale REDIS_URL=redis://127.0.0.1:6379/0 \\
     PORTAL_VAR_DIR=/tmp/scalevar .venv/bin/python bench/pages.py [--duration 20] [--connections 20]
+
+    # the demo data (issue 19, part 2): DATABASE_URL names the database's owner, as for bench/page_cpu.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench REDIS_URL=redis://127.0.0.1:6379/12 \\
+    CACHE_URL=redis://127.0.0.1:6379/13 PORTAL_VAR_DIR=/tmp/benchvar \\
+    .venv/bin/python bench/pages.py --data demo [--prepare] [--duration 20] [--connections 20]
 
 What it does, in one run on one machine:
 
 1. Serves the portal with gunicorn under production settings (DJANGO_ENV=production, DEBUG off,
    manifest static files, sessions in Redis, persistent database connections), behind a pretend
-   TLS-terminating proxy (`X-Forwarded-Proto: https`).
-2. Signs in as the manager of the first top-tier organisation of the data set (a real session
-   cookie) and gives the same person an API token.
+   TLS-terminating proxy (`X-Forwarded-Proto: https`). With `--data scale` (the default) it
+   connects with DATABASE_URL as given; with `--data demo` DATABASE_URL names the owner and the
+   server connects as the application role (`PORTAL_DB_APP_ROLE`, default `portal_app`), under
+   row-level security, as bench/page_cpu.py does (`--prepare`: migrate, load_demo, ANALYZE).
+2. Signs in: with `--data scale` as the manager of the first top-tier organisation of the data set
+   (a session made in-process); with `--data demo` as owner@acme.example through the sign-in form.
+   Gives the same person an API token.
 3. Loads each page with wrk (`--connections`, keep-alive) for `--duration` seconds: the one-query
    floor view `/healthz/database` first, then the dashboard, a principle page of the current
    assessment, the final plan, the campaign coverage page, two API lists (suppliers and audit
    events), then the floor again. Every page is checked to answer 200 to the signed-in user first.
 4. Prints requests per second, each page's share of the floor's throughput (the mean of the two
-   floor runs), p50/p95/p99 latency and the server's own CPU time per request (gunicorn's processes,
-   read from /proc, so a busy machine does not inflate it), with the issue's goals: at least 40% of
-   the floor, p99 under 60 ms. Writes the same as JSON to PORTAL_VAR_DIR/bench/pages-<time>.json.
+   floor runs), p50/p95/p99 latency, the errors apart (answers other than 2xx, counted by the wrk
+   script, so a redirect to sign-in counts; socket errors; timeouts) and the server's own CPU time
+   per request (gunicorn's processes, read from /proc, so a busy machine does not inflate it),
+   with the goal of the data set: on seed_scale data issue 8's (at least 40% of the floor, p99
+   under 60 ms), on the demo data issue 19's (p99 under 150 ms, 0 errors). Writes the same as
+   JSON to PORTAL_VAR_DIR/bench/pages-<time>.json.
 """
 
 from __future__ import annotations
@@ -39,22 +52,42 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = ROOT / ".venv" / "bin"
 SECRET = "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ"
-GOAL_SHARE = 0.40
+GOAL_SHARE = 0.40  # issue 8, seed_scale data
 GOAL_P99_MS = 60.0
+DEMO_GOAL_P99_MS = 150.0  # issue 19, part 2: demo data, 20 connections, 2 cores, 0 errors
 
-# wrk reports through this script: latency percentiles in microseconds and the error counts.
+# wrk reports through this script: latency percentiles in microseconds and the error counts. wrk
+# itself counts only answers >= 400 as status errors; the script counts every answer outside 2xx
+# (a redirect to the sign-in page is a failure here), per thread, and adds them up at the end.
 WRK_REPORT = """
+local threads = {}
+setup = function(thread)
+  table.insert(threads, thread)
+end
+init = function(args)
+  not_2xx = 0
+end
+response = function(status, headers, body)
+  if status < 200 or status > 299 then
+    not_2xx = not_2xx + 1
+  end
+end
 done = function(summary, latency, requests)
   local e = summary.errors
+  local bad = 0
+  for _, thread in ipairs(threads) do
+    bad = bad + thread:get("not_2xx")
+  end
   io.write(string.format(
     'BENCH {"requests":%d,"duration_us":%d,"p50_us":%d,"p95_us":%d,"p99_us":%d,"max_us":%d,' ..
     '"status_errors":%d,"socket_errors":%d,"timeouts":%d}\\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
-    latency:percentile(99), latency.max, e.status, e.connect + e.read + e.write, e.timeout))
+    latency:percentile(99), latency.max, bad, e.connect + e.read + e.write, e.timeout))
 end
 """
 
@@ -125,6 +158,39 @@ def prepare(env: dict[str, str]) -> dict[str, str]:
         "coverage page": f"{o}/supply-chain/campaigns/{campaign.pk}/",
         "API: suppliers": f"{api}/suppliers/",
         "API: audit events": f"{api}/audit-events/",
+    }
+
+
+def prepare_demo_ids(env: dict[str, str], *, prepare: bool) -> dict[str, str]:
+    """The demo's pages (Acme, as owner@acme.example) and an API token; the cookie is added once the
+    server answers (`sign_in`). `prepare`: migrate, load_demo, ANALYZE first (bench/datasets.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from datasets import data_ids, make_token, prepare_demo, setup_django
+
+    if prepare:
+        prepare_demo(env)
+    setup_django(env)
+    from django.urls import reverse
+
+    ids, people = data_ids("demo")
+    missing = [key for key in ("assessment", "plan", "campaign") if key not in ids]
+    if missing:
+        sys.exit(f"The demo data has no {', '.join(missing)}: run with --prepare (or `manage.py load_demo`).")
+    _token, raw = make_token(*people["main"], name="bench pages")
+    org = {"org_slug": ids["org"]}
+    api = {"org": ids["org"]}
+    return {
+        "email": people["main"][0],
+        "token": raw,
+        "floor": "/healthz/database",
+        "dashboard": reverse("portal:dashboard", kwargs=org),
+        "principle page": reverse(
+            "assessments:principle", kwargs={**org, "assessment_id": ids["assessment"], "number": 1}
+        ),
+        "plan page": reverse("assessments:plan", kwargs={**org, "plan_id": ids["plan"]}),
+        "coverage page": reverse("supplychain:campaign", kwargs={**org, "campaign_id": ids["campaign"]}),
+        "API: suppliers": reverse("api:supplier_list", kwargs=api),
+        "API: audit events": reverse("api:audit_event_list", kwargs=api),
     }
 
 
@@ -257,19 +323,37 @@ def main() -> None:
     parser.add_argument(
         "--timeout", type=int, default=10, help="seconds wrk waits for an answer before counting a timeout (default 10)"
     )
+    parser.add_argument(
+        "--data",
+        choices=["scale", "demo"],
+        default="scale",
+        help="seed_scale data, issue 8's goals (default), or the demo data, issue 19's goal",
+    )
+    parser.add_argument("--prepare", action="store_true", help="demo: migrate, load_demo and ANALYZE first")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: `apt-get install -y wrk`.")
 
     port = free_port()
     env = production_env(port)
-    subprocess.run(
-        [str(VENV_BIN / "python"), "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
-    )
-    ids = prepare(env)
+    server_env = env
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from datasets import app_role_url, collect_static, sign_in
+
+    if args.data == "demo":
+        role = env.get("PORTAL_DB_APP_ROLE") or "portal_app"
+        env["PORTAL_DB_APP_ROLE"] = role
+        if urlsplit(env["DATABASE_URL"]).username == role:
+            sys.exit(f"With --data demo DATABASE_URL names the database's owner; the server connects as {role}.")
+        ids = prepare_demo_ids(env, prepare=args.prepare)
+        server_env = {**env, "DATABASE_URL": app_role_url(env["DATABASE_URL"], role)}
+        server_env.pop("PORTAL_DB_APP_ROLE")
+    else:
+        ids = prepare(env)
+    collect_static(env)
     base = f"http://127.0.0.1:{port}"
     log = open(out_dir(env) / "gunicorn.log", "w")  # noqa: SIM115 - open for the server's lifetime
-    server = start_gunicorn(port, env, log, workers=args.workers, threads=args.threads)
+    server = start_gunicorn(port, server_env, log, workers=args.workers, threads=args.threads)
     order = [
         "floor",
         "dashboard",
@@ -281,8 +365,13 @@ def main() -> None:
         "floor",
     ]
     results: list[tuple[str, dict]] = []
+    load_before = os.getloadavg()
     try:
         wait_for(base, server)
+        if args.data == "demo":
+            from portal.demo import DEMO_PASSWORD
+
+            ids["cookie"] = sign_in(port, ids["email"], DEMO_PASSWORD)
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             script.write(WRK_REPORT)
         for name in dict.fromkeys(order):
@@ -321,17 +410,25 @@ def main() -> None:
     print(
         f"\n{args.connections} connections, {args.duration} s each, gunicorn {args.workers} workers x "
         f"{args.threads} threads, production settings; floor {floor_rps:.0f} req/s "
-        f"(runs: {' and '.join(str(round(r['rps'])) for r in floors)})\n"
+        f"(runs: {' and '.join(str(round(r['rps'])) for r in floors)}); {args.data} data; load average "
+        f"{load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after\n"
     )
+    if args.data == "demo":
+        goal_text = f"issue 19: p99 < {DEMO_GOAL_P99_MS:g} ms, 0 errors"
+    else:
+        goal_text = f"issue 8: >= {GOAL_SHARE:.0%}, p99 < {GOAL_P99_MS:g} ms"
     print(
-        "| page | req/s | share of floor | p50 ms | p95 ms | p99 ms | errors (status / socket / timeout) "
-        "| server CPU ms/request | goal (>= 40%, p99 < 60 ms) |"
+        "| page | req/s | share of floor | p50 ms | p95 ms | p99 ms | errors (not 2xx / socket / timeout) "
+        f"| server CPU ms/request | goal ({goal_text}) |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     report = []
     for name, r in results:
         share = r["rps"] / floor_rps
-        met = share >= GOAL_SHARE and r["p99_ms"] < GOAL_P99_MS and r["errors"] == 0
+        if args.data == "demo":
+            met = r["requests"] > 0 and r["p99_ms"] < DEMO_GOAL_P99_MS and r["errors"] == 0
+        else:
+            met = r["requests"] > 0 and share >= GOAL_SHARE and r["p99_ms"] < GOAL_P99_MS and r["errors"] == 0
         goal = "floor" if name == "floor" else ("met" if met else "not met")
         print(
             f"| {name} | {r['rps']:.0f} | {share:.0%} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} "
@@ -340,8 +437,22 @@ def main() -> None:
         )
         report.append({"page": name, "path": ids[name], "share_of_floor": share, "goal": goal, **r})
     target = out_dir(env) / f"pages-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    target.write_text(json.dumps({"args": vars(args), "floor_rps": floor_rps, "pages": report}, indent=2))
+    target.write_text(
+        json.dumps(
+            {
+                "args": vars(args),
+                "goal": goal_text,
+                "floor_rps": floor_rps,
+                "load_average": os.getloadavg(),
+                "pages": report,
+            },
+            indent=2,
+        )
+    )
     print(f"\nWritten to {target}")
+    failing = list(dict.fromkeys(name for name, r in results if r["errors"]))
+    if failing:
+        print(f"Errors on: {', '.join(failing)} (see the errors column).", file=sys.stderr)
 
 
 if __name__ == "__main__":
