@@ -322,7 +322,7 @@ def main() -> None:
         label = t.label if budget is not None else ("floor (first)" if index == 0 else "floor (last)")
         who = t.page.person or "signed out"
         if within == "no":
-            over.append(f"  {label} ({t.path}): {ratio:.1f}x the floor, budget {budget:g}x")
+            over.append(f"  {label} ({t.path}): {ratio:.2f}x the floor, budget {budget:g}x")
         print(
             f"| {label} | `{t.path}` | {who} | {r['cpu_ms']:.1f} | {ratio:.1f} | "
             f"{'' if budget is None else f'{budget:g}x'} | {within} |"
