@@ -117,3 +117,22 @@ def site_header(context: Any) -> SafeString:
         _fragments[key] = html
     # The token is alphanumeric (Django's own); the rest is the template's output, escaped by it.
     return mark_safe(html.replace(_CSRF_PLACEHOLDER, token))  # noqa: S308
+
+
+_by_path: dict[Any, str] = {}
+
+
+@register.simple_tag(takes_context=True)
+def path_fragment(context: Any, name: str) -> SafeString:
+    """Render the template `name`, whose output depends only on the request's path and the language
+    (e.g. the account pages' side navigation: a dozen url and translate tags), once per process for
+    each path and language."""
+    request = context.get("request")
+    key = (name, get_language(), get_script_prefix(), getattr(request, "path", None))
+    html = _by_path.get(key)
+    if html is None:
+        html = context.template.engine.get_template(name).render(context)
+        if len(_by_path) >= _MAX_ENTRIES:
+            _by_path.clear()
+        _by_path[key] = html
+    return mark_safe(html)  # noqa: S308 - the template's own output, escaped by it
