@@ -11,6 +11,7 @@ from django.http import HttpRequest
 
 from portal import selectors
 from portal.dashboard import header_counts
+from portal.header import HeaderState, header_state
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:
@@ -24,13 +25,18 @@ def portal(request: HttpRequest) -> dict[str, Any]:
             "signing_in": lambda: LOGIN_SESSION_KEY in getattr(request, "session", {}),
         }
 
-    # Callables, so only pages that show the switcher or the badges pay for the queries, once each.
-    # On a tenant page the middleware has already read the memberships (one query for the
-    # organisation, the role and the switcher).
+    # Callables, so only pages that show the switcher or the badges pay for them, once each. The
+    # person's header state (the memberships and both counts) is one cache read when current
+    # (portal.header); on a tenant page the middleware has already read it.
+    @cache
+    def state() -> HeaderState:
+        known = getattr(request, "header_state", None)
+        return known if known is not None else header_state(user)
+
     @cache
     def memberships() -> list[Any]:
-        known = getattr(request, "my_memberships", None)
-        return known if known is not None else selectors.memberships_of_user(user)
+        known = getattr(request, "my_memberships", None)  # a page that read them itself
+        return known if known is not None else state().memberships
 
     @cache
     def invitations() -> list[Any]:
@@ -40,9 +46,15 @@ def portal(request: HttpRequest) -> dict[str, Any]:
 
     @cache
     def counts() -> tuple[int, int]:
-        # Both numbers in the navigation in one query; a page that has already counted says so.
+        # Both numbers in the navigation; a page that has already counted says so.
         known = getattr(request, "my_header_counts", None)
-        return known if known is not None else header_counts(user, memberships())
+        if known is not None:
+            return known
+        mine = getattr(request, "my_memberships", None)
+        if mine is not None and getattr(request, "header_state", None) is None:
+            # The page read the memberships itself: count with them, without reading the state.
+            return header_counts(user, mine)
+        return state().counts()
 
     return {
         "current_organisation": getattr(request, "organisation", None),

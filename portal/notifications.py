@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
 
 from portal.models import Delivery, Notification, NotificationPreference, Organisation, User
+from portal.versions import bump
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,7 @@ def notify(
             if delivery == Delivery.IMMEDIATE:
                 _email_now(notification, email or Email(subject=text[:300]))
             made.append(notification)
+    bump(people=[n.recipient_id for n in made])  # their header's unread count
     return made
 
 
@@ -250,6 +252,7 @@ def notification_open(user: User, notification_id: Any) -> Notification | None:
         if notification is not None and notification.read_at is None:
             notification.read_at = timezone.now()
             Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=notification.read_at)
+            bump(people=[user])  # the header's unread count
         return notification
 
 
@@ -264,16 +267,20 @@ def mark_read(user: User, ids: Iterable[Any]) -> int:
     from django.utils import timezone
 
     with scopes_disabled():
-        return Notification.objects.filter(recipient=user, pk__in=list(ids), read_at__isnull=True).update(
+        marked: int = Notification.objects.filter(recipient=user, pk__in=list(ids), read_at__isnull=True).update(
             read_at=timezone.now()
         )
+    bump(people=[user])  # the header's unread count
+    return marked
 
 
 def mark_all_read(user: User) -> int:
     from django.utils import timezone
 
     with scopes_disabled():
-        return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
+        marked: int = Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
+    bump(people=[user])  # the header's unread count
+    return marked
 
 
 # --- One-click unsubscribe (RFC 8058) ---------------------------------------------------------------

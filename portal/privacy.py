@@ -41,6 +41,7 @@ from portal.models import (
     User,
 )
 from portal.roles import Role
+from portal.versions import bump
 
 DELETED_EMAIL_DOMAIN = "deleted.invalid"  # .invalid never resolves (RFC 2606): nothing can be delivered
 
@@ -343,6 +344,7 @@ def account_delete(*, user: User) -> DeletedAccount:
             Notification.objects.filter(recipient=user).delete()
             NotificationPreference.objects.filter(user=user).delete()
             memberships = list(Membership.objects.filter(user=user).select_related("organisation"))
+            bump(people=[user])  # the header state: memberships and notifications gone
         for membership in memberships:
             # One event per organisation, in each one's chain; the actor is already anonymised.
             audit_record(

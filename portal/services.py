@@ -15,10 +15,12 @@ from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
 from portal.audit import audit_record
+from portal.header import addressee, bump_addresses
 from portal.links import link_target, link_token
 from portal.models import EmailStatus, Invitation, Membership, Organisation, User
 from portal.roles import Role
 from portal.text import require_single_line
+from portal.versions import bump
 
 _INVITATION_SALT = "portal.invitation"
 _SLUG_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
@@ -56,6 +58,7 @@ def organisation_create(
         )
         with scope(organisation=organisation):
             Membership.objects.create(organisation=organisation, user=creator, role=Role.OWNER)
+        bump(people=[creator])  # the creator's header: a new organisation in the switcher
         audit_record(
             organisation=organisation,
             actor=creator,
@@ -168,6 +171,7 @@ def invitation_create(
                 "access_expires_at": invitation.access_expires_at,
             },
         )
+        bump_addresses(email)  # "Your work" of whoever holds the address
         _queue_invitation_email(invitation)
     return invitation
 
@@ -194,6 +198,7 @@ def invitation_resend(*, invitation: Invitation, actor: User) -> Invitation:
             target_label=invitation.email,
             after={"expires_at": invitation.expires_at},
         )
+        bump_addresses(invitation.email)  # an expired invitation may wait again
         _queue_invitation_email(invitation)
     return invitation
 
@@ -214,6 +219,7 @@ def invitation_revoke(*, invitation: Invitation, actor: User) -> Invitation:
             before={"status": "pending", "role": invitation.role},
             after={"status": "revoked"},
         )
+        bump_addresses(invitation.email)  # "Your work" of whoever holds the address
     return invitation
 
 
@@ -248,6 +254,7 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
             target_label=user.email,
             after={"email": user.email, "role": invitation.role},
         )
+        bump(people=[user, addressee(invitation.email)])  # the new membership; the invitation no longer waits
     return membership
 
 
@@ -288,6 +295,7 @@ def membership_change_role(*, membership: Membership, role: str, actor: User) ->
             before={"role": before},
             after={"role": role},
         )
+        bump(people=[membership.user_id])  # the member's header: role in the switcher, what waits for them
     return membership
 
 
@@ -318,4 +326,5 @@ def _delete_membership(*, membership: Membership, actor: User, verb: str) -> Non
             target_label=membership.user.email,
             before={"email": membership.user.email, "role": membership.role},
         )
+        bump(people=[membership.user_id])  # the member's header and tenancy: no longer a member
         membership.delete()

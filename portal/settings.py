@@ -152,7 +152,7 @@ def _redis_db(url: str, offset: int) -> str:
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "portal.cache.RedisCache",  # one Redis client per pool (portal/cache.py)
             "LOCATION": env_str("CACHE_URL", _redis_db(REDIS_URL, 1)),
             "KEY_PREFIX": "portal",
         }

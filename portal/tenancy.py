@@ -11,8 +11,8 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django_scopes import scope
 
+from portal.header import active_membership, header_state
 from portal.models import Membership, Organisation
-from portal.selectors import memberships_of_user
 
 
 def membership_for(*, user: Any, organisation: Organisation) -> Membership | None:
@@ -52,11 +52,13 @@ class TenantMiddleware:
             from django.contrib.auth.views import redirect_to_login
 
             return redirect_to_login(request.get_full_path())
-        # One query: every active membership of the user with its organisation. It finds this
-        # organisation and the role, and the header's switcher reuses it.
-        memberships = memberships_of_user(request.user)
-        request.my_memberships = memberships  # type: ignore[attr-defined]
-        membership = next((m for m in memberships if m.organisation.slug == slug), None)
+        # Every active membership of the user with its organisation: the person's header state, from
+        # the cache when current (no query), else one query. It finds this organisation and the role,
+        # and the header's switcher and counts reuse it. A removed member's organisation has been
+        # bumped, so the next request reads the database and answers 404.
+        state = header_state(request.user)
+        request.header_state = state  # type: ignore[attr-defined]
+        membership = active_membership(state, slug)
         if membership is None:
             return self._not_found(request)
         organisation = membership.organisation

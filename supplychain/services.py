@@ -21,12 +21,14 @@ from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
 from portal.audit import audit_record
+from portal.header import addressee
 from portal.links import link_target, link_token
 from portal.models import Membership, Organisation, User
 from portal.roles import role_can
 from portal.services import InvitationLinkError
 from portal.signing import SigningContext
 from portal.text import require_single_line
+from portal.versions import bump
 from supplychain.csv_io import ImportPreview, match_key, parse_supplier_csv
 from supplychain.models import (
     Campaign,
@@ -231,6 +233,13 @@ def accept_action(organisation: Organisation) -> str:
     return _accept_action(active_commitment(organisation))
 
 
+def bump_addressed(*invitations: SupplierInvitation) -> None:
+    """Requests appeared or changed: the header ("Your work") of whoever they are addressed to, the
+    managers of the target organisation and the holder of the address (portal.header), at commit."""
+    orgs = [i.target_key.removeprefix("org:") for i in invitations if i.target_key.startswith("org:")]
+    bump(organisations=orgs, people=[addressee(i.email) for i in invitations if i.email])
+
+
 def _target_keys(supplier: Supplier) -> list[str]:
     keys = [f"email:{supplier.contact_email.lower()}"]
     if supplier.linked_organisation_id:
@@ -329,6 +338,7 @@ def _invite_across_the_campaign(
         mine = SupplierInvitation.objects.filter(campaign=campaign, target_key__in=[i.target_key for i in new])
         stored = dict(mine.values_list("target_key", "id"))
         lost = {i.pk: stored[i.target_key] for i in new if stored[i.target_key] != i.pk}
+        bump_addressed(*(i for i in new if i.pk not in lost))
     edges = []
     for supplier, chosen, note in steps:
         invitation_id = chosen.pk if chosen is not None else None
@@ -525,6 +535,7 @@ def _apply_accept(
     locked.supplier_organisation = organisation
     _clear_held(locked)
     locked.save(update_fields=["state", "responded_at", "responded_by", "supplier_organisation", *_HELD_FIELDS])
+    bump_addressed(locked)
     Supplier.objects.filter(pk=locked.supplier_id).update(linked_organisation=organisation)
     SupplierLink.objects.get_or_create(buyer=locked.inviter, supplier_organisation=organisation)
     committed = active_commitment(organisation)
@@ -591,6 +602,7 @@ def _apply_decline(
             *_HELD_FIELDS,
         ]
     )
+    bump_addressed(locked)
     audit_record(
         organisation=locked.inviter,
         actor=user,
@@ -646,6 +658,7 @@ def _hold_answer(
     locked.held_answer, locked.held_organisation, locked.held_by = answer, organisation, user
     locked.held_at, locked.held_reason = timezone.now(), reason
     locked.save(update_fields=_HELD_FIELDS)
+    bump_addressed(locked)
     details = _held_details(locked)
     for at, label in ((locked.inviter, organisation.name), (organisation, locked.inviter.name)):
         audit_record(
@@ -832,6 +845,7 @@ def held_answer_reject(*, invitation: SupplierInvitation, actor: User) -> Suppli
         details = _held_details(locked)
         _clear_held(locked)
         locked.save(update_fields=_HELD_FIELDS)
+        bump_addressed(locked)
         for at in (locked.inviter, organisation):
             if at is None:
                 continue
@@ -919,6 +933,7 @@ def invitation_resend(*, invitation: SupplierInvitation, actor: User) -> Supplie
     if invitation.state not in (InvitationState.PENDING, InvitationState.EXPIRED):
         raise ValidationError(_("Only a request waiting for a reply, or an expired one, can be sent again."))
     with transaction.atomic():
+        bump_addressed(invitation)  # the old address, if the register has a new one
         # The register may have a corrected address since: the new link goes there.
         SupplierInvitation.objects.filter(pk=invitation.pk).update(
             email=invitation.supplier.contact_email,
@@ -930,6 +945,7 @@ def invitation_resend(*, invitation: SupplierInvitation, actor: User) -> Supplie
             email_claimed_at=None,
         )
         invitation.refresh_from_db()
+        bump_addressed(invitation)
         audit_record(
             organisation=invitation.inviter,
             actor=actor,
@@ -949,6 +965,7 @@ def invitation_revoke(*, invitation: SupplierInvitation, actor: User) -> Supplie
         )
         if not updated:
             raise ValidationError(_("Only a request waiting for a reply can be revoked."))
+        bump_addressed(invitation)
         audit_record(
             organisation=invitation.inviter,
             actor=actor,
