@@ -54,6 +54,42 @@ def evidence_checkboxes(response: Any, library: list[Any], today: date) -> SafeS
     )
 
 
+_RADIO = (
+    '\n            <div class="radios__item">\n'
+    '              <input form="principle-form" class="radios__input" type="radio" id="{}" name="{}" value="{}"{}'
+    ' aria-describedby="{}-hint">\n'
+    '              <label class="radios__label" for="{}">{} – {}</label>\n'
+    '              <div class="hint radios__hint" id="{}-hint">{}</div>\n'
+    "            </div>\n            "
+)
+
+
+@register.simple_tag
+def maturity_radios(response: Any, levels: list[dict[str, Any]]) -> SafeString:
+    """The maturity scale's radios of one criterion (levels x a dozen template variables per criterion
+    as a template loop), ticked at the response's level."""
+    name = f"r-{response.pk}-maturity"
+    return format_html_join(
+        "",
+        _RADIO,
+        (
+            (
+                f"{name}-{level['level']}",
+                name,
+                level["level"],
+                " checked" if response.maturity == level["level"] else "",
+                f"{name}-{level['level']}",
+                f"{name}-{level['level']}",
+                level["level"],
+                level["label"],
+                f"{name}-{level['level']}",
+                level["descriptor"],
+            )
+            for level in levels
+        ),
+    )
+
+
 @register.simple_tag
 def cited_evidence(response: Any, today: date, org_slug: str, can_open: bool, can_download: bool) -> SafeString:
     """The files an answer cites, for people reading it: each with its dates and, where the reader's
