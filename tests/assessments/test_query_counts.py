@@ -15,7 +15,9 @@ from django_scopes import scope, scopes_disabled
 from assessments import services, workflow
 from assessments.models import ActionItem, Assessment
 from portal.roles import Role
+from portal.versions import bump
 from tests.assessments.conftest import PDF, responses_by_code
+from tests.cache_commits import bumps_at_commit  # noqa: F401 (the fixture)
 from tests.conftest import client_for
 from tests.factories import UserFactory, add_member
 from tests.querycount import assert_queries
@@ -141,11 +143,15 @@ PAGES = {
     # the organisation dashboard (portal's page) with the self-assessment panels: + members (with the
     # getting-started steps), commitment, the current and last final cycles, their progress (one row
     # per response; the principles from memory), the current plans, overdue actions, recent activity
-    # (a manager: no pending-invitations query, that is for owners)
-    "dashboard": ("", 10),
+    # (a manager: no pending-invitations query, that is for owners). Warm: the panels and the activity
+    # come from the cache (issue 19), so only the members are read; cold (after any write it shows):
+    # DASHBOARD_COLD, measured below.
+    "dashboard": ("", 4),
 }
+DASHBOARD_COLD = 10
 
 
+@pytest.mark.usefixtures("bumps_at_commit")
 def test_assessment_pages_do_not_grow_with_data(tenant, assessment, pinned) -> None:
     """Every page, measured with a little data and again with much more (one test: growing is slow)."""
     client = client_for(tenant.manager)
@@ -160,6 +166,10 @@ def test_assessment_pages_do_not_grow_with_data(tenant, assessment, pinned) -> N
             )
             try:
                 _count(client, url, expected, f"{page} (grown {grow})")
+                if page == "dashboard":
+                    bump(organisations=[tenant.organisation])  # as any write it shows: cold again
+                    with assert_queries(DASHBOARD_COLD, f"dashboard, cold (grown {grow})"):
+                        client.get(url)
             except AssertionError as failure:
                 failures.append(str(failure))
     assert not failures, "\n\n".join(failures)
