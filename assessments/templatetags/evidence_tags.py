@@ -22,7 +22,7 @@ register = template.Library()
 
 def _library_parts(library: list[Any], today: date) -> list[tuple[Any, str, str, str, str]]:
     """What each file's checkbox shows, escaped once: (id, id as text, name, description, expired tag)."""
-    parts = []
+    parts: list[tuple[Any, str, str, str, str]] = []
     for evidence in library:
         expired = ""
         if evidence.expiry_date and evidence.expiry_date < today:
