@@ -116,8 +116,9 @@ PAGES = {
     # + the assessment (framework, organisation, submitter); the responses with their criteria, cited
     # evidence (one query) and overdue action counts, which serve both the snapshot that signatures are
     # checked against and the progress; signatures; change requests. The framework's principles are
-    # read once per process (principles.framework.principles_of), not per page.
-    "overview": ("assessments/{a}/", 8),
+    # read once per process (principles.framework.principles_of), not per page. A draft (this one) has
+    # never been sent for review: no signatures or change requests to read (OVERVIEW_IN_REVIEW below).
+    "overview": ("assessments/{a}/", 6),
     # + the assessment, responses, their citations with evidence, their action items with owners,
     # the evidence library, the comments and their replies (the principles: from memory)
     "principle": ("assessments/{a}/principles/1/", 9),
@@ -173,3 +174,13 @@ def test_assessment_pages_do_not_grow_with_data(tenant, assessment, pinned) -> N
             except AssertionError as failure:
                 failures.append(str(failure))
     assert not failures, "\n\n".join(failures)
+
+
+def test_the_overview_of_a_reviewed_assessment_reads_its_signatures_and_change_requests(tenant, assessment) -> None:
+    """Once sent for review the overview also reads the signatures (checked against the snapshot) and the
+    change requests: 8; a final one also asks whether the next cycle can start from it (one query)."""
+    from tests.reports.conftest import make_final, upload_evidence
+
+    final = make_final(tenant, assessment, upload_evidence(tenant))
+    client = client_for(tenant.manager)
+    _count(client, f"/o/{tenant.organisation.slug}/assessments/{final.pk}/", 9, "overview, final")
