@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from assessments import selectors, services, workflow
 from assessments.forms import ActionItemForm, AssessmentForm, EvidenceForm
-from assessments.models import ActionItem, Evidence, Response
+from assessments.models import ActionItem, AssessmentStatus, Evidence, Response
 from portal.forms import apply_errors
 from portal.models import Membership
 from portal.signing import snapshot_hash
@@ -153,8 +153,16 @@ def assessment_overview(request: TenantRequest, org_slug: str, assessment_id: An
     assessment = selectors.get_assessment_for(membership, assessment_id)
     responses = selectors.overview_responses(assessment)  # serve both the progress and the snapshot
     progress = selectors.assessment_progress(assessment, responses)
-    current_hash = snapshot_hash(workflow.assessment_snapshot(assessment, responses))
-    signatures = workflow.signatures_for(assessment, current_hash=current_hash)
+    # A draft has never been sent for review (nothing sets an assessment back to draft): it has no
+    # signatures and no change requests, and the page shows neither, so neither is read nor hashed.
+    reviewed = assessment.status != AssessmentStatus.DRAFT
+    signatures = (
+        workflow.signatures_for(
+            assessment, current_hash=snapshot_hash(workflow.assessment_snapshot(assessment, responses))
+        )
+        if reviewed
+        else []
+    )
     own = workflow.own_agreement(signatures, request.user)
     capacity = workflow.capacity_for(membership)
     can_start_next = (
@@ -169,7 +177,7 @@ def assessment_overview(request: TenantRequest, org_slug: str, assessment_id: An
             "next_cycle": services.next_cycle_defaults(assessment) if can_start_next else None,
             "can_edit": membership.can("edit_content") and assessment.is_editable,
             "signatures": signatures,
-            "change_requests": selectors.change_requests_for(assessment, "assessment"),
+            "change_requests": selectors.change_requests_for(assessment, "assessment") if reviewed else [],
             "can_sign": capacity is not None and assessment.status == "in_review" and own is None,
             "can_request_changes": membership.can("countersign_workforce")
             and assessment.status == "in_review"

@@ -42,6 +42,73 @@ def dashboard_panels(request: HttpRequest) -> list[Panel]:
     return panels
 
 
+# The panels show the organisation's own rows, worded for a role, as of today: rendered once and
+# kept per organisation version (portal.versions: every audited change bumps it, and the services that
+# write what a panel shows without an audit event bump it themselves), role, date, language and time
+# zone. Nothing in a panel is personal (what a person can do follows from their role).
+PANELS_TIMEOUT = 24 * 3600
+
+
+def _panels_key(request: HttpRequest) -> str:
+    from django.utils import timezone
+    from django.utils.translation import get_language
+
+    from portal.versions import versions
+
+    organisation = request.organisation  # type: ignore[attr-defined]
+    membership = request.membership  # type: ignore[attr-defined]
+    parts = (
+        organisation.pk,
+        organisation.slug,
+        membership.role,
+        timezone.localdate().isoformat(),
+        get_language() or "",
+        timezone.get_current_timezone_name(),
+        versions(organisations=[organisation]),
+    )
+    return ":".join(str(p) for p in parts)
+
+
+def _cached(request: HttpRequest, name: str, build: Callable[[], Any]) -> Any:
+    from django.core.cache import cache
+
+    key = f"dashboard:{name}:{_panels_key(request)}"
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        cache.set(key, value, timeout=PANELS_TIMEOUT)
+    return value
+
+
+def dashboard_panels_html(request: HttpRequest) -> list[str]:
+    """The dashboard's panels, rendered: one cache read when nothing they show has changed."""
+    from django.template.loader import render_to_string
+
+    return _cached(
+        request,
+        "panels",
+        lambda: [render_to_string(p.template, p.context, request=request) for p in dashboard_panels(request)],
+    )
+
+
+def dashboard_activity_html(request: HttpRequest) -> str:
+    """The dashboard's "Recent activity", rendered: the latest audit events in words, with their times
+    as moments (not "3 minutes ago"), so it changes only with a new event (each one bumps the
+    organisation) or a name in it (renaming oneself bumps one's organisations)."""
+    from django.template.loader import render_to_string
+
+    from portal.selectors import recent_activity
+
+    organisation = request.organisation  # type: ignore[attr-defined]
+    return _cached(
+        request,
+        "activity",
+        lambda: render_to_string(
+            "portal/_dashboard_activity.html", {"activity": recent_activity(organisation)}, request=request
+        ),
+    )
+
+
 # "Your work": what waits for a person across every organisation they belong to. Each app registers
 # a provider (the items, for the page) and a counter (the same items as querysets, for the count in
 # the navigation on every page: all of them are counted together in one query).

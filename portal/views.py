@@ -32,7 +32,8 @@ from portal.audit import audit_verify_chain
 from portal.dashboard import (
     awaiting_by_organisation,
     awaiting_items,
-    dashboard_panels,
+    dashboard_activity_html,
+    dashboard_panels_html,
     getting_started_conditions,
     getting_started_items,
 )
@@ -52,6 +53,7 @@ from portal.roles import ROLE_DESCRIPTIONS, Role
 from portal.services import InvitationLinkError
 from portal.tenancy import AuthenticatedRequest, TenantRequest, require
 from portal.tokens import TOKEN_ROLES, token_create, token_revoke, tokens_of_user
+from portal.versions import bump
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +132,10 @@ def account(request: AuthenticatedRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
+        # Not audited: the pages of the person's organisations that name them (the dashboard's overdue
+        # actions name their owners) are built again.
+        with scopes_disabled():
+            bump(organisations=Membership.objects.filter(user=request.user).values_list("organisation_id", flat=True))
         messages.success(request, _("Your name has been updated."))
         return redirect("account")
     return render(request, "portal/account.html", {"form": form})
@@ -357,7 +363,7 @@ def dashboard(request: TenantRequest, org_slug: str) -> HttpResponse:
     conditions = getting_started_conditions(organisation)
     members, member_count = selectors.organisation_members_head(organisation, limit=10, facts=conditions)
     getting_started = getting_started_items(membership, selectors.facts_of(members, conditions))
-    panels = [render_to_string(panel.template, panel.context, request=request) for panel in dashboard_panels(request)]
+    panels = dashboard_panels_html(request)
     return render(
         request,
         "portal/dashboard.html",
@@ -368,7 +374,7 @@ def dashboard(request: TenantRequest, org_slug: str) -> HttpResponse:
             "members": members,
             "member_count": member_count,
             "invitations": list(selectors.organisation_invitations(organisation)[:5]) if can_manage else [],
-            "activity": selectors.recent_activity(organisation) if membership.can("view_audit_trail") else [],
+            "activity_html": dashboard_activity_html(request) if membership.can("view_audit_trail") else "",
             "can_manage": can_manage,
         },
     )

@@ -10,6 +10,7 @@ from django_scopes import scope
 
 from portal.models import Organisation, Signature, User
 from portal.signing import SigningContext
+from portal.versions import bump
 from principles.framework import ensure_framework
 from principles.models import Commitment
 from principles.services import active_commitment, commitment_sign
@@ -32,6 +33,7 @@ def demo_commitment(organisation: Organisation, users: dict[str, User]) -> None:
         with scope(organisation=organisation):
             Commitment.objects.filter(pk=commitment.pk).update(signed_at=signed_at)
             Signature.objects.filter(pk=commitment.signature_id).update(signed_at=signed_at)
+        bump(organisations=[organisation])  # update() is not audited: the dashboard shows when it was signed
 
 
 DEMO_COMMITMENT_AGE_DAYS = 350

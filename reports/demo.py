@@ -33,6 +33,7 @@ from assessments import workflow
 from assessments.models import Assessment, Evidence, Response
 from portal.models import Notification, Organisation, Signature, User
 from portal.signing import SigningContext
+from portal.versions import bump
 from principles.framework import ensure_framework
 
 # How each level's narrative opens: the words of the framework's scale (principles/data), as a works
@@ -566,6 +567,7 @@ def _backdate(
         Assessment.objects.filter(pk=assessment.pk).update(
             created_at=created, submitted_at=submitted, finalised_at=finalised
         )
+        bump(organisations=[organisation])  # update() is not audited: the dashboard shows when it was final
         # Last year's messages about it were sent, and read, when each step happened: not waiting in today's inbox.
         sent_by = {assessment.submitted_by_id: submitted, **{s.signer_id: moment for s, moment in signatures}}
         for note in Notification.objects.filter(organisation=organisation, target_id=str(assessment.pk)):

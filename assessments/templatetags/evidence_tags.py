@@ -13,18 +13,16 @@ from typing import Any
 from django import template
 from django.urls import reverse
 from django.utils.formats import date_format
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 register = template.Library()
 
 
-@register.simple_tag
-def evidence_checkboxes(response: Any, library: list[Any], today: date) -> SafeString:
-    """One checkbox per file of the library, ticked where `response` cites it (`cited_ids`)."""
-    cited = response.cited_ids
-    rows = []
+def _library_parts(library: list[Any], today: date) -> list[tuple[Any, str, str, str, str]]:
+    """What each file's checkbox shows, escaped once: (id, id as text, name, description, expired tag)."""
+    parts: list[tuple[Any, str, str, str, str]] = []
     for evidence in library:
         expired = ""
         if evidence.expiry_date and evidence.expiry_date < today:
@@ -32,25 +30,72 @@ def evidence_checkboxes(response: Any, library: list[Any], today: date) -> SafeS
                 ' <strong class="tag tag--red">{}</strong>',
                 _("Expired %(d)s") % {"d": date_format(evidence.expiry_date, "j M Y")},
             )
-        box_id = f"r-{response.pk}-evidence-{evidence.pk}"
-        rows.append(
+        parts.append(
             (
-                box_id,
-                f"r-{response.pk}-evidence",
                 evidence.pk,
-                " checked" if evidence.pk in cited else "",
-                box_id,
-                evidence.original_name,
-                evidence.description,
+                conditional_escape(evidence.pk),
+                conditional_escape(evidence.original_name),
+                conditional_escape(evidence.description),
                 expired,
             )
         )
+    return parts
+
+
+@register.simple_tag(takes_context=True)
+def evidence_checkboxes(context: Any, response: Any, library: list[Any], today: date) -> SafeString:
+    """One checkbox per file of the library, ticked where `response` cites it (`cited_ids`). Every
+    criterion of the page offers the same files: their escaped parts are built once per render."""
+    memo = context.render_context.setdefault("evidence_checkboxes", {})
+    key = (id(library), today)
+    if key not in memo:
+        memo[key] = (library, _library_parts(library, today))  # the list kept alive: its id stays its own
+    parts = memo[key][1]
+    cited = response.cited_ids
+    prefix = conditional_escape(f"r-{response.pk}-evidence")
+    rows = [
+        f'<div class="checkboxes__item"><input form="principle-form" class="checkboxes__input" type="checkbox" '
+        f'id="{prefix}-{pk_text}" name="{prefix}" value="{pk_text}"{" checked" if pk in cited else ""}>'
+        f'<label class="checkboxes__label" for="{prefix}-{pk_text}">{name} '
+        f'<span class="secondary-text">– {description}</span>{expired}</label></div>'
+        for pk, pk_text, name, description, expired in parts
+    ]
+    return mark_safe("\n".join(rows))  # noqa: S308 - every value in it escaped above
+
+
+_RADIO = (
+    '\n            <div class="radios__item">\n'
+    '              <input form="principle-form" class="radios__input" type="radio" id="{}" name="{}" value="{}"{}'
+    ' aria-describedby="{}-hint">\n'
+    '              <label class="radios__label" for="{}">{} – {}</label>\n'
+    '              <div class="hint radios__hint" id="{}-hint">{}</div>\n'
+    "            </div>\n            "
+)
+
+
+@register.simple_tag
+def maturity_radios(response: Any, levels: list[dict[str, Any]]) -> SafeString:
+    """The maturity scale's radios of one criterion (levels x a dozen template variables per criterion
+    as a template loop), ticked at the response's level."""
+    name = f"r-{response.pk}-maturity"
     return format_html_join(
-        "\n",
-        '<div class="checkboxes__item"><input form="principle-form" class="checkboxes__input" type="checkbox" '
-        'id="{}" name="{}" value="{}"{}><label class="checkboxes__label" for="{}">{} '
-        '<span class="secondary-text">– {}</span>{}</label></div>',
-        rows,
+        "",
+        _RADIO,
+        (
+            (
+                f"{name}-{level['level']}",
+                name,
+                level["level"],
+                " checked" if response.maturity == level["level"] else "",
+                f"{name}-{level['level']}",
+                f"{name}-{level['level']}",
+                level["level"],
+                level["label"],
+                f"{name}-{level['level']}",
+                level["descriptor"],
+            )
+            for level in levels
+        ),
     )
 
 

@@ -16,7 +16,9 @@ from portal import services
 from portal.audit import audit_record
 from portal.models import Invitation, Membership
 from portal.roles import Role
+from portal.versions import bump
 from tests.api.conftest import make_token
+from tests.cache_commits import bumps_at_commit  # noqa: F401 (the fixture)
 from tests.conftest import client_for
 from tests.factories import OrganisationFactory, UserFactory, add_member
 from tests.querycount import assert_queries
@@ -98,11 +100,6 @@ def _an_export(tenant):
 # The page's own reads after the base 3 (the user; the memberships with their organisations; the
 # "Your work" count in the navigation, which also counts invitations to join).
 PAGES = {
-    # members (their total and the getting-started steps' EXISTS in the same query), invitations,
-    # recent activity; the commitment panel (1) and the assessment panels (4: the current and the last
-    # final assessments with this round's signatures, the responses of both with their counts, the
-    # current plans, overdue action items; the framework's principles come from memory).
-    "dashboard": (lambda t: "", 11),
     "members": (lambda t: "members/", 5),  # members, invitations
     "audit_trail": (lambda t: "audit/", 5),  # count and one page of events
     "audit_trail_verified": (lambda t: "audit/?verify=1", 7),  # + the chain head and the whole chain in one query
@@ -160,6 +157,27 @@ def test_page_query_count_does_not_grow_with_data(tenant, framework, page) -> No
     _elsewhere(tenant.owner, 3)
     _assessment_with_overdue_actions(tenant, framework, 6)
     _count(client, url, expected, page)
+
+
+@pytest.mark.usefixtures("bumps_at_commit")
+def test_dashboard_query_count_cold_and_warm_does_not_grow(tenant, framework) -> None:
+    """Cold (after any write the dashboard shows): members (their total and the getting-started steps'
+    EXISTS in the same query), invitations, recent activity; the commitment panel (1) and the assessment
+    panels (4: the current and the last final assessments with this round's signatures, the responses
+    of both with their counts, the current plans, overdue action items; the framework's principles come
+    from memory). Warm: the panels and the activity come from the cache."""
+    client = client_for(tenant.owner)
+    url = f"/o/{tenant.organisation.slug}/"
+    for members, actions in ((1, 1), (15, 6)):
+        _grow(tenant, members)  # audited: the organisation's version moves on
+        _assessment_with_overdue_actions(tenant, framework, actions)
+        client.get(url)  # the first request of a session records it; the framework is read into memory
+        bump(organisations=[tenant.organisation])
+        with assert_queries(11, "dashboard, cold"):
+            assert client.get(url).status_code == 200
+        with assert_queries(5, "dashboard, warm"):  # the base 3, members, invitations
+            assert client.get(url).status_code == 200
+        _elsewhere(tenant.owner, 3)
 
 
 # Pages outside any organisation: the user, the memberships, the "Your work" count; then the page's
