@@ -39,6 +39,10 @@ def event_hash(event: AuditEvent) -> str:
     return sha256_hex(canonical_json(_event_payload(event)))
 
 
+# Events that record that someone looked, not that anything changed.
+VIEW_VERBS = frozenset({"auditor.viewed", "auditor.downloaded"})
+
+
 def audit_record(
     *,
     organisation: Organisation,
@@ -81,8 +85,12 @@ def audit_record(
         with scope(organisation=organisation):
             event.save(force_insert=True)
         organisation.audit_head_sequence, organisation.audit_head_hash = event.sequence, event.hash
-        # Every audited change may change what cached pages of the organisation show.
-        bump(organisations=[organisation])
+        # Every audited change may change what cached pages of the organisation show. An auditor's
+        # page views and downloads change nothing a cached page shows (the dashboard's recent activity
+        # lists changes; the audit trail, which shows every event, is not cached), so they keep the
+        # organisation's caches: otherwise an auditor browsing would empty every member's cache.
+        if verb not in VIEW_VERBS:
+            bump(organisations=[organisation])
         return event
 
 

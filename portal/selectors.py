@@ -90,9 +90,15 @@ def organisation_invitations(organisation: Organisation, *, open_only: bool = Tr
 
 def recent_activity(organisation: Organisation, *, limit: int = 8, window: int = 80) -> list[ActivityLine]:
     """The latest `limit` lines of the feed, in words, from the latest `window` events in one query
-    (a run of autosaves reads as one line, so more events are read than lines shown)."""
+    (a run of autosaves reads as one line, so more events are read than lines shown). The feed shows
+    changes: an auditor's page views and downloads are in the audit trail only."""
+    from portal.audit import VIEW_VERBS
+
     events = with_subject_titles(
-        AuditEvent.objects.filter(organisation=organisation).select_related("actor").order_by("-sequence")
+        AuditEvent.objects.filter(organisation=organisation)
+        .exclude(verb__in=VIEW_VERBS)
+        .select_related("actor")
+        .order_by("-sequence")
     )[:window]
     return activity_lines(events, limit=limit)
 

@@ -8,8 +8,7 @@ any such block (autocommit). A bump inside a block that rolls back never takes e
 callback with the savepoint). Only the bumps are run early: every other on-commit callback (tasks,
 emails) waits as before.
 
-Use it in a module with `pytestmark = [..., pytest.mark.usefixtures("bumps_at_commit")]` and
-`from tests.cache_commits import bumps_at_commit  # noqa: F401`.
+The suite uses it for every test (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ def _run_marked(connection: Any) -> None:
         func()
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def bumps_at_commit(monkeypatch: pytest.MonkeyPatch) -> None:
     import portal.versions
 

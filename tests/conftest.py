@@ -200,6 +200,9 @@ def owner_client(tenant) -> Client:
     return client_for(tenant.owner)
 
 
+# Cached pages (the dashboard, the header) are invalidated when a write commits; a test inside the test
+# case's transaction never commits, so each bump takes effect when its write would have (autouse).
+from tests.cache_commits import bumps_at_commit  # noqa: E402,F401
 from tests.worker import celery_worker, mailbox, worker  # noqa: E402,F401 - fixtures shared by all tests
 
 

@@ -17,7 +17,6 @@ from assessments.models import ActionItem, Assessment
 from portal.roles import Role
 from portal.versions import bump
 from tests.assessments.conftest import PDF, responses_by_code
-from tests.cache_commits import bumps_at_commit  # noqa: F401 (the fixture)
 from tests.conftest import client_for
 from tests.factories import UserFactory, add_member
 from tests.querycount import assert_queries
@@ -152,7 +151,6 @@ PAGES = {
 DASHBOARD_COLD = 10
 
 
-@pytest.mark.usefixtures("bumps_at_commit")
 def test_assessment_pages_do_not_grow_with_data(tenant, assessment, pinned) -> None:
     """Every page, measured with a little data and again with much more (one test: growing is slow)."""
     client = client_for(tenant.manager)

@@ -17,12 +17,11 @@ from assessments import services as assessment_services
 from assessments.models import ActionStatus
 from portal.audit import audit_record
 from portal.versions import bump
-from tests.cache_commits import bumps_at_commit  # noqa: F401 (the fixture)
 from tests.conftest import client_for
 from tests.querycount import assert_queries
 from tests.reports.conftest import responses_by_code
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("bumps_at_commit")]
+pytestmark = pytest.mark.django_db
 
 
 def _page(client, tenant) -> str:

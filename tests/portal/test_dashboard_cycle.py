@@ -16,13 +16,12 @@ from assessments import services as assessment_services
 from portal import services as portal_services
 from portal.roles import Role
 from tests.assessments.test_plans import complete, new_plan, sign
-from tests.cache_commits import bumps_at_commit  # noqa: F401 (the fixture)
 from tests.conftest import client_for
 from tests.factories import OrganisationFactory, UserFactory, add_member
 from tests.reports.conftest import CONTEXT, make_final, responses_by_code, upload_evidence
 
 # The panels are cached per organisation version: each write below is seen as soon as it commits.
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("bumps_at_commit")]
+pytestmark = pytest.mark.django_db
 
 STEPS = [
     "Sign the commitment to the principles",

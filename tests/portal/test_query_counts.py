@@ -18,7 +18,6 @@ from portal.models import Invitation, Membership
 from portal.roles import Role
 from portal.versions import bump
 from tests.api.conftest import make_token
-from tests.cache_commits import bumps_at_commit  # noqa: F401 (the fixture)
 from tests.conftest import client_for
 from tests.factories import OrganisationFactory, UserFactory, add_member
 from tests.querycount import assert_queries
@@ -159,7 +158,6 @@ def test_page_query_count_does_not_grow_with_data(tenant, framework, page) -> No
     _count(client, url, expected, page)
 
 
-@pytest.mark.usefixtures("bumps_at_commit")
 def test_dashboard_query_count_cold_and_warm_does_not_grow(tenant, framework) -> None:
     """Cold (after any write the dashboard shows): members (their total and the getting-started steps'
     EXISTS in the same query), invitations, recent activity; the commitment panel (1) and the assessment

@@ -53,3 +53,20 @@ def test_every_audited_change_bumps_its_organisation(tenant):
     before = versions(organisations=[tenant.organisation])
     audit_record(organisation=tenant.organisation, actor=tenant.owner, verb="organisation.updated")
     assert versions(organisations=[tenant.organisation]) != before
+
+
+def test_an_auditors_page_views_keep_the_caches_and_stay_off_the_dashboard_feed(tenant):
+    """An auditor browsing must not empty every member's cached pages; the dashboard's recent activity
+    lists changes, and the audit trail still records each view."""
+    from portal.audit import VIEW_VERBS
+    from portal.models import AuditEvent
+    from portal.selectors import recent_activity
+
+    before = versions(organisations=[tenant.organisation])
+    for verb in sorted(VIEW_VERBS):
+        audit_record(organisation=tenant.organisation, actor=tenant.auditor, verb=verb, target_label="/o/x/")
+    assert versions(organisations=[tenant.organisation]) == before
+    assert AuditEvent.objects.filter(organisation=tenant.organisation, verb__in=VIEW_VERBS).count() == 2
+    assert recent_activity(tenant.organisation) == []
+    audit_record(organisation=tenant.organisation, actor=tenant.owner, verb="organisation.updated")
+    assert len(recent_activity(tenant.organisation)) == 1

@@ -18,13 +18,12 @@ from portal.selectors import memberships_of_user
 from portal.signing import SigningContext
 from principles import services
 from principles.models import Commitment, add_months
-from tests.cache_commits import bumps_at_commit  # noqa: F401 (the fixture)
 from tests.conftest import client_for
 from tests.factories import OrganisationFactory, add_member
 from tests.querycount import assert_queries
 
 # The dashboard is cached per organisation version: each write is seen as soon as it commits.
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("bumps_at_commit")]
+pytestmark = pytest.mark.django_db
 
 
 def _items(user):
