@@ -107,6 +107,8 @@ class ActionItemForm(PortalFormMixin, forms.ModelForm):
 
     def __init__(self, *args: Any, members: list[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The title goes into the subjects of the action's reminders and of its "assigned to you" email.
+        self.fields["title"].validators.append(SingleLineValidator(_("Title")))
         owner = self.fields["owner"]
         assert isinstance(owner, forms.ModelChoiceField)
         # `members`: who can act on it (selectors.owner_choices); an owner given before stays offered.

@@ -40,7 +40,7 @@ from assessments.workflow import (
 )
 from portal.audit import audit_record
 from portal.models import Membership, Organisation, User
-from portal.text import require_single_line
+from portal.text import one_line, require_single_line
 
 SECTION_FIELDS = {key: fields for key, _title, fields in PLAN_SECTIONS}
 SECTION_TITLES = {key: title for key, title, _fields in PLAN_SECTIONS}
@@ -230,7 +230,8 @@ def eqia_save(
                     plan=plan,
                     source=f"eqia:{row.characteristic}",
                     defaults={
-                        "title": (f"{label}: {row.mitigation.strip()}")[:300],
+                        # One line: the mitigation box has several, and the title goes into email subjects.
+                        "title": one_line(f"{label}: {row.mitigation}")[:300],
                         "owner": row.owner,
                         "due_date": timezone.localdate() + timedelta(days=30),
                         "created_by": actor,

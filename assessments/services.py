@@ -636,6 +636,7 @@ def action_item_create(
     *, response: Response, actor: User, title: str, owner: User | None, due_date: date
 ) -> ActionItem:
     organisation = response.organisation
+    require_single_line(title=(title, _("Title")))  # it goes into its reminders' and notification's subjects
     with scope(organisation=organisation), transaction.atomic():
         _check_owner(organisation, owner)
         item = ActionItem.objects.create(
@@ -669,6 +670,7 @@ def action_item_update(
     organisation = item.organisation
     if status not in ActionStatus.values:
         raise ValidationError({"status": _("Choose a status from the list")})
+    require_single_line(title=(title, _("Title")))
     with scope(organisation=organisation), transaction.atomic():
         _check_owner(organisation, owner, current=item.owner)
         before = {

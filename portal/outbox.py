@@ -9,6 +9,7 @@ from django_scopes import scope
 
 from portal.canonical import to_jsonable
 from portal.models import Organisation, Outbox
+from portal.text import one_line
 
 
 def outbox_queue(
@@ -21,7 +22,10 @@ def outbox_queue(
     dedupe_key: str,
     headers: dict[str, str] | None = None,
 ) -> Outbox | None:
-    """Queue one email, sent after commit. The same (dedupe_key, to) is queued only once."""
+    """Queue one email, sent after commit. The same (dedupe_key, to) is queued only once.
+
+    The subject is put on one line: it may quote text written on several lines (a decline reason in a
+    notification's sentence), and a line break in a header would stop the email being built at all."""
     from portal.tasks import send_outbox_email
 
     with scope(organisation=organisation):
@@ -30,7 +34,7 @@ def outbox_queue(
                 email = Outbox.objects.create(
                     organisation=organisation,
                     to_email=to,
-                    subject=subject,
+                    subject=one_line(subject),
                     template=template,
                     context=to_jsonable(context),
                     dedupe_key=dedupe_key,

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 _HIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # What ends a line for an email header, a browser or Python's str.splitlines().
 _LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_BREAKS_AND_HIDDEN = re.compile(rf"(?:\s*(?:{_LINE_BREAKS.pattern}|{_HIDDEN_CHARACTERS.pattern})\s*)+")
 
 
 def has_hidden_characters(text: str) -> bool:
@@ -38,6 +39,13 @@ def single_line_problem(text: str, *, label: str) -> str | None:
     if "\t" in text or has_hidden_characters(text):
         return _("%(label)s must not contain hidden control characters") % {"label": label}
     return None
+
+
+def one_line(text: str) -> str:
+    """`text` on one line: each run of line breaks and hidden control characters (with the spaces around
+    it) becomes one space. For what is made from text people write on several lines (a decline reason, a
+    mitigation) and must fit on one line, such as an email's subject or an action's title."""
+    return _BREAKS_AND_HIDDEN.sub(" ", text).strip()
 
 
 def single_line_errors(**fields: tuple[str, str]) -> dict[str, str]:
