@@ -6,7 +6,7 @@ read is filtered by the person (portal.notifications).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -123,6 +123,7 @@ def _radio_group(field: BoundField) -> SafeString:
     error_id = f"{field.auto_id}_error"
     value = field.value()
     chosen = "" if value is None else str(value)  # as the radio widget compares them
+    choices: list[tuple[Any, Any]] = list(cast(Any, field.field).choices)
     radios = format_html_join(
         "",
         '\n        <div class="radios__item">'
@@ -139,7 +140,7 @@ def _radio_group(field: BoundField) -> SafeString:
                 index,
                 label,
             )
-            for index, (choice_value, label) in enumerate(field.field.choices)
+            for index, (choice_value, label) in enumerate(choices)
         ),
     )
     error_html = (

@@ -151,7 +151,7 @@ class SupplierSerializer(serializers.ModelSerializer[Supplier]):
             "contact_name": supplier.contact_name,
             "contact_email": supplier.contact_email,
             "company_number": supplier.company_number,
-            "country": str(supplier.country.code),
+            "country": str(supplier.country.code),  # type: ignore[attr-defined]  # a Country, not a str
             "linked_organisation": None if linked is None else linked.name,
             "archived": supplier.archived_at is not None,
             "archived_at": _DATETIME.to_representation(supplier.archived_at) if supplier.archived_at else None,
