@@ -79,9 +79,11 @@ def _date(value: Any) -> str:
 # --- Signatures and countersignatures -----------------------------------------------------------
 
 
-def _signature_querysets(user: Any, memberships: list[Membership]) -> list[QuerySet]:
-    """Assessments and plans in workforce review in the person's organisations (as an owner, manager
-    or representative) that they have not signed since they were sent for review."""
+def _signature_querysets(
+    user: Any, memberships: list[Membership], models: tuple[type[Assessment] | type[Plan], ...] = (Assessment, Plan)
+) -> list[QuerySet]:
+    """Assessments and plans (or those of `models`) in workforce review in the person's organisations
+    (as an owner, manager or representative) that they have not signed since they were sent for review."""
     from portal.models import Signature
 
     signing = _orgs(memberships, SIGNING)
@@ -90,18 +92,19 @@ def _signature_querysets(user: Any, memberships: list[Membership]) -> list[Query
     mine = Signature.objects.filter(subject_id=OuterRef("pk"), signer=user, signed_at__gte=OuterRef("submitted_at"))
     return [
         model.objects.filter(organisation_id__in=signing, status=AssessmentStatus.IN_REVIEW).filter(~Exists(mine))
-        for model in (Assessment, Plan)
+        for model in models
     ]
 
 
 def _signature_item(subject: Any, kind: str, signing: dict[Any, Membership]) -> WorkItem:
-    rep = signing[subject.organisation_id].role == Role.WORKFORCE_REP
+    membership = signing[subject.organisation_id]
+    rep = membership.role == Role.WORKFORCE_REP
     return WorkItem(
         kind="signature",
-        organisation=subject.organisation,
+        organisation=membership.organisation,
         title=subject.title,
         action=_("Review and countersign") if rep else _("Sign for management"),
-        url=_subject_url(subject.organisation, kind, subject.pk),
+        url=_subject_url(membership.organisation, kind, subject.pk),
         detail=(
             _("Plan sent for workforce review on %(date)s")
             if kind == "plan"
@@ -115,17 +118,17 @@ def signature_items(user: Any, memberships: list[Membership]) -> list[WorkItem]:
     """Self-assessments waiting for the person's signature (plans: `plan_items`, one query for both kinds)."""
     signing = _orgs(memberships, SIGNING)
     with scopes_disabled():
-        querysets = _signature_querysets(user, memberships)
+        querysets = _signature_querysets(user, memberships, (Assessment,))
         if not querysets:
             return []
         return [
             _signature_item(subject, "assessment", signing)
-            for subject in querysets[0].select_related("organisation", "submitted_by")
+            for subject in querysets[0].only("id", "organisation_id", "title", "submitted_at")
         ]
 
 
 def signature_count(user: Any, memberships: list[Membership]) -> list[QuerySet]:
-    return _signature_querysets(user, memberships)[:1]
+    return _signature_querysets(user, memberships, (Assessment,))
 
 
 # --- Change requests and comments ---------------------------------------------------------------
@@ -167,22 +170,23 @@ def _comment_queryset(user: Any, memberships: list[Membership]) -> QuerySet | No
 
 def review_items(user: Any, memberships: list[Membership]) -> list[WorkItem]:
     items = []
+    # The organisations come with the memberships: no need to read them again with each row.
+    organisations = {m.organisation_id: m.organisation for m in memberships}
     with scopes_disabled():
         change_requests = _change_request_queryset(user, memberships)
         if change_requests is not None:
-            for request in change_requests.select_related("organisation", "requested_by").annotate(
-                subject_title=_title_of_subject()
-            ):
+            for request in change_requests.select_related("requested_by").annotate(subject_title=_title_of_subject()):
+                organisation = organisations[request.organisation_id]
                 items.append(
                     WorkItem(
                         kind="change_request",
-                        organisation=request.organisation,
+                        organisation=organisation,
                         title=request.subject_title or "",
                         action=_("Answer the change request"),
                         url=reverse(
                             "assessments:change_request_answer",
                             kwargs={
-                                "org_slug": request.organisation.slug,
+                                "org_slug": organisation.slug,
                                 "kind": request.subject_type,
                                 "subject_id": request.subject_id,
                                 "request_id": request.pk,
@@ -197,13 +201,13 @@ def review_items(user: Any, memberships: list[Membership]) -> list[WorkItem]:
                 )
         comments = _comment_queryset(user, memberships)
         if comments is not None:
-            for comment in comments.select_related("organisation", "author").annotate(
-                subject_title=_title_of_subject()
-            ):
+            for comment in comments.select_related("author").annotate(subject_title=_title_of_subject()):
+                organisation = organisations[comment.organisation_id]
+                comment.organisation = organisation  # for `_comment_url`, without a query
                 items.append(
                     WorkItem(
                         kind="comment",
-                        organisation=comment.organisation,
+                        organisation=organisation,
                         title=comment.subject_title or "",
                         action=_("Reply to the comment or resolve it"),
                         url=_comment_url(comment),
@@ -268,7 +272,8 @@ def action_items(user: Any, memberships: list[Membership]) -> list[WorkItem]:
         qs = _action_queryset(user, memberships)
         if qs is None:
             return []
-        for action in qs.select_related("organisation", "response__criterion__principle"):
+        for action in qs.select_related("response__criterion__principle"):
+            action.organisation = orgs[action.organisation_id].organisation  # loaded with the memberships
             can_edit = role_can(orgs[action.organisation_id].role, "edit_content")
             url = action_url(action, can_edit=can_edit)
             overdue = action.due_date < today
@@ -347,22 +352,24 @@ def _evidence_queryset(user: Any, memberships: list[Membership]) -> QuerySet | N
 
 def evidence_items(user: Any, memberships: list[Membership]) -> list[WorkItem]:
     today = timezone.localdate()
+    editing = _orgs(memberships, MANAGEMENT)
     items = []
     with scopes_disabled():
         qs = _evidence_queryset(user, memberships)
         if qs is None:
             return []
-        for evidence in qs.select_related("organisation"):
+        for evidence in qs.only("id", "organisation_id", "description", "original_name", "expiry_date"):
+            organisation = editing[evidence.organisation_id].organisation  # loaded with the memberships
             expired = evidence.expiry_date < today
             items.append(
                 WorkItem(
                     kind="evidence",
-                    organisation=evidence.organisation,
+                    organisation=organisation,
                     title=evidence.description or evidence.original_name,
                     action=_("Expired: upload a current version") if expired else _("Upload a current version"),
                     url=reverse(
                         "assessments:evidence_detail",
-                        kwargs={"org_slug": evidence.organisation.slug, "evidence_id": evidence.pk},
+                        kwargs={"org_slug": organisation.slug, "evidence_id": evidence.pk},
                     ),
                     due=evidence.expiry_date,
                     detail=(_("Expired on %(date)s") if expired else _("Expires on %(date)s"))
@@ -418,7 +425,7 @@ def _plan_review_item(plan: Plan, today: Any) -> WorkItem:
 def _plan_querysets(user: Any, memberships: list[Membership]) -> list[QuerySet]:
     """Plans waiting for the person's signature, and final plans due for review."""
     review = _plan_review_queryset(user, memberships)
-    return _signature_querysets(user, memberships)[1:] + ([review] if review is not None else [])
+    return _signature_querysets(user, memberships, (Plan,)) + ([review] if review is not None else [])
 
 
 def plan_items(user: Any, memberships: list[Membership]) -> list[WorkItem]:
@@ -435,8 +442,17 @@ def plan_items(user: Any, memberships: list[Membership]) -> list[WorkItem]:
             _signature_item(plan, "plan", signing)
             if plan.status == AssessmentStatus.IN_REVIEW
             else _plan_review_item(plan, today)
-            for plan in combined.select_related("organisation", "submitted_by")
+            for plan in _with_organisations(combined, memberships)
         ]
+
+
+def _with_organisations(plans: QuerySet, memberships: list[Membership]) -> list[Plan]:
+    """The plans, each with its organisation from the memberships (loaded already: not read again)."""
+    organisations = {m.organisation_id: m.organisation for m in memberships}
+    rows = list(plans)
+    for plan in rows:
+        plan.organisation = organisations[plan.organisation_id]
+    return rows
 
 
 def plan_count(user: Any, memberships: list[Membership]) -> list[QuerySet]:

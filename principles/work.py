@@ -40,11 +40,14 @@ def _reaffirm_queryset(user: Any, memberships: list[Any]) -> QuerySet[Commitment
 
 def reaffirm_items(user: Any, memberships: list[Any]) -> list[WorkItem]:
     items = []
+    # The organisations come with the memberships: no need to read them again with each row.
+    organisations = {m.organisation_id: m.organisation for m in memberships}
     with scopes_disabled():
         qs = _reaffirm_queryset(user, memberships)
         if qs is None:
             return []
-        for commitment in qs.select_related("organisation", "framework"):
+        for commitment in qs.select_related("framework"):
+            commitment.organisation = organisations[commitment.organisation_id]
             due = commitment.reaffirmation_due
             items.append(
                 WorkItem(

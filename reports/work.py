@@ -48,7 +48,11 @@ def ready_report_items(user: Any, memberships: list[Any]) -> list[WorkItem]:
         qs = _ready_queryset(user, memberships)
         if qs is None:
             return []
-        reports = list(qs.select_related("organisation", "assessment"))
+        reports = list(qs.select_related("assessment"))
+    # The organisations come with the memberships: no need to read them again with each row.
+    organisations = {m.organisation_id: m.organisation for m in memberships}
+    for report in reports:
+        report.organisation = organisations[report.organisation_id]
     return [
         WorkItem(
             kind="report_ready",

@@ -42,6 +42,7 @@ from supplychain.models import (
 from supplychain.selectors import STATES, TreeNode
 
 SHOWN_STATES = list(STATES[1:])  # accepted, declined, pending, expired (revoked shows as expired)
+_DATETIME = serializers.DateTimeField()  # formats a date-time as every serializer field does
 
 # --- Shared plumbing -----------------------------------------------------------------------------
 
@@ -139,6 +140,23 @@ class SupplierSerializer(serializers.ModelSerializer[Supplier]):
 
     def get_archived(self, supplier: Supplier) -> bool:
         return supplier.archived_at is not None
+
+    def to_representation(self, supplier: Supplier) -> dict[str, Any]:
+        """What the fields above give, built directly: DRF's field-by-field walk was a sixth of a list's
+        cost (a test compares the two)."""
+        linked = supplier.linked_organisation
+        return {
+            "id": str(supplier.pk),
+            "name": supplier.name,
+            "contact_name": supplier.contact_name,
+            "contact_email": supplier.contact_email,
+            "company_number": supplier.company_number,
+            "country": str(supplier.country.code),  # type: ignore[attr-defined]  # a Country, not a str
+            "linked_organisation": None if linked is None else linked.name,
+            "archived": supplier.archived_at is not None,
+            "archived_at": _DATETIME.to_representation(supplier.archived_at) if supplier.archived_at else None,
+            "created_at": _DATETIME.to_representation(supplier.created_at),
+        }
 
 
 class SupplierWriteSerializer(serializers.Serializer[Any]):

@@ -225,12 +225,9 @@ def _tree_nodes(
             into[_effective_state(child.state, child.expires_at, now)] += 1
             count_below(child, into, seen)
 
-    shared = {
-        link.supplier_organisation_id: link
-        for link in SupplierLink.objects.filter(buyer=viewer, share_maturity=True).select_related(
-            "supplier_organisation"
-        )
-    }
+    # Only which suppliers share their maturity: their ids, not the rows with their organisations.
+    links = SupplierLink.objects.filter(buyer=viewer, share_maturity=True)
+    shared = set(links.values_list("supplier_organisation_id", flat=True))
     nodes = []
     for inv in own:
         node = TreeNode(inv, _effective_state(inv.state, inv.expires_at, now))

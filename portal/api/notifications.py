@@ -77,6 +77,9 @@ def reach_of(request: Request) -> Reach:
     return Reach(organisation_id=token.organisation_id, membership=grant.membership)
 
 
+_DATETIME = serializers.DateTimeField()  # formats a date-time as every serializer field does
+
+
 def _absolute(url: str) -> str:
     return url if url.startswith(("http://", "https://")) else settings.SITE_URL + url
 
@@ -274,6 +277,24 @@ class NotificationSerializer(serializers.ModelSerializer[Notification]):
 
     def get_read(self, notification: Notification) -> bool:
         return notification.read_at is not None
+
+    def to_representation(self, notification: Notification) -> dict[str, Any]:
+        """What the fields above give, built directly: DRF's field-by-field walk was a sixth of a list's
+        cost (a test compares the two)."""
+        kind = KINDS.get(notification.kind)
+        organisation = notification.organisation
+        return {
+            "id": str(notification.pk),
+            "kind": notification.kind,
+            "kind_label": str(kind.label) if kind is not None else notification.kind,
+            "organisation": None if organisation is None else {"slug": organisation.slug, "name": organisation.name},
+            "actor_name": notification.actor.display_name if notification.actor is not None else None,
+            "text": notification.text,
+            "url": _absolute(notification.url),
+            "created_at": _DATETIME.to_representation(notification.created_at),
+            "read_at": _DATETIME.to_representation(notification.read_at) if notification.read_at else None,
+            "read": notification.read_at is not None,
+        }
 
 
 class NotificationQuery(serializers.Serializer[Any]):

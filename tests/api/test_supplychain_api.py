@@ -183,6 +183,29 @@ def test_read_and_change_a_supplier(api) -> None:
     _error(api.client("owner").get(f"{api.base}suppliers/00000000-0000-0000-0000-000000000000/"), 404)
 
 
+def test_a_supplier_reads_exactly_as_its_serializer_fields_say(api) -> None:
+    """The serializer builds each row directly (cheaper than DRF's walk over its fields): the same data
+    as the fields give, for a current, an archived and a linked supplier, and in the list."""
+    from rest_framework import serializers
+
+    from supplychain.api import SupplierSerializer
+
+    _add(api.tenant, "Severn Plastics", "sam@severn.example", company_number="01234567", country="DE")
+    archived = _add(api.tenant, "Old Mill", "o@mill.example")
+    services.supplier_archive(supplier=archived, actor=api.tenant.owner)
+    linked = _add(api.tenant, "Wolds Electrical", "wendy@wolds.example")
+    with scopes_disabled():
+        Supplier.objects.filter(pk=linked.pk).update(linked_organisation=api.organisation)
+        rows = list(Supplier.objects.filter(organisation=api.organisation).select_related("linked_organisation"))
+    for supplier in rows:
+        fast = SupplierSerializer(supplier).data
+        assert fast == serializers.ModelSerializer.to_representation(SupplierSerializer(), supplier)
+        assert list(fast) == list(SupplierSerializer().fields)
+    by_name = {s["name"]: s for s in api.client("owner").get(f"{api.base}suppliers/").json()["results"]}
+    assert by_name["Wolds Electrical"]["linked_organisation"] == api.organisation.name
+    assert by_name["Severn Plastics"]["country"] == "DE" and by_name["Severn Plastics"]["archived_at"] is None
+
+
 def test_archive_and_restore(api) -> None:
     supplier = _add(api.tenant, "Severn Plastics", "sam@severn.example")
     client = api.client("manager")

@@ -290,6 +290,34 @@ def test_bad_preferences_are_refused_with_an_error_summary_and_nothing_saved(ten
     assert Client().get("/account/notifications/").status_code == 302  # to sign in
 
 
+def test_the_preferences_page_draws_each_choice_as_the_form_template_does(tenant) -> None:
+    """The radio groups are built in Python (the template cost more than the rest of the page): the same
+    HTML as templates/forms/field.html, byte for byte, unbound, bound, and with each kind of error; the
+    page shows them with the person's choices and errors."""
+    from portal.forms import NotificationPreferencesForm
+    from portal.notification_views import _radio_group
+
+    current = {key: kind.default for key, kind in KINDS.items()} | {"comment": "off"}
+    data = {"kind_comment": "sometimes", "kind_signature_requested": "digest", "time_zone": "Europe/London"}
+    for form in (
+        NotificationPreferencesForm(None, current=current, time_zone="Europe/London"),
+        NotificationPreferencesForm(data, current=current, time_zone="Europe/London"),
+    ):
+        form.is_valid()  # the bound one: an invalid choice, a missing choice (required), a valid one
+        for name in form.fields:
+            if name.startswith("kind_"):
+                assert str(_radio_group(form[name])) == str(form[name].as_field_group()), name
+
+    rep = client_for(tenant.rep)
+    notifications.set_preference(user=tenant.rep, kind="comment", delivery="off")
+    html = rep.get("/account/notifications/").content.decode()
+    assert 'value="off" id="id_kind_comment_2" checked>' in html
+    assert 'value="digest" id="id_kind_action_due_1" checked>' in html
+    html = rep.post("/account/notifications/", preference_form(kind_comment="sometimes")).content.decode()
+    assert '<fieldset class="fieldset" aria-describedby="id_kind_comment_error">' in html
+    assert '<p class="error-message" id="id_kind_comment_error"><span class="visually-hidden">Error:</span> ' in html
+
+
 # --- One-click unsubscribe (RFC 8058) ------------------------------------------------------------
 
 
