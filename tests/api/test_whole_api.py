@@ -120,8 +120,9 @@ _CASES: dict[str, list[Case]] = {}
 def _cases(label: str) -> list[Case]:
     """Every case Schemathesis makes for the operation, in the order its pytest integration runs them:
     the schema's examples, the coverage cases (boundaries, missing and wrong-typed fields, ...) and
-    the fuzzed examples under FUZZ_SETTINGS. Generating them costs about as much as sending them, and
-    is the same for every caller, so each test process generates them once per operation."""
+    the fuzzed examples under FUZZ_SETTINGS. Generating them took about 30% of the fuzz's time (a
+    profile: 282 s generating, 664 s sending and checking) and gives the same cases for every caller,
+    so each test process generates them once per operation."""
     if label not in _CASES:
         found: list[Case] = []
 
