@@ -74,9 +74,18 @@ lint: install var ## ruff, migrations in sync, Django system checks, OpenAPI sch
 typecheck: install ## mypy with django-stubs
 	@$(VENV)/bin/mypy portal principles assessments supplychain reports
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist; `auto`: one per CPU, 2 on CI), each with a test
+# database, Redis databases and var folder of its own (tests/conftest.py), then the tests marked `alone`
+# (tests/faults) in one process. Exit status 5 ("no tests collected") is not a failure: PYTEST_ARGS may
+# select tests of one part only. Both parts always run; the target fails if either fails.
+TEST_WORKERS ?= auto
+
 .PHONY: test
 test: lint typecheck var ## Set up, lint, type-check and run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
-	@$(VENV)/bin/pytest $(PYTEST_ARGS)
+	@status=0; \
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) -m "not alone" $(PYTEST_ARGS) || { s=$$?; [ $$s -eq 5 ] || status=$$s; }; \
+	$(VENV)/bin/pytest -m alone $(PYTEST_ARGS) || { s=$$?; [ $$s -eq 5 ] || status=$$s; }; \
+	exit $$status
 
 .PHONY: clean
 clean: ## Remove the virtualenv and local data

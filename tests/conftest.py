@@ -26,6 +26,73 @@ APP_ROLE = "portal_app"
 # The configured user, which creates and migrates the test database (the owner, as in production).
 DATABASE_OWNER = settings.DATABASES["default"].get("USER", "")
 
+# --- Parallel runs (pytest-xdist, `make test`) ------------------------------------------------------
+# Each xdist worker has a test database of its own (pytest-django adds `_gw0`, `_gw1`... to its name)
+# and, set here before the worker's Django settings load, Redis databases and a var folder of its own:
+# the suite clears the cache before every test and the fault tests flush the broker's queue, so two
+# workers must never share a Redis database. The real Celery workers a test starts (tests/worker.py)
+# inherit the same environment, hence the same numbers. Tests marked `alone` (tests/faults: they kill
+# processes, restart servers and time outages) run after the parallel part, in a run of their own.
+REDIS_DATABASES = 16  # Redis's default `databases`
+
+
+def _redis_url_with_db(url: str, db: int) -> str:
+    from urllib.parse import urlparse, urlunparse
+
+    return urlunparse(urlparse(url)._replace(path=f"/{db}"))
+
+
+def _redis_db_of(url: str) -> int:
+    from urllib.parse import urlparse
+
+    return int(urlparse(url).path.lstrip("/") or 0)
+
+
+def parallel_worker_environment(index: int, workers: int, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment variables that give xdist worker number `index` (of `workers`) its own services.
+
+    Worker N uses the configured Redis database numbers plus 2N (broker and cache; the cache defaults
+    to the broker's plus one, as in settings), so worker 0 uses the configured ones. PostgreSQL needs
+    nothing here: pytest-django names each worker's test database after the worker.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    base_dir = environ.get("PORTAL_VAR_DIR") or str(settings.BASE_DIR / "var")
+    result = {"PORTAL_VAR_DIR": os.path.join(base_dir, f"test-gw{index}")}
+    redis_url = environ.get("REDIS_URL", "")
+    if not redis_url:
+        return result
+    cache_url = environ.get("CACHE_URL") or _redis_url_with_db(redis_url, _redis_db_of(redis_url) + 1)
+    numbers = [
+        (_redis_db_of(redis_url) + 2 * n, _redis_db_of(cache_url) + 2 * n) for n in range(max(workers, index + 1))
+    ]
+    used = [db for pair in numbers for db in pair]
+    if len(set(used)) != len(used) or max(used) >= REDIS_DATABASES:
+        raise pytest.UsageError(
+            f"{workers} test workers need Redis databases {sorted(used)} (REDIS_URL's and CACHE_URL's numbers "
+            f"plus 2 per worker), which overlap or pass {REDIS_DATABASES - 1}: use fewer workers (-n) or lower numbers"
+        )
+    broker, cache = numbers[index]
+    result["REDIS_URL"] = _redis_url_with_db(redis_url, broker)
+    result["CACHE_URL"] = _redis_url_with_db(cache_url, cache)
+    return result
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_setupnodes(config, specs) -> None:
+    """In the controller, before the workers start: the environment of each (execnet sets it in the
+    worker process before pytest, hence Django's settings, starts there)."""
+    for index, spec in enumerate(specs):
+        environment = parallel_worker_environment(index, len(specs))
+        os.makedirs(environment["PORTAL_VAR_DIR"], exist_ok=True)
+        spec.env.update(environment)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    faults = settings.BASE_DIR / "tests" / "faults"
+    for item in items:
+        if faults in item.path.parents:
+            item.add_marker(pytest.mark.alone)
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
@@ -38,13 +105,18 @@ def django_db_setup(django_db_setup, django_db_blocker):
     if not ON_POSTGRES:
         yield
         return
-    from django.db import connections
+    from django.db import IntegrityError, ProgrammingError, connections
 
     from portal import rls
 
     with django_db_blocker.unblock():
         connection = connections["default"]
-        rls.install(connection, APP_ROLE, allow_truncate=True)
+        try:
+            rls.install(connection, APP_ROLE, allow_truncate=True)
+        except (IntegrityError, ProgrammingError):
+            # The role is the server's, not the database's: another worker's set-up created it between
+            # the check and the CREATE ROLE. Once it exists, the second time only grants.
+            rls.install(connection, APP_ROLE, allow_truncate=True)
         owner = connection.settings_dict["USER"]
         connection.close()
         connection.settings_dict["USER"] = APP_ROLE

@@ -163,8 +163,20 @@ def tasks_in_process() -> Iterator[None]:
         app.conf.task_always_eager = previous
 
 
+# What tests/conftest.py gives every test; a module's world is built outside any test, and the default
+# hasher (a million PBKDF2 rounds a password) was about a fifth of building it.
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def build_world() -> World:
     """Load the demo data, add a plain member, a pending supplier import, and a token per caller."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+        return _build_world()
+
+
+def _build_world() -> World:
     from portal.celery import app
     from portal.demo import load_demo
     from supplychain import services as supply

@@ -43,7 +43,7 @@ from rest_framework.test import APIClient
 
 from portal.models import Membership, Organisation, User
 from portal.roles import Role
-from tests.api.world import ACME, NORTHERN, build_world, tasks_in_process
+from tests.api.world import ACME, FAST_HASHERS, NORTHERN, build_world, tasks_in_process
 
 pytestmark = pytest.mark.django_db
 
@@ -93,7 +93,7 @@ def crawl_files(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def crawl_world(django_db_setup, django_db_blocker, crawl_files) -> CrawlWorld:
-    with django_db_blocker.unblock(), override_settings(STORAGES=_storages(crawl_files)):
+    with django_db_blocker.unblock(), override_settings(STORAGES=_storages(crawl_files), PASSWORD_HASHERS=FAST_HASHERS):
         built = _build()
     yield built
     with django_db_blocker.unblock():

@@ -39,7 +39,7 @@ from rest_framework.test import APIClient
 
 from portal.models import Membership, Organisation, User
 from portal.roles import ACTIONS, Role, role_can
-from tests.api.world import ACME, NORTHERN, _lookup, build_world, tasks_in_process
+from tests.api.world import ACME, FAST_HASHERS, NORTHERN, _lookup, build_world, tasks_in_process
 
 pytestmark = pytest.mark.django_db
 
@@ -303,7 +303,7 @@ def walk_files(tmp_path_factory: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def walk_world(django_db_setup: Any, django_db_blocker: Any, walk_files: Any) -> Iterator[WalkWorld]:
-    with django_db_blocker.unblock(), override_settings(STORAGES=_storages(walk_files)):
+    with django_db_blocker.unblock(), override_settings(STORAGES=_storages(walk_files), PASSWORD_HASHERS=FAST_HASHERS):
         built = _build()
     yield built
     with django_db_blocker.unblock():
