@@ -26,6 +26,25 @@ APP_ROLE = "portal_app"
 # The configured user, which creates and migrates the test database (the owner, as in production).
 DATABASE_OWNER = settings.DATABASES["default"].get("USER", "")
 
+# --- The live server on the embedded database --------------------------------------------------------
+# On SQLite the test database lives in memory, and pytest-django hands the live server the test's own
+# connection. Django's threaded server would then run a browser's simultaneous requests (a page, its
+# htmx calls, the favicon) on that one connection at once, which breaks it ("cannot start a transaction
+# within a transaction") and leaves it broken for every later test of the process. So there, the live
+# server answers one request at a time (and closes each connection, as Django's non-threaded server
+# does). On PostgreSQL every request thread has a connection of its own and stays threaded.
+if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    from django.core.servers.basehttp import WSGIServer
+    from django.test.testcases import LiveServerThread
+
+    class OneRequestAtATimeServer(WSGIServer):
+        def __init__(self, *args, connections_override=None, **kwargs) -> None:
+            # The server runs in the live server's thread, which already uses the overriding connection.
+            super().__init__(*args, **kwargs)
+
+    LiveServerThread.server_class = OneRequestAtATimeServer
+
+
 # --- Parallel runs (pytest-xdist, `make test`) ------------------------------------------------------
 # Each xdist worker has a test database of its own (pytest-django adds `_gw0`, `_gw1`... to its name)
 # and, set here before the worker's Django settings load, Redis databases and a var folder of its own:
