@@ -42,11 +42,11 @@ class AssessmentsConfig(AppConfig):
         from assessments import work
         from portal.dashboard import register_awaiting
 
-        register_awaiting(name="signatures", provider=work.signature_items, counter=work.signature_count)
-        register_awaiting(name="reviews", provider=work.review_items, counter=work.review_count)
-        register_awaiting(name="actions", provider=work.action_items, counter=work.action_count)
-        register_awaiting(name="evidence", provider=work.evidence_items, counter=work.evidence_count)
-        register_awaiting(name="plans", provider=work.plan_items, counter=work.plan_count)
+        register_awaiting(name="signatures", queries=work.signature_queries, build=work.signature_item)
+        register_awaiting(name="reviews", queries=work.review_queries, build=work.review_item)
+        register_awaiting(name="actions", queries=work.action_queries, build=work.action_item)
+        register_awaiting(name="evidence", queries=work.evidence_queries, build=work.evidence_item)
+        register_awaiting(name="plans", queries=work.plan_queries, build=work.plan_item)
         register_demo_step(order=20, name="assessment", step=demo_assessment)
 
         from assessments import data_protection as dp

@@ -1,8 +1,10 @@
 """What the assessments app puts on a person's "Your work" page (portal.dashboard.register_awaiting).
 
-Each kind has one queryset function that both the list (the page) and the count (the navigation, on
-every page) use, so the two always agree. Every queryset is filtered by the person's own active
-memberships and roles; they run with scopes disabled because one page spans organisations.
+Each kind is one hand-written SELECT (portal.dashboard.WORK_COLUMNS) that the list (the page, the
+API) and the count (the navigation, on every page) share, so the two always agree. Every SELECT is
+filtered by the person's own active memberships and roles (the organisations' ids in the statement)
+and runs with scopes disabled, because one page spans organisations. Hand-written, not the ORM:
+compiling the querysets cost more than running them (docs/benchmarks.md, run F).
 """
 
 from __future__ import annotations
@@ -10,28 +12,33 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import BigIntegerField, Exists, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django_scopes import scopes_disabled
 
 from assessments.models import (
     ActionItem,
     ActionStatus,
-    Assessment,
     AssessmentStatus,
-    ChangeRequest,
     Citation,
-    Evidence,
     Plan,
     PlanCitation,
-    ReviewComment,
 )
-from portal.dashboard import WorkItem
-from portal.models import Membership
+from portal.dashboard import (
+    NULL_DATE,
+    NULL_TEXT,
+    NULL_TS,
+    WorkContext,
+    WorkItem,
+    WorkQuery,
+    WorkRow,
+    db_value,
+    kind_sql,
+    row_uuid,
+    sql_in,
+)
 from portal.roles import Role, role_can
 
 MANAGEMENT = (Role.OWNER, Role.MANAGER)
@@ -47,25 +54,6 @@ ACTION_DUE_SOON_DAYS = 14
 EVIDENCE_EXPIRY_DAYS = 30
 
 
-def _orgs(memberships: list[Membership], roles: tuple[str, ...] | None = None) -> dict[Any, Membership]:
-    return {m.organisation_id: m for m in memberships if m.is_active() and (roles is None or m.role in roles)}
-
-
-def _title_of_subject() -> Coalesce:
-    """The title of a comment's or change request's assessment or plan, as an annotation."""
-    return Coalesce(
-        Subquery(Assessment.objects.filter(pk=OuterRef("subject_id")).values("title")[:1]),
-        Subquery(Plan.objects.filter(pk=OuterRef("subject_id")).values("title")[:1]),
-    )
-
-
-def _subject_is_current() -> Q:
-    return Q(
-        subject_type="assessment",
-        subject_id__in=Assessment.objects.filter(status__in=CURRENT).values("pk"),
-    ) | Q(subject_type="plan", subject_id__in=Plan.objects.filter(status__in=CURRENT).values("pk"))
-
-
 def _subject_url(organisation: Any, subject_type: str, subject_id: Any) -> str:
     if subject_type == "plan":
         return reverse("assessments:plan", kwargs={"org_slug": organisation.slug, "plan_id": subject_id})
@@ -76,255 +64,277 @@ def _date(value: Any) -> str:
     return date_format(value, "j F Y")
 
 
+def _who(full_name: str | None, email: str | None, nobody: str) -> str:
+    """`User.display_name` from its two columns; `nobody` when there is no such person (a NULL key)."""
+    if email is None:
+        return nobody
+    return full_name or email
+
+
+# The title of a comment's or change request's assessment or plan.
+_SUBJECT_TITLE = (
+    "COALESCE((SELECT a.title FROM assessments_assessment a WHERE a.id = x.subject_id),"
+    " (SELECT p.title FROM assessments_plan p WHERE p.id = x.subject_id))"
+)
+
+
+def _current_subject() -> tuple[str, list[Any]]:
+    """The comment's (x) assessment or plan is not yet final."""
+    statuses, params = sql_in(CURRENT)
+    sql = (
+        f"((x.subject_type = 'assessment' AND x.subject_id IN (SELECT a.id FROM assessments_assessment a"  # noqa: S608 - constants
+        f" WHERE a.status IN {statuses}))"
+        f" OR (x.subject_type = 'plan' AND x.subject_id IN (SELECT p.id FROM assessments_plan p"
+        f" WHERE p.status IN {statuses})))"
+    )
+    return sql, params + params
+
+
 # --- Signatures and countersignatures -----------------------------------------------------------
 
 
-def _signature_querysets(
-    user: Any, memberships: list[Membership], models: tuple[type[Assessment] | type[Plan], ...] = (Assessment, Plan)
-) -> list[QuerySet]:
-    """Assessments and plans (or those of `models`) in workforce review in the person's organisations
-    (as an owner, manager or representative) that they have not signed since they were sent for review."""
-    from portal.models import Signature
-
-    signing = _orgs(memberships, SIGNING)
+def _signature_select(kind: str, table: str, context: WorkContext) -> WorkQuery | None:
+    """Assessments or plans (`table`) in workforce review in the person's organisations (as an owner,
+    manager or representative) that they have not signed since they were sent for review."""
+    signing = context.organisation_ids(SIGNING)
     if not signing:
-        return []
-    mine = Signature.objects.filter(subject_id=OuterRef("pk"), signer=user, signed_at__gte=OuterRef("submitted_at"))
-    return [
-        model.objects.filter(organisation_id__in=signing, status=AssessmentStatus.IN_REVIEW).filter(~Exists(mine))
-        for model in models
-    ]
+        return None
+    orgs, params = sql_in(signing)
+    sql = (
+        f"SELECT {kind_sql(kind)}, x.organisation_id, x.id, x.title, {NULL_DATE}, x.submitted_at,"  # noqa: S608 - constants
+        f" x.status, {NULL_TEXT}, {NULL_TEXT}, {NULL_TEXT}, {NULL_TEXT}, {NULL_TEXT}"
+        f" FROM {table} x WHERE x.organisation_id IN {orgs} AND x.status = %s"
+        " AND NOT EXISTS (SELECT 1 FROM portal_signature s"
+        " WHERE s.subject_id = x.id AND s.signer_id = %s AND s.signed_at >= x.submitted_at)"
+    )
+    return WorkQuery(sql, [*params, AssessmentStatus.IN_REVIEW.value, context.user.pk])
 
 
-def _signature_item(subject: Any, kind: str, signing: dict[Any, Membership]) -> WorkItem:
-    membership = signing[subject.organisation_id]
+def _signature_item(row: WorkRow, subject_type: str, context: WorkContext) -> WorkItem:
+    membership = context.membership(row.organisation_id)
     rep = membership.role == Role.WORKFORCE_REP
     return WorkItem(
         kind="signature",
         organisation=membership.organisation,
-        title=subject.title,
+        title=row.title or "",
         action=_("Review and countersign") if rep else _("Sign for management"),
-        url=_subject_url(membership.organisation, kind, subject.pk),
+        url=_subject_url(membership.organisation, subject_type, row.id),
         detail=(
             _("Plan sent for workforce review on %(date)s")
-            if kind == "plan"
+            if subject_type == "plan"
             else _("Self-assessment sent for workforce review on %(date)s")
         )
-        % {"date": _date(timezone.localtime(subject.submitted_at))},
+        % {"date": _date(timezone.localtime(row.at))},
     )
 
 
-def signature_items(user: Any, memberships: list[Membership]) -> list[WorkItem]:
-    """Self-assessments waiting for the person's signature (plans: `plan_items`, one query for both kinds)."""
-    signing = _orgs(memberships, SIGNING)
-    with scopes_disabled():
-        querysets = _signature_querysets(user, memberships, (Assessment,))
-        if not querysets:
-            return []
-        return [
-            _signature_item(subject, "assessment", signing)
-            for subject in querysets[0].only("id", "organisation_id", "title", "submitted_at")
-        ]
+def signature_queries(context: WorkContext) -> list[WorkQuery]:
+    """Self-assessments waiting for the person's signature (plans: `plan_queries`)."""
+    query = _signature_select("signatures", "assessments_assessment", context)
+    return [] if query is None else [query]
 
 
-def signature_count(user: Any, memberships: list[Membership]) -> list[QuerySet]:
-    return _signature_querysets(user, memberships, (Assessment,))
+def signature_item(row: WorkRow, context: WorkContext) -> WorkItem:
+    return _signature_item(row, "assessment", context)
 
 
 # --- Change requests and comments ---------------------------------------------------------------
 
 
-def _change_request_queryset(user: Any, memberships: list[Membership]) -> QuerySet | None:
+def _change_request_select(context: WorkContext) -> WorkQuery | None:
     """Representatives' change requests not yet answered, for the owners and managers who answer them."""
-    management = _orgs(memberships, MANAGEMENT)
+    management = context.organisation_ids(MANAGEMENT)
     if not management:
         return None
-    return ChangeRequest.objects.filter(organisation_id__in=management, answered_at__isnull=True)
+    orgs, params = sql_in(management)
+    sql = (
+        f"SELECT {kind_sql('reviews')}, x.organisation_id, x.id, {_SUBJECT_TITLE}, {NULL_DATE}, x.created_at,"  # noqa: S608 - constants
+        f" 'change_request', x.subject_type, CAST(x.subject_id AS TEXT), u.full_name, u.email, {NULL_TEXT}"
+        " FROM assessments_changerequest x LEFT JOIN portal_user u ON u.id = x.requested_by_id"
+        f" WHERE x.organisation_id IN {orgs} AND x.answered_at IS NULL"
+    )
+    return WorkQuery(sql, params)
 
 
-def _comment_queryset(user: Any, memberships: list[Membership]) -> QuerySet | None:
+def _comment_select(context: WorkContext) -> WorkQuery | None:
     """Open comment threads on current work whose last word is someone else's, started by the other
     side (representatives for management, management for representatives) or by the person."""
-    commenting = _orgs(memberships, SIGNING)
+    commenting = context.organisation_ids(SIGNING)
     if not commenting:
         return None
-    other_side = Q()
-    for organisation_id, membership in commenting.items():
-        roles = (Role.WORKFORCE_REP,) if membership.role in MANAGEMENT else MANAGEMENT
-        other_side |= Q(organisation_id=organisation_id, author_role__in=roles)
-    author_role = Membership.objects.filter(organisation_id=OuterRef("organisation_id"), user=OuterRef("author_id"))
-    last_reply = ReviewComment.objects.filter(parent=OuterRef("pk")).order_by("-created_at")
-    return (
-        ReviewComment.objects.filter(organisation_id__in=commenting, parent__isnull=True, resolved_at__isnull=True)
-        .filter(_subject_is_current())
-        .alias(
-            author_role=Subquery(author_role.values("role")[:1]),
-            last_author=Coalesce(
-                Subquery(last_reply.values("author_id")[:1]), F("author_id"), output_field=BigIntegerField()
+    user_id = context.user.pk
+    orgs, params = sql_in(commenting)
+    current, current_params = _current_subject()
+    # The author's role in the comment's organisation.
+    author_role = (
+        "(SELECT m.role FROM portal_membership m WHERE m.organisation_id = x.organisation_id"
+        " AND m.user_id = x.author_id LIMIT 1)"
+    )
+    sides: list[str] = []
+    side_params: list[Any] = []
+    for mine, theirs in ((MANAGEMENT, (Role.WORKFORCE_REP,)), ((Role.WORKFORCE_REP,), MANAGEMENT)):
+        ids = context.organisation_ids(mine)
+        if ids:
+            in_orgs, org_params = sql_in(ids)
+            in_roles, role_params = sql_in(theirs)
+            sides.append(f"(x.organisation_id IN {in_orgs} AND {author_role} IN {in_roles})")
+            side_params += org_params + role_params
+    sides.append("x.author_id = %s")
+    side_params.append(user_id)
+    last_author = (
+        "COALESCE((SELECT r.author_id FROM assessments_reviewcomment r WHERE r.parent_id = x.id"
+        " ORDER BY r.created_at DESC LIMIT 1), x.author_id)"
+    )
+    sql = (
+        f"SELECT {kind_sql('reviews')}, x.organisation_id, x.id, {_SUBJECT_TITLE}, {NULL_DATE}, {NULL_TS},"  # noqa: S608 - constants
+        " 'comment', x.subject_type, CAST(x.subject_id AS TEXT), x.anchor, u.full_name, u.email"
+        " FROM assessments_reviewcomment x LEFT JOIN portal_user u ON u.id = x.author_id"
+        f" WHERE x.organisation_id IN {orgs} AND x.parent_id IS NULL AND x.resolved_at IS NULL AND {current}"
+        f" AND ({' OR '.join(sides)}) AND NOT ({last_author} = %s)"
+    )
+    return WorkQuery(sql, [*params, *current_params, *side_params, user_id])
+
+
+def review_queries(context: WorkContext) -> list[WorkQuery]:
+    return [q for q in (_change_request_select(context), _comment_select(context)) if q is not None]
+
+
+def review_item(row: WorkRow, context: WorkContext) -> WorkItem:
+    organisation = context.organisation(row.organisation_id)
+    subject_type, subject_id = row.s2 or "", row_uuid(row.s3)
+    if row.s1 == "change_request":
+        return WorkItem(
+            kind="change_request",
+            organisation=organisation,
+            title=row.title or "",
+            action=_("Answer the change request"),
+            url=reverse(
+                "assessments:change_request_answer",
+                kwargs={
+                    "org_slug": organisation.slug,
+                    "kind": subject_type,
+                    "subject_id": subject_id,
+                    "request_id": row.id,
+                },
             ),
+            detail=_("%(who)s asked for changes on %(date)s")
+            % {
+                "who": _who(row.s4, row.s5, _("A representative")),
+                "date": _date(timezone.localtime(row.at)),
+            },
         )
-        .filter(other_side | Q(author=user))
-        .exclude(last_author=user.pk)
+    anchor = row.s4 or ""
+    return WorkItem(
+        kind="comment",
+        organisation=organisation,
+        title=row.title or "",
+        action=_("Reply to the comment or resolve it"),
+        url=_comment_url(organisation, subject_type, subject_id, anchor),
+        detail=_("%(who)s commented on %(anchor)s") % {"who": _who(row.s5, row.s6, _("Someone")), "anchor": anchor},
     )
 
 
-def review_items(user: Any, memberships: list[Membership]) -> list[WorkItem]:
-    items = []
-    # The organisations come with the memberships: no need to read them again with each row.
-    organisations = {m.organisation_id: m.organisation for m in memberships}
-    with scopes_disabled():
-        change_requests = _change_request_queryset(user, memberships)
-        if change_requests is not None:
-            for request in change_requests.select_related("requested_by").annotate(subject_title=_title_of_subject()):
-                organisation = organisations[request.organisation_id]
-                items.append(
-                    WorkItem(
-                        kind="change_request",
-                        organisation=organisation,
-                        title=request.subject_title or "",
-                        action=_("Answer the change request"),
-                        url=reverse(
-                            "assessments:change_request_answer",
-                            kwargs={
-                                "org_slug": organisation.slug,
-                                "kind": request.subject_type,
-                                "subject_id": request.subject_id,
-                                "request_id": request.pk,
-                            },
-                        ),
-                        detail=_("%(who)s asked for changes on %(date)s")
-                        % {
-                            "who": request.requested_by.display_name if request.requested_by else _("A representative"),
-                            "date": _date(timezone.localtime(request.created_at)),
-                        },
-                    )
-                )
-        comments = _comment_queryset(user, memberships)
-        if comments is not None:
-            for comment in comments.select_related("author").annotate(subject_title=_title_of_subject()):
-                organisation = organisations[comment.organisation_id]
-                comment.organisation = organisation  # for `_comment_url`, without a query
-                items.append(
-                    WorkItem(
-                        kind="comment",
-                        organisation=organisation,
-                        title=comment.subject_title or "",
-                        action=_("Reply to the comment or resolve it"),
-                        url=_comment_url(comment),
-                        detail=_("%(who)s commented on %(anchor)s")
-                        % {
-                            "who": comment.author.display_name if comment.author else _("Someone"),
-                            "anchor": comment.anchor,
-                        },
-                    )
-                )
-    return items
-
-
-def _comment_url(comment: ReviewComment) -> str:
-    slug = comment.organisation.slug
-    if comment.subject_type == "plan":
-        if comment.anchor == "equality":
-            url = reverse("assessments:plan_eqia", kwargs={"org_slug": slug, "plan_id": comment.subject_id})
+def _comment_url(organisation: Any, subject_type: str, subject_id: Any, anchor: str) -> str:
+    slug = organisation.slug
+    if subject_type == "plan":
+        if anchor == "equality":
+            url = reverse("assessments:plan_eqia", kwargs={"org_slug": slug, "plan_id": subject_id})
         else:
             url = reverse(
-                "assessments:plan_section",
-                kwargs={"org_slug": slug, "plan_id": comment.subject_id, "section": comment.anchor},
+                "assessments:plan_section", kwargs={"org_slug": slug, "plan_id": subject_id, "section": anchor}
             )
     else:
-        number = comment.anchor.split(".")[0]
+        number = anchor.split(".")[0]
         if not number.isdigit():
-            return _subject_url(comment.organisation, "assessment", comment.subject_id)
+            return _subject_url(organisation, "assessment", subject_id)
         url = reverse(
             "assessments:principle",
-            kwargs={"org_slug": slug, "assessment_id": comment.subject_id, "number": int(number)},
+            kwargs={"org_slug": slug, "assessment_id": subject_id, "number": int(number)},
         )
-    return f"{url}#comments-{comment.anchor}"
-
-
-def review_count(user: Any, memberships: list[Membership]) -> list[QuerySet]:
-    return [
-        qs
-        for qs in (_change_request_queryset(user, memberships), _comment_queryset(user, memberships))
-        if qs is not None
-    ]
+    return f"{url}#comments-{anchor}"
 
 
 # --- Action items -------------------------------------------------------------------------------
 
 
-def _action_queryset(user: Any, memberships: list[Membership]) -> QuerySet | None:
-    """Open actions the person owns, due within two weeks or overdue, on work not yet final."""
-    orgs = _orgs(memberships)
-    if not orgs:
-        return None
-    soon = timezone.localdate() + timedelta(days=ACTION_DUE_SOON_DAYS)
-    return ActionItem.objects.filter(organisation_id__in=orgs, owner=user, due_date__lte=soon).exclude(
-        status=ActionStatus.DONE
+def action_queries(context: WorkContext) -> list[WorkQuery]:
+    """Open actions the person owns, due within two weeks or overdue, in their organisations."""
+    member = context.organisation_ids()
+    if not member:
+        return []
+    orgs, params = sql_in(member)
+    soon = context.today + timedelta(days=ACTION_DUE_SOON_DAYS)
+    sql = (
+        f"SELECT {kind_sql('actions')}, x.organisation_id, x.id, x.title, x.due_date, {NULL_TS},"  # noqa: S608 - constants
+        " CAST(x.assessment_id AS TEXT), CAST(x.plan_id AS TEXT), CAST(x.response_id AS TEXT),"
+        f" CAST(pr.number AS TEXT), {NULL_TEXT}, {NULL_TEXT}"
+        " FROM assessments_actionitem x"
+        " LEFT JOIN assessments_response r ON r.id = x.response_id"
+        " LEFT JOIN principles_criterion c ON c.id = r.criterion_id"
+        " LEFT JOIN principles_principle pr ON pr.id = c.principle_id"
+        f" WHERE x.organisation_id IN {orgs} AND x.owner_id = %s AND x.due_date <= %s AND NOT (x.status = %s)"
     )
+    return [WorkQuery(sql, [*params, context.user.pk, db_value(soon), ActionStatus.DONE.value])]
 
 
-def action_items(user: Any, memberships: list[Membership]) -> list[WorkItem]:
-    orgs = _orgs(memberships)
-    today = timezone.localdate()
-    items = []
-    with scopes_disabled():
-        qs = _action_queryset(user, memberships)
-        if qs is None:
-            return []
-        for action in qs.select_related("response__criterion__principle"):
-            action.organisation = orgs[action.organisation_id].organisation  # loaded with the memberships
-            can_edit = role_can(orgs[action.organisation_id].role, "edit_content")
-            url = action_url(action, can_edit=can_edit)
-            overdue = action.due_date < today
-            if can_edit:
-                what = _("Overdue: do it and mark it done") if overdue else _("Do it and mark it done")
-            else:
-                what = (
-                    _("Overdue: do it, then ask a manager to mark it done")
-                    if overdue
-                    else _("Do it, then ask a manager to mark it done")
-                )
-            items.append(
-                WorkItem(
-                    kind="action",
-                    organisation=action.organisation,
-                    title=action.title,
-                    action=what,
-                    url=url,
-                    due=action.due_date,
-                    detail=_("An action you own"),
-                )
-            )
-    return items
+def action_item(row: WorkRow, context: WorkContext) -> WorkItem:
+    membership = context.membership(row.organisation_id)
+    can_edit = role_can(membership.role, "edit_content")
+    overdue = row.due is not None and row.due < context.today
+    if can_edit:
+        what = _("Overdue: do it and mark it done") if overdue else _("Do it and mark it done")
+    else:
+        what = (
+            _("Overdue: do it, then ask a manager to mark it done")
+            if overdue
+            else _("Do it, then ask a manager to mark it done")
+        )
+    return WorkItem(
+        kind="action",
+        organisation=membership.organisation,
+        title=row.title or "",
+        action=what,
+        url=_action_url(
+            membership.organisation.slug,
+            row.id,
+            assessment_id=row_uuid(row.s1),
+            plan_id=row_uuid(row.s2),
+            principle=int(row.s4) if row.s3 is not None and row.s4 is not None else None,
+            can_edit=can_edit,
+        ),
+        due=row.due,
+        detail=_("An action you own"),
+    )
 
 
 def action_url(action: ActionItem, *, can_edit: bool) -> str:
     """Where the action's owner deals with it: its edit page when they may edit, else where it is shown.
     `action` comes with its organisation and response__criterion__principle."""
-    slug = action.organisation.slug
-    if action.assessment_id and can_edit:
+    return _action_url(
+        action.organisation.slug,
+        action.pk,
+        assessment_id=action.assessment_id,
+        plan_id=action.plan_id,
+        principle=action.response.criterion.principle.number if action.response is not None else None,
+        can_edit=can_edit,
+    )
+
+
+def _action_url(
+    slug: str, action_id: Any, *, assessment_id: Any, plan_id: Any, principle: int | None, can_edit: bool
+) -> str:
+    if assessment_id and can_edit:
         return reverse(
             "assessments:action_edit",
-            kwargs={"org_slug": slug, "assessment_id": action.assessment_id, "action_id": action.pk},
+            kwargs={"org_slug": slug, "assessment_id": assessment_id, "action_id": action_id},
         )
-    if action.assessment_id and action.response is not None:
+    if assessment_id and principle is not None:
         return reverse(
-            "assessments:principle",
-            kwargs={
-                "org_slug": slug,
-                "assessment_id": action.assessment_id,
-                "number": action.response.criterion.principle.number,
-            },
+            "assessments:principle", kwargs={"org_slug": slug, "assessment_id": assessment_id, "number": principle}
         )
-    if action.plan_id:
-        return reverse("assessments:plan_eqia", kwargs={"org_slug": slug, "plan_id": action.plan_id})
+    if plan_id:
+        return reverse("assessments:plan_eqia", kwargs={"org_slug": slug, "plan_id": plan_id})
     return reverse("assessments:list", kwargs={"org_slug": slug})
-
-
-def action_count(user: Any, memberships: list[Membership]) -> list[QuerySet]:
-    qs = _action_queryset(user, memberships)
-    return [] if qs is None else [qs]
 
 
 # --- Evidence expiring --------------------------------------------------------------------------
@@ -337,51 +347,41 @@ def cited_by_current_work() -> Q:
     )
 
 
-def _evidence_queryset(user: Any, memberships: list[Membership]) -> QuerySet | None:
+def evidence_queries(context: WorkContext) -> list[WorkQuery]:
     """Evidence expiring within 30 days or expired, that the person uploaded or that work not yet final
-    cites, for the owners and managers who can replace it."""
-    editing = _orgs(memberships, MANAGEMENT)
+    cites (as `cited_by_current_work`), for the owners and managers who can replace it."""
+    editing = context.organisation_ids(MANAGEMENT)
     if not editing:
-        return None
-    cited = cited_by_current_work()
-    horizon = timezone.localdate() + timedelta(days=EVIDENCE_EXPIRY_DAYS)
-    return Evidence.objects.filter(organisation_id__in=editing, expiry_date__lte=horizon).filter(
-        Q(uploaded_by=user) | cited
+        return []
+    orgs, params = sql_in(editing)
+    statuses, status_params = sql_in(CURRENT)
+    horizon = context.today + timedelta(days=EVIDENCE_EXPIRY_DAYS)
+    sql = (
+        f"SELECT {kind_sql('evidence')}, x.organisation_id, x.id, x.description, x.expiry_date, {NULL_TS},"  # noqa: S608 - constants
+        f" x.original_name, {NULL_TEXT}, {NULL_TEXT}, {NULL_TEXT}, {NULL_TEXT}, {NULL_TEXT}"
+        " FROM assessments_evidence x"
+        f" WHERE x.organisation_id IN {orgs} AND x.expiry_date <= %s AND (x.uploaded_by_id = %s"
+        " OR EXISTS (SELECT 1 FROM assessments_citation ci JOIN assessments_response r ON r.id = ci.response_id"
+        " JOIN assessments_assessment a ON a.id = r.assessment_id"
+        f" WHERE ci.evidence_id = x.id AND a.status IN {statuses})"
+        " OR EXISTS (SELECT 1 FROM assessments_plancitation pc JOIN assessments_plan p ON p.id = pc.plan_id"
+        f" WHERE pc.evidence_id = x.id AND p.status IN {statuses}))"
     )
+    return [WorkQuery(sql, [*params, db_value(horizon), context.user.pk, *status_params, *status_params])]
 
 
-def evidence_items(user: Any, memberships: list[Membership]) -> list[WorkItem]:
-    today = timezone.localdate()
-    editing = _orgs(memberships, MANAGEMENT)
-    items = []
-    with scopes_disabled():
-        qs = _evidence_queryset(user, memberships)
-        if qs is None:
-            return []
-        for evidence in qs.only("id", "organisation_id", "description", "original_name", "expiry_date"):
-            organisation = editing[evidence.organisation_id].organisation  # loaded with the memberships
-            expired = evidence.expiry_date < today
-            items.append(
-                WorkItem(
-                    kind="evidence",
-                    organisation=organisation,
-                    title=evidence.description or evidence.original_name,
-                    action=_("Expired: upload a current version") if expired else _("Upload a current version"),
-                    url=reverse(
-                        "assessments:evidence_detail",
-                        kwargs={"org_slug": organisation.slug, "evidence_id": evidence.pk},
-                    ),
-                    due=evidence.expiry_date,
-                    detail=(_("Expired on %(date)s") if expired else _("Expires on %(date)s"))
-                    % {"date": _date(evidence.expiry_date)},
-                )
-            )
-    return items
-
-
-def evidence_count(user: Any, memberships: list[Membership]) -> list[QuerySet]:
-    qs = _evidence_queryset(user, memberships)
-    return [] if qs is None else [qs]
+def evidence_item(row: WorkRow, context: WorkContext) -> WorkItem:
+    organisation = context.organisation(row.organisation_id)
+    expired = row.due is not None and row.due < context.today
+    return WorkItem(
+        kind="evidence",
+        organisation=organisation,
+        title=row.title or row.s1 or "",
+        action=_("Expired: upload a current version") if expired else _("Upload a current version"),
+        url=reverse("assessments:evidence_detail", kwargs={"org_slug": organisation.slug, "evidence_id": row.id}),
+        due=row.due,
+        detail=(_("Expired on %(date)s") if expired else _("Expires on %(date)s")) % {"date": _date(row.due)},
+    )
 
 
 # --- Plans due for review -----------------------------------------------------------------------
@@ -391,69 +391,49 @@ PLAN_REVIEW_DAYS = 30
 
 def plans_due_for_review(*, horizon: Any) -> QuerySet:
     """Final plans whose review date is on or before `horizon`, until a newer version of the plan exists
-    (in progress or final): reviewing is amending. Shared by "Your work" and the reminders."""
+    (in progress or final): reviewing is amending. Shared by "Your work" (as SQL, `plan_queries`) and
+    the reminders."""
     newer = Plan.objects.filter(
         organisation=OuterRef("organisation"), family_id=OuterRef("family_id"), version__gt=OuterRef("version")
     )
     return Plan.objects.filter(status=AssessmentStatus.FINAL, review_due__lte=horizon).filter(~Exists(newer))
 
 
-def _plan_review_queryset(user: Any, memberships: list[Membership]) -> QuerySet | None:
-    """Plans due for review within 30 days or past, in the organisations the person owns or manages."""
-    management = _orgs(memberships, MANAGEMENT)
-    if not management:
-        return None
-    horizon = timezone.localdate() + timedelta(days=PLAN_REVIEW_DAYS)
-    return plans_due_for_review(horizon=horizon).filter(organisation_id__in=management)
+def plan_queries(context: WorkContext) -> list[WorkQuery]:
+    """Plans waiting for the person's signature, and final plans due for review within 30 days or past
+    (as `plans_due_for_review`) in the organisations the person owns or manages."""
+    queries = []
+    sign = _signature_select("plans", "assessments_plan", context)
+    if sign is not None:
+        queries.append(sign)
+    management = context.organisation_ids(MANAGEMENT)
+    if management:
+        orgs, params = sql_in(management)
+        horizon = context.today + timedelta(days=PLAN_REVIEW_DAYS)
+        sql = (
+            f"SELECT {kind_sql('plans')}, x.organisation_id, x.id, x.title, x.review_due, {NULL_TS},"  # noqa: S608 - constants
+            f" x.status, {NULL_TEXT}, {NULL_TEXT}, {NULL_TEXT}, {NULL_TEXT}, {NULL_TEXT}"
+            f" FROM assessments_plan x WHERE x.organisation_id IN {orgs} AND x.status = %s AND x.review_due <= %s"
+            " AND NOT EXISTS (SELECT 1 FROM assessments_plan n WHERE n.organisation_id = x.organisation_id"
+            " AND n.family_id = x.family_id AND n.version > x.version)"
+        )
+        queries.append(WorkQuery(sql, [*params, AssessmentStatus.FINAL.value, db_value(horizon)]))
+    return queries
 
 
-def _plan_review_item(plan: Plan, today: Any) -> WorkItem:
-    overdue = plan.review_due < today
+def plan_item(row: WorkRow, context: WorkContext) -> WorkItem:
+    """A plan to sign (in workforce review) or to review (final, review date near)."""
+    if row.s1 == AssessmentStatus.IN_REVIEW:
+        return _signature_item(row, "plan", context)
+    organisation = context.organisation(row.organisation_id)
+    overdue = row.due is not None and row.due < context.today
     return WorkItem(
         kind="plan_review",
-        organisation=plan.organisation,
-        title=plan.title,
+        organisation=organisation,
+        title=row.title or "",
         action=_("Review the plan"),
-        url=reverse("assessments:plan_amend", kwargs={"org_slug": plan.organisation.slug, "plan_id": plan.pk}),
-        due=plan.review_due,
+        url=reverse("assessments:plan_amend", kwargs={"org_slug": organisation.slug, "plan_id": row.id}),
+        due=row.due,
         detail=(_("The review was due on %(date)s") if overdue else _("Due for review on %(date)s"))
-        % {"date": _date(plan.review_due)},
-        obj=plan,
+        % {"date": _date(row.due)},
     )
-
-
-def _plan_querysets(user: Any, memberships: list[Membership]) -> list[QuerySet]:
-    """Plans waiting for the person's signature, and final plans due for review."""
-    review = _plan_review_queryset(user, memberships)
-    return _signature_querysets(user, memberships, (Plan,)) + ([review] if review is not None else [])
-
-
-def plan_items(user: Any, memberships: list[Membership]) -> list[WorkItem]:
-    """Plans that wait for the person: to sign (in workforce review) or to review (final, review date
-    near). Both kinds come from one query (the page's query budget), told apart by the plan's status."""
-    signing = _orgs(memberships, SIGNING)
-    today = timezone.localdate()
-    with scopes_disabled():
-        querysets = _plan_querysets(user, memberships)
-        if not querysets:
-            return []
-        combined = querysets[0] if len(querysets) == 1 else querysets[0] | querysets[1]
-        return [
-            _signature_item(plan, "plan", signing)
-            if plan.status == AssessmentStatus.IN_REVIEW
-            else _plan_review_item(plan, today)
-            for plan in _with_organisations(combined, memberships)
-        ]
-
-
-def _with_organisations(plans: QuerySet, memberships: list[Membership]) -> list[Plan]:
-    """The plans, each with its organisation from the memberships (loaded already: not read again)."""
-    organisations = {m.organisation_id: m.organisation for m in memberships}
-    rows = list(plans)
-    for plan in rows:
-        plan.organisation = organisations[plan.organisation_id]
-    return rows
-
-
-def plan_count(user: Any, memberships: list[Membership]) -> list[QuerySet]:
-    return _plan_querysets(user, memberships)

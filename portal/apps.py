@@ -21,9 +21,9 @@ class PortalConfig(AppConfig):
         password_reset.connect(adapters.on_password_reset, dispatch_uid="portal.tokens.password_reset")
 
         # "Your work": invitations to join an organisation (the other kinds register in their own apps).
-        from portal.dashboard import invitation_count, invitation_items, register_awaiting
+        from portal.dashboard import invitation_item, invitation_queries, register_awaiting
 
-        register_awaiting(name="invitations", provider=invitation_items, counter=invitation_count)
+        register_awaiting(name="invitations", queries=invitation_queries, build=invitation_item)
 
         # Last in the demo: the reminders the beat would make now, so the demo people have some.
         from portal.demo import register_demo_step

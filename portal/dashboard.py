@@ -6,12 +6,15 @@ and renders the template it names with the context it returns (or skips it when 
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
+from datetime import UTC, date, datetime
+from functools import cached_property
+from typing import Any, NamedTuple, cast
 
-from django.db.models import IntegerField, QuerySet, Value
+from django.db.models import IntegerField, Value
 from django.http import HttpRequest
 from django_scopes import scopes_disabled
 
@@ -110,8 +113,11 @@ def dashboard_activity_html(request: HttpRequest) -> str:
 
 
 # "Your work": what waits for a person across every organisation they belong to. Each app registers
-# a provider (the items, for the page) and a counter (the same items as querysets, for the count in
-# the navigation on every page: all of them are counted together in one query).
+# hand-written SQL for its kinds (`WorkQuery`, one SELECT of `WORK_COLUMNS` each, filtered by the
+# person's own memberships or address) and a function that turns a row into a `WorkItem`. Every
+# app's SELECTs run as one UNION ALL: the page and the API list its rows, the navigation counts the
+# very same statement (`header_counts`), so the count always equals the list. Hand-written, because
+# compiling ten ORM querysets cost more than running them (docs/benchmarks.md, run F).
 
 
 @dataclass(frozen=True)
@@ -131,49 +137,191 @@ class WorkItem:
         return self.due is not None and self.due < today
 
 
-WorkProvider = Callable[[Any, list[Any]], list[WorkItem]]
-# Querysets whose rows are exactly the provider's items (any model, any columns: only rows are counted).
-WorkCounter = Callable[[Any, list[Any]], list[QuerySet[Any]]]
-_awaiting: dict[str, tuple[WorkProvider, WorkCounter]] = {}
+# The columns every registered SELECT returns, in this order. `kind` is the registered name (it picks
+# the builder); the s-columns are text (cast uuids and numbers), their meaning is the registering app's.
+WORK_COLUMNS = ("kind", "organisation_id", "id", "title", "due", "at", "s1", "s2", "s3", "s4", "s5", "s6")
+# Typed NULLs: PostgreSQL resolves the types of a UNION's columns pairwise, so an untyped NULL in two
+# SELECTs becomes text and no longer matches a third SELECT's date. SQLite takes any type name.
+NULL_UUID = "CAST(NULL AS UUID)"
+NULL_DATE = "CAST(NULL AS DATE)"
+NULL_TS = "CAST(NULL AS TIMESTAMP WITH TIME ZONE)"
+NULL_TEXT = "CAST(NULL AS TEXT)"
 
 
-def register_awaiting(*, name: str, provider: WorkProvider, counter: WorkCounter) -> None:
-    """`provider` lists what waits for a person (`WorkItem`s); `counter` returns querysets of the same
-    items, which the navigation counts in one query on every page. Registering a name again replaces it."""
-    _awaiting[name] = (provider, counter)
+class WorkRow(NamedTuple):
+    kind: str
+    organisation_id: uuid.UUID | None
+    id: uuid.UUID
+    title: str | None
+    due: date | None
+    at: datetime | None
+    s1: str | None
+    s2: str | None
+    s3: str | None
+    s4: str | None
+    s5: str | None
+    s6: str | None
+
+
+@dataclass(frozen=True)
+class WorkQuery:
+    """One SELECT of `WORK_COLUMNS` (no ORDER BY: it becomes a member of a UNION ALL), with its
+    parameters adapted by `db_value`."""
+
+    sql: str
+    params: list[Any]
+
+
+@dataclass(frozen=True)
+class WorkContext:
+    """What every query is computed from, read once a request."""
+
+    user: Any
+    memberships: list[Any]
+    now: datetime
+    today: date
+
+    def organisation_ids(self, roles: Any = None, action: str | None = None) -> list[Any]:
+        """The organisations of the person's active memberships (with one of `roles`, or whose role may
+        do `action`), in the order of the memberships."""
+        from portal.roles import role_can
+
+        return [
+            m.organisation_id
+            for m in self.memberships
+            if m.is_active(self.now)
+            and (roles is None or m.role in roles)
+            and (action is None or role_can(m.role, action))
+        ]
+
+    def organisation(self, organisation_id: Any) -> Any:
+        return self._organisations.get(organisation_id)
+
+    def membership(self, organisation_id: Any) -> Any:
+        return self._memberships.get(organisation_id)
+
+    @cached_property
+    def _organisations(self) -> dict[Any, Any]:
+        return {m.organisation_id: m.organisation for m in self.memberships}
+
+    @cached_property
+    def _memberships(self) -> dict[Any, Any]:
+        return {m.organisation_id: m for m in self.memberships if m.is_active(self.now)}
+
+
+WorkQueries = Callable[[WorkContext], list[WorkQuery]]
+WorkBuilder = Callable[[WorkRow, WorkContext], WorkItem]
+_awaiting: dict[str, tuple[WorkQueries, WorkBuilder]] = {}
+_NAME = re.compile(r"^[a-z_]+$")
+
+
+def register_awaiting(*, name: str, queries: WorkQueries, build: WorkBuilder) -> None:
+    """`queries(context)` returns the SELECTs (of `WORK_COLUMNS`, `kind` = `name`) of what waits for
+    the person; `build(row, context)` makes each row a `WorkItem`. Registering a name again replaces it."""
+    if not _NAME.match(name):
+        raise ValueError(f"A kind's name is a word of lowercase letters: {name!r}")
+    _awaiting[name] = (queries, build)
+
+
+def kind_sql(name: str) -> str:
+    """The `kind` column of a registered name's SELECT (a literal: names are checked words)."""
+    if name not in _awaiting and not _NAME.match(name):
+        raise ValueError(name)
+    return f"'{name}'"
+
+
+def db_value(value: Any) -> Any:
+    """A parameter for hand-written SQL, as the ORM would send it: uuids as 32 hex digits and datetimes
+    as naive UTC text on SQLite, themselves on PostgreSQL; dates as ISO text."""
+    from django.db import connection
+
+    if isinstance(value, uuid.UUID):
+        return value if connection.features.has_native_uuid_field else value.hex
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    if isinstance(value, date):
+        return connection.ops.adapt_datefield_value(value)
+    return value
+
+
+def sql_in(values: Any) -> tuple[str, list[Any]]:
+    """`(%s, %s, ...)` and its parameters, for a non-empty list."""
+    values = [db_value(v) for v in values]
+    if not values:
+        raise ValueError("an empty IN list")
+    return "(" + ", ".join(["%s"] * len(values)) + ")", values
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    return uuid.UUID(str(value))
+
+
+def _date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _datetime(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.fromisoformat(str(value))
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def row_uuid(value: Any) -> uuid.UUID | None:
+    """An id from a text column (`CAST(x AS TEXT)`: 32 hex digits on SQLite, dashed on PostgreSQL)."""
+    return _uuid(value)
+
+
+def work_context(user: Any, memberships: list[Any]) -> WorkContext:
+    from django.utils import timezone
+
+    return WorkContext(user=user, memberships=memberships, now=timezone.now(), today=timezone.localdate())
+
+
+def awaiting_sql(context: WorkContext) -> tuple[str, list[Any]] | None:
+    """Everything waiting for the person as one UNION ALL of the registered SELECTs (None: nothing can)."""
+    queries = [q for queries, _build in _awaiting.values() for q in queries(context)]
+    if not queries:
+        return None
+    return " UNION ALL ".join(q.sql for q in queries), [p for q in queries for p in q.params]
 
 
 def awaiting_count(user: Any, memberships: list[Any]) -> int:
-    """How many items `awaiting_items` would list, in one query (none when nothing can wait)."""
-    # Deliberately across organisations: each counter filters by the person's own memberships or address.
-    with scopes_disabled():
-        querysets = [qs for _provider, counter in _awaiting.values() for qs in counter(user, memberships)]
-        if not querysets:
-            return 0
-        rows = [qs.order_by().values_list(Value(1, output_field=IntegerField())) for qs in querysets]
-        return rows[0].union(*rows[1:], all=True).count() if len(rows) > 1 else rows[0].count()
+    """How many items `awaiting_items` lists, in one query (none when nothing can wait)."""
+    from django.db import connection
+
+    union = awaiting_sql(work_context(user, memberships))
+    if union is None:
+        return 0
+    sql, params = union
+    # Deliberately across organisations: each SELECT filters by the person's own memberships or address.
+    with scopes_disabled(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM ({sql}) awaiting", params)  # noqa: S608 - the registered SQL, values as parameters
+        return int(cursor.fetchone()[0])
 
 
 def header_counts(user: Any, memberships: list[Any]) -> tuple[int, int]:
-    """What the navigation shows on every page, in one query: how many items `awaiting_items` would list,
-    and how many of the person's notifications are unread (two scalar sub-selects of one SELECT)."""
+    """What the navigation shows on every page, in one query: how many items `awaiting_items` would list
+    (the count of its very statement), and how many of the person's notifications are unread."""
     from django.db import connection
 
     from portal.notifications import unread_queryset
 
     with scopes_disabled():
-        querysets = [qs for _provider, counter in _awaiting.values() for qs in counter(user, memberships)]
-        one = Value(1, output_field=IntegerField())
+        union = awaiting_sql(work_context(user, memberships))
         parts: list[str] = []
         params: list[Any] = []
-        if querysets:
-            rows = [qs.order_by().values_list(one) for qs in querysets]
-            awaiting = rows[0].union(*rows[1:], all=True) if len(rows) > 1 else rows[0]
-            sql, awaiting_params = awaiting.query.sql_with_params()
-            parts.append(f"(SELECT COUNT(*) FROM ({sql}) awaiting)")  # noqa: S608 - SQL compiled by the ORM, values as parameters
-            params.extend(awaiting_params)
+        if union is not None:
+            parts.append(f"(SELECT COUNT(*) FROM ({union[0]}) awaiting)")  # noqa: S608 - the registered SQL, values as parameters
+            params.extend(union[1])
         else:
             parts.append("0")
+        one = Value(1, output_field=IntegerField())
         sql, unread_params = unread_queryset(user).order_by().values_list(one).query.sql_with_params()
         parts.append(f"(SELECT COUNT(*) FROM ({sql}) unread)")  # noqa: S608 - SQL compiled by the ORM, values as parameters
         params.extend(unread_params)
@@ -185,7 +333,19 @@ def header_counts(user: Any, memberships: list[Any]) -> tuple[int, int]:
 
 def awaiting_items(user: Any, memberships: list[Any]) -> list[WorkItem]:
     """Everything waiting for the person, soonest due first (undated last), in a stable order."""
-    items = [item for provider, _counter in _awaiting.values() for item in provider(user, memberships)]
+    from django.db import connection
+
+    context = work_context(user, memberships)
+    union = awaiting_sql(context)
+    if union is None:
+        return []
+    with scopes_disabled(), connection.cursor() as cursor:
+        cursor.execute(*union)
+        rows = cursor.fetchall()
+    items = []
+    for kind, org, pk, title, due, at, *texts in rows:
+        row = WorkRow(kind, _uuid(org), _uuid(pk), title, _date(due), _datetime(at), *texts)  # type: ignore[arg-type]
+        items.append(_awaiting[kind][1](row, context))
     return sorted(items, key=lambda i: (i.due is None, i.due or date.min, i.title.lower(), i.action))
 
 
@@ -200,42 +360,52 @@ def awaiting_by_organisation(items: list[WorkItem]) -> list[tuple[Any, list[Work
 # --- The portal's own kind: invitations to join an organisation ------------------------------------
 
 
-def _invitations_queryset(user: Any) -> QuerySet[Any] | None:
-    from portal.selectors import open_invitations_queryset
+def invitation_queries(context: WorkContext) -> list[WorkQuery]:
+    """Invitations to join an organisation still open for the person's address
+    (as `portal.selectors.open_invitations_queryset`)."""
+    email = getattr(context.user, "email", "")
+    if not email:
+        return []
+    sql = (
+        f"SELECT {kind_sql('invitations')}, i.organisation_id, i.id, o.name, {NULL_DATE}, i.expires_at,"  # noqa: S608 - constants
+        f" o.slug, i.role, i.nonce, i.email, {NULL_TEXT}, {NULL_TEXT}"
+        " FROM portal_invitation i JOIN portal_organisation o ON o.id = i.organisation_id"
+        " WHERE UPPER(i.email) = UPPER(%s) AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > %s"
+    )
+    return [WorkQuery(sql, [email, db_value(context.now)])]
 
-    return open_invitations_queryset(user.email) if getattr(user, "email", "") else None
 
-
-def invitation_items(user: Any, memberships: list[Any]) -> list[WorkItem]:
+def invitation_item(row: WorkRow, context: WorkContext) -> WorkItem:
     from django.urls import reverse
     from django.utils import timezone
     from django.utils.formats import date_format
     from django.utils.translation import gettext as _
 
+    from portal.models import Invitation, Organisation
     from portal.services import invitation_token
 
-    with scopes_disabled():
-        qs = _invitations_queryset(user)
-        invitations = [] if qs is None else list(qs.select_related("organisation", "invited_by"))
-    return [
-        WorkItem(
-            kind="invitation",
-            organisation=invitation.organisation,
-            title=_("Invitation to join %(org)s as %(role)s")
-            % {"org": invitation.organisation.name, "role": invitation.get_role_display()},
-            action=_("Accept or decline the invitation"),
-            url=reverse("invitation_accept", kwargs={"token": invitation_token(invitation)}),
-            detail=_("The invitation expires on %(date)s")
-            % {"date": date_format(timezone.localtime(invitation.expires_at), "j F Y")},
-            obj=invitation,
-        )
-        for invitation in invitations
-    ]
-
-
-def invitation_count(user: Any, memberships: list[Any]) -> list[QuerySet[Any]]:
-    qs = _invitations_queryset(user)
-    return [] if qs is None else [qs]
+    organisation = context.organisation(row.organisation_id) or Organisation(
+        id=row.organisation_id, name=row.title or "", slug=row.s1 or ""
+    )
+    expires_at = cast(datetime, row.at)  # NOT NULL
+    invitation = Invitation(
+        id=row.id,
+        organisation=organisation,
+        role=row.s2 or "",
+        nonce=row.s3 or "",
+        email=row.s4 or "",
+        expires_at=expires_at,
+    )
+    return WorkItem(
+        kind="invitation",
+        organisation=organisation,
+        title=_("Invitation to join %(org)s as %(role)s")
+        % {"org": organisation.name, "role": invitation.get_role_display()},
+        action=_("Accept or decline the invitation"),
+        url=reverse("invitation_accept", kwargs={"token": invitation_token(invitation)}),
+        detail=_("The invitation expires on %(date)s") % {"date": date_format(timezone.localtime(expires_at), "j F Y")},
+        obj=invitation,
+    )
 
 
 # The "getting started" list a new organisation sees on its dashboard: ordered steps that apps

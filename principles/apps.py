@@ -37,9 +37,9 @@ class PrinciplesConfig(AppConfig):
         register_panel(order=10, name="commitment", provider=commitment_panel)
 
         from portal.dashboard import register_awaiting
-        from principles.work import reaffirm_count, reaffirm_items
+        from principles.work import reaffirm_item, reaffirm_queries
 
-        register_awaiting(name="commitment_reaffirm", provider=reaffirm_items, counter=reaffirm_count)
+        register_awaiting(name="commitment_reaffirm", queries=reaffirm_queries, build=reaffirm_item)
 
         from portal.dashboard import register_getting_started
         from principles.dashboard import commitment_signed

@@ -15,9 +15,9 @@ class ReportsConfig(AppConfig):
         register_demo_step(order=50, name="report", step=demo_report)
 
         from portal.dashboard import register_awaiting
-        from reports.work import ready_report_count, ready_report_items
+        from reports.work import ready_report_item, ready_report_queries
 
-        register_awaiting(name="reports_ready", provider=ready_report_items, counter=ready_report_count)
+        register_awaiting(name="reports_ready", queries=ready_report_queries, build=ready_report_item)
 
         from portal.exports import register_export_files, register_export_section
         from reports.data_protection import report_files, report_rows

@@ -16,9 +16,9 @@ class SupplychainConfig(AppConfig):
         register_demo_step(order=40, name="supply_chain", step=demo_supply_chain)
 
         from portal.dashboard import register_awaiting
-        from supplychain.selectors import waiting_request_count, waiting_request_items
+        from supplychain.selectors import waiting_request_item, waiting_request_queries
 
-        register_awaiting(name="supplier_requests", provider=waiting_request_items, counter=waiting_request_count)
+        register_awaiting(name="supplier_requests", queries=waiting_request_queries, build=waiting_request_item)
 
         from portal.exports import register_export_section
         from portal.privacy import register_retention

@@ -323,68 +323,67 @@ def buyer_links(organisation: Organisation) -> list[SupplierLink]:
 # --- "Your work" (portal.dashboard.register_awaiting) -------------------------------------------
 
 
-def _answering(memberships: list[Any]) -> dict[Any, Any]:
-    from supplychain.services import ANSWERING_ROLES
-
-    return {m.organisation_id: m for m in memberships if m.is_active() and m.role in ANSWERING_ROLES}
-
-
-def _waiting_requests(user: Any, memberships: list[Any]) -> QuerySet[SupplierInvitation] | None:
+def waiting_request_queries(context: Any) -> list[Any]:
     """Buyers' requests still open for an answer, addressed to an organisation the person owns or
     manages, or sent to the person's own address (whether or not they belong to an organisation yet).
     Not the ones an answer from someone else is held on, nor a request to the organisation from itself."""
-    answering = _answering(memberships)
-    addressed = Q(target_key__in=[f"org:{organisation_id}" for organisation_id in answering])
-    email = (getattr(user, "email", "") or "").strip()
+    from portal.dashboard import NULL_TEXT, NULL_UUID, WorkQuery, db_value, kind_sql, sql_in
+    from supplychain.services import ANSWERING_ROLES
+
+    answering = context.organisation_ids(ANSWERING_ROLES)
+    addressed: list[str] = []
+    params: list[Any] = []
+    if answering:
+        keys, key_params = sql_in([f"org:{organisation_id}" for organisation_id in answering])
+        addressed.append(f"x.target_key IN {keys}")
+        params += key_params
+    email = (getattr(context.user, "email", "") or "").strip()
     if email:
-        addressed |= Q(email__iexact=email)
-    elif not answering:
-        return None
-    return (
-        SupplierInvitation.objects.filter(addressed)
-        .filter(state=InvitationState.PENDING, expires_at__gt=timezone.now(), held_at__isnull=True)
-        .exclude(inviter_id__in=answering)
-        .exclude(campaign__organisation_id__in=answering)
+        addressed.append("UPPER(x.email) = UPPER(%s)")
+        params.append(email)
+    if not addressed:
+        return []
+    sql = (
+        f"SELECT {kind_sql('supplier_requests')}, {NULL_UUID}, x.id, c.title, c.due_date, x.expires_at,"  # noqa: S608 - constants
+        f" x.target_key, o.name, x.nonce, {NULL_TEXT}, {NULL_TEXT}, {NULL_TEXT}"
+        " FROM supplychain_supplierinvitation x JOIN supplychain_campaign c ON c.id = x.campaign_id"
+        " JOIN portal_organisation o ON o.id = x.inviter_id"
+        f" WHERE ({' OR '.join(addressed)}) AND x.state = %s AND x.expires_at > %s AND x.held_at IS NULL"
     )
+    params += [InvitationState.PENDING.value, db_value(context.now)]
+    if answering:
+        orgs, org_params = sql_in(answering)
+        sql += f" AND NOT (x.inviter_id IN {orgs}) AND NOT (c.organisation_id IN {orgs})"
+        params += org_params + org_params
+    return [WorkQuery(sql, params)]
 
 
-def waiting_request_items(user: Any, memberships: list[Any]) -> list[Any]:
+def waiting_request_item(row: Any, context: Any) -> Any:
     from django.urls import reverse
     from django.utils.formats import date_format
 
     from portal.dashboard import WorkItem
-    from supplychain.services import invitation_token
+    from supplychain.services import ANSWERING_ROLES, invitation_token
 
-    answering = _answering(memberships)
-    items = []
-    with scopes_disabled():
-        qs = _waiting_requests(user, memberships)
-        if qs is None:
-            return []
-        for invitation in qs.select_related("campaign", "inviter"):
-            key = invitation.target_key.removeprefix("org:")
-            organisation = next((m.organisation for o, m in answering.items() if str(o) == key), None)
-            items.append(
-                WorkItem(
-                    kind="supplier_request",
-                    organisation=organisation,
-                    title=invitation.campaign.title,
-                    action=_("Answer %(buyer)s's request") % {"buyer": invitation.inviter.name},
-                    # The same page as the emailed link: the person is who the request was sent to.
-                    url=reverse("supplier_invitation", kwargs={"token": invitation_token(invitation)}),
-                    due=invitation.campaign.due_date,
-                    detail=_(
-                        "%(buyer)s asks you to commit to the Made Smarter principles. The request expires on %(date)s."
-                    )
-                    % {
-                        "buyer": invitation.inviter.name,
-                        "date": date_format(timezone.localtime(invitation.expires_at), "j F Y"),
-                    },
-                )
-            )
-    return items
-
-
-def waiting_request_count(user: Any, memberships: list[Any]) -> list[QuerySet]:
-    qs = _waiting_requests(user, memberships)
-    return [] if qs is None else [qs]
+    key = (row.s1 or "").removeprefix("org:")
+    organisation = next(
+        (
+            m.organisation
+            for m in context.memberships
+            if m.is_active(context.now) and m.role in ANSWERING_ROLES and str(m.organisation_id) == key
+        ),
+        None,
+    )
+    # The token names the request and its nonce, as in the emailed link.
+    invitation = SupplierInvitation(id=row.id, nonce=row.s3)
+    return WorkItem(
+        kind="supplier_request",
+        organisation=organisation,
+        title=row.title or "",
+        action=_("Answer %(buyer)s's request") % {"buyer": row.s2},
+        # The same page as the emailed link: the person is who the request was sent to.
+        url=reverse("supplier_invitation", kwargs={"token": invitation_token(invitation)}),
+        due=row.due,
+        detail=_("%(buyer)s asks you to commit to the Made Smarter principles. The request expires on %(date)s.")
+        % {"buyer": row.s2, "date": date_format(timezone.localtime(row.at), "j F Y")},
+    )

@@ -234,16 +234,14 @@ def test_the_old_reviews_page_sends_people_to_your_work(tenant) -> None:
 
 
 def test_query_count_does_not_grow_with_organisations_or_items(tenant, in_review, framework) -> None:
-    """The user; the memberships with their organisations (also the header's switcher); one query per
-    kind of item a representative can have (invitations, which also serve the header's invitations
-    badge; assessments and plans to sign; comments; actions; supplier requests). Owners and managers
-    add two (change requests, evidence): 10. The count in the navigation is the number of items
-    listed: no query of its own."""
+    """The user; the memberships with their organisations (also the header's switcher); every kind of
+    item in one query (invitations among them, which also serve the header's invitations badge). The
+    count in the navigation is the number of items listed: no query of its own."""
     rep = client_for(tenant.rep)
 
     def count(waiting: int) -> None:
         rep.get("/your-work/")
-        with assert_queries(8, "your work") as counted:
+        with assert_queries(3, "your work") as counted:
             html = rep.get("/your-work/").content.decode()
         assert html.count("Review and countersign") == waiting, counted.listing()
         assert f'class="header__badge">{waiting}' in html
@@ -321,15 +319,14 @@ def test_a_plan_due_for_review_reaches_owners_and_managers_until_a_new_version_e
 
 
 def test_plan_review_query_count_does_not_grow_with_organisations_or_plans(tenant, framework) -> None:
-    """An owner pays what a representative does (8, see above) and four more (change requests, evidence,
-    the commitment to reaffirm, reports ready); plans due for review come in the same query as plans to
-    sign: 12, the most any page may run, however many organisations and plans there are."""
+    """An owner pays what a representative does (3, see above): every kind, plans due for review among
+    them, comes in the one query, however many organisations and plans there are."""
     owner = client_for(tenant.owner)
     soon = timezone.localdate() + timedelta(days=10)
 
     def count(waiting: int) -> None:
         owner.get("/your-work/")
-        with assert_queries(12, "your work (owner)") as counted:
+        with assert_queries(3, "your work (owner)") as counted:
             html = owner.get("/your-work/").content.decode()
         assert html.count(">Review the plan<") == waiting, counted.listing()
         assert f'class="header__badge">{waiting}' in html
