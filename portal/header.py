@@ -75,11 +75,30 @@ class HeaderState:
             from portal.dashboard import header_counts
 
             self._counts = header_counts(self.user, self.memberships if memberships is None else memberships)
-            if self._store is not None:
-                entry, self._store = self._store, None
-                entry["awaiting"], entry["unread"] = self._counts
-                cache.set(entry.pop("key"), entry, timeout=entry.pop("timeout"))
+            self._save()
         return self._counts
+
+    def counts_for(self, awaiting: int) -> tuple[int, int]:
+        """(awaiting, unread) for a page that has just listed the `awaiting` items itself ("Your work"):
+        the unread count from the cache, else from memberships read `with_unread` (a query only when the
+        person belongs to no organisation). A state built from the database is stored with them."""
+        if self._counts is not None:
+            unread = self._counts[1]
+        elif self.memberships and hasattr(self.memberships[0], "unread_notifications"):
+            unread = self.memberships[0].unread_notifications or 0
+        else:
+            from portal.notifications import unread_count
+
+            unread = unread_count(self.user)
+        self._counts = (awaiting, unread)
+        self._save()
+        return self._counts
+
+    def _save(self) -> None:
+        if self._store is not None and self._counts is not None:
+            entry, self._store = self._store, None
+            entry["awaiting"], entry["unread"] = self._counts
+            cache.set(entry.pop("key"), entry, timeout=entry.pop("timeout"))
 
 
 def _fields(model: Any) -> tuple[str, ...]:
@@ -141,13 +160,14 @@ def cache_trusted() -> bool:
     return not any(getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
 
 
-def header_state(user: Any) -> HeaderState:
+def header_state(user: Any, *, with_unread: bool = False) -> HeaderState:
     """The person's header state: from the cache when it is current (two cache round trips, no query),
-    else from the database (the memberships now; both counts in one query when asked for) and stored."""
+    else from the database (the memberships now; both counts in one query when asked for) and stored.
+    `with_unread`: read from the database, the memberships carry the unread count (for `counts_for`)."""
     from portal.selectors import memberships_of_user
 
     if not cache_trusted():
-        return HeaderState(user, memberships_of_user(user))
+        return HeaderState(user, memberships_of_user(user, with_unread=with_unread))
 
     key = _key(user)
     today = timezone.localdate().isoformat()
@@ -165,7 +185,7 @@ def header_state(user: Any) -> HeaderState:
     ):
         return HeaderState(user, _unpack(entry["memberships"], user), (entry["awaiting"], entry["unread"]), cached=True)
 
-    memberships = memberships_of_user(user)
+    memberships = memberships_of_user(user, with_unread=with_unread)
     ids = [m.organisation_id for m in memberships]
     now = timezone.now()
     expiries = [m.expires_at.timestamp() for m in memberships if m.expires_at is not None]

@@ -47,8 +47,8 @@ from portal.forms import (
     RoleForm,
     apply_errors,
 )
+from portal.header import header_state
 from portal.models import ApiToken, Invitation, Membership, Organisation, OrganisationExport
-from portal.notifications import unread_count
 from portal.roles import ROLE_DESCRIPTIONS, Role
 from portal.services import InvitationLinkError
 from portal.tenancy import AuthenticatedRequest, TenantRequest, require
@@ -76,14 +76,13 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
 @require_GET
 def your_work(request: AuthenticatedRequest) -> HttpResponse:
     """What needs this person, in every organisation they belong to, grouped and soonest due first."""
-    # The memberships carry the unread notifications for the navigation: no query of its own.
-    memberships = selectors.memberships_of_user(request.user, with_unread=True)
-    request.my_memberships = memberships  # type: ignore[attr-defined]  # the header's switcher reuses them
-    items = awaiting_items(request.user, memberships)
+    # The memberships and the unread count from the header's cached state (no query), or read together.
+    state = header_state(request.user, with_unread=True)
+    request.header_state = state  # type: ignore[attr-defined]  # the header's switcher reuses it
+    items = awaiting_items(request.user, state.memberships)
     # The header's badges count exactly these items: no need to read or count them again.
     request.my_invitations = [i.obj for i in items if i.kind == "invitation"]  # type: ignore[attr-defined]
-    unread = (getattr(memberships[0], "unread_notifications", 0) or 0) if memberships else unread_count(request.user)
-    request.my_header_counts = (len(items), unread)  # type: ignore[attr-defined]
+    request.my_header_counts = state.counts_for(len(items))  # type: ignore[attr-defined]
     return render(
         request,
         "portal/your_work.html",
