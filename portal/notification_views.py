@@ -140,7 +140,9 @@ def _radio_group(field: BoundField) -> SafeString:
         hidden = conditional_escape(_("Error:"))
         error_html = (
             f'<p class="error-message" id="{error_id}">'
-            + "<br>".join(f'<span class="visually-hidden">{hidden}</span> {conditional_escape(e)}' for e in errors)
+            + "<br>".join(
+                f'<span class="visually-hidden">{hidden}</span> {conditional_escape(cast(str, e))}' for e in errors
+            )
             + "</p>"
         )
     described = f' aria-describedby="{error_id}"' if errors else ""

@@ -69,9 +69,11 @@ def test_the_comments_block_is_the_templates_html_byte_for_byte(tenant, assessme
 
 def test_the_principle_page_shows_comments_with_reply_and_resolve_forms(tenant, assessment) -> None:
     _thread(tenant, assessment)
-    html = client_for(tenant.manager).get(
-        f"/o/{tenant.organisation.slug}/assessments/{assessment.pk}/principles/1/"
-    ).content.decode()
+    html = (
+        client_for(tenant.manager)
+        .get(f"/o/{tenant.organisation.slug}/assessments/{assessment.pk}/principles/1/")
+        .content.decode()
+    )
     assert '<div class="comments" id="comments-1.1">' in html and "Comments (3)" in html
     assert html.count('<label class="label" for="reply-') == 2  # the two open threads, not the resolved one
     assert f'action="/o/{tenant.organisation.slug}/review/assessment/{assessment.pk}/comments/"' in html
