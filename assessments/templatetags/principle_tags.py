@@ -21,7 +21,12 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from assessments.templatetags.comment_tags import comments_block
-from assessments.templatetags.evidence_tags import cited_evidence, evidence_checkboxes, maturity_radios
+from assessments.templatetags.evidence_tags import (
+    cited_evidence,
+    evidence_checkboxes,
+    maturity_levels_escaped,
+    maturity_radios_html,
+)
 from portal.templatetags.portal_tags import when
 
 register = template.Library()
@@ -49,7 +54,7 @@ def _page(context: Any) -> dict[str, Any]:
         "may_edit_content": bool(membership) and membership.can("edit_content"),
         "errors": context.get("errors"),
         "problems": context.get("problems"),
-        "levels": context.get("levels"),
+        "levels": maturity_levels_escaped(context.get("levels") or []),
         "library": context.get("evidence_library"),
         "today": context.get("today"),
         "can_open": context.get("can_open_evidence"),
@@ -145,7 +150,7 @@ def _editable(context: Any, p: dict[str, Any], r: Any, pk: str, code: str) -> st
         )
         + "\n"
         '          <div class="radios">\n'
-        f"            {maturity_radios(r, p['levels'])}\n"
+        f"            {maturity_radios_html(r, p['levels'])}\n"
         "          </div>\n"
         "        </fieldset>\n"
         "      </div>\n"
