@@ -151,18 +151,20 @@ def assessment_overview(request: TenantRequest, org_slug: str, assessment_id: An
     """The task list: the six principles with a status each, and the way to submit."""
     membership = require(request, "view_dashboard")
     assessment = selectors.get_assessment_for(membership, assessment_id)
-    responses = selectors.overview_responses(assessment)  # serve both the progress and the snapshot
-    progress = selectors.assessment_progress(assessment, responses)
     # A draft has never been sent for review (nothing sets an assessment back to draft): it has no
-    # signatures and no change requests, and the page shows neither, so neither is read nor hashed.
+    # signatures and no change requests, and the page shows neither, so neither is read nor hashed, and
+    # its progress is counted in one query of values. Otherwise the same rows serve both the progress
+    # and the snapshot the signatures are checked against.
     reviewed = assessment.status != AssessmentStatus.DRAFT
-    signatures = (
-        workflow.signatures_for(
+    signatures: list[Any] = []
+    if reviewed:
+        responses = selectors.overview_responses(assessment)
+        progress = selectors.assessment_progress(assessment, responses)
+        signatures = workflow.signatures_for(
             assessment, current_hash=snapshot_hash(workflow.assessment_snapshot(assessment, responses))
         )
-        if reviewed
-        else []
-    )
+    else:
+        progress = selectors.assessment_progress(assessment)
     own = workflow.own_agreement(signatures, request.user)
     capacity = workflow.capacity_for(membership)
     can_start_next = (

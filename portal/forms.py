@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any, cast
@@ -11,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.forms.renderers import TemplatesSetting
 from django.forms.utils import flatatt
 from django.utils import timezone
+from django.utils.choices import BaseChoiceIterator
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -357,13 +359,39 @@ def _options_html(choices: tuple[tuple[str, str], ...]) -> str:
     return format_html_join("", '<option value="{}">{}</option>', choices)
 
 
+class FixedChoices(BaseChoiceIterator):
+    """Choices that are the same for the life of the process (the time zones), read from `load` (a
+    cached function returning (value, label) strings) as they are: Django normalises a callable's
+    choices item by item on every pass (the field's validation, the widget's required check, its
+    render), hundreds of calls each for the time zones."""
+
+    def __init__(self, load: Callable[[], list[tuple[str, str]]]) -> None:
+        self.load = load
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self.load())
+
+    def options_html(self) -> str:
+        return _fixed_options_html(self.load)
+
+
+@lru_cache(maxsize=4)
+def _fixed_options_html(load: Callable[[], list[tuple[str, str]]]) -> str:
+    return format_html_join("", '<option value="{}">{}</option>', load())
+
+
 class ManyOptionsSelect(forms.Select):
     """A select with hundreds of options (the time zones), written once as HTML and reused: Django
     renders each option through its own template, which cost more than the rest of the page together."""
 
     def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
         final = {**self.build_attrs(self.attrs, attrs), "name": name}
-        options = _options_html(tuple((str(k), str(v)) for k, v in self.choices))
+        choices = self.choices
+        options = (
+            choices.options_html()
+            if isinstance(choices, FixedChoices)
+            else _options_html(tuple((str(k), str(v)) for k, v in choices))
+        )
         if value not in (None, ""):
             chosen = format_html('<option value="{}">', value)
             options = options.replace(chosen, chosen[:-1] + " selected>", 1)
@@ -401,7 +429,7 @@ class NotificationPreferencesForm(PortalFormMixin, forms.Form):
         self.fields["time_zone"] = forms.ChoiceField(
             label=_("Your time zone"),
             help_text=_("The daily summary is sent at 08:00 in this time zone."),
-            choices=_time_zone_choices,  # a callable: read once, not copied for every form
+            choices=FixedChoices(_time_zone_choices),  # read once a process, not copied for every form
             widget=ManyOptionsSelect,
             initial=time_zone,
             error_messages={

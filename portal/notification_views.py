@@ -15,7 +15,7 @@ from django.core.paginator import Paginator
 from django.forms import BoundField
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.html import format_html, format_html_join
+from django.utils.html import conditional_escape
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -118,51 +118,40 @@ def notification_preferences(request: AuthenticatedRequest) -> HttpResponse:
 def _radio_group(field: BoundField) -> SafeString:
     """A radio field as `templates/forms/field.html` draws it (the same HTML, byte for byte: a test
     compares them), built in Python: the template and its per-choice widgets cost more than the rest of
-    the page. For radio fields without help text or per-choice hints, as the preferences form has."""
+    the page. For radio fields without help text or per-choice hints, as the preferences form has.
+    Each part is escaped once (the labels are lazy translations: each escape would translate again)."""
     errors = field.errors
-    error_id = f"{field.auto_id}_error"
+    auto_id = conditional_escape(field.auto_id)
+    html_name = conditional_escape(field.html_name)
     value = field.value()
     chosen = "" if value is None else str(value)  # as the radio widget compares them
     choices: list[tuple[Any, Any]] = list(cast(Any, field.field).choices)
-    radios = format_html_join(
-        "",
+    radios = "".join(
         '\n        <div class="radios__item">'
-        '<input type="radio" class="radios__input" name="{}" value="{}" id="{}_{}"{}>'
-        '<label class="radios__label" for="{}_{}">{}</label>\n          \n        </div>',
-        (
-            (
-                field.html_name,
-                choice_value,
-                field.auto_id,
-                index,
-                " checked" if str(choice_value) == chosen else "",
-                field.auto_id,
-                index,
-                label,
+        f'<input type="radio" class="radios__input" name="{html_name}" value="{conditional_escape(choice_value)}" '
+        f'id="{auto_id}_{index}"{" checked" if str(choice_value) == chosen else ""}>'
+        f'<label class="radios__label" for="{auto_id}_{index}">{conditional_escape(str(label))}</label>'
+        "\n          \n        </div>"
+        for index, (choice_value, label) in enumerate(choices)
+    )
+    error_id = f"{auto_id}_error"
+    error_html = ""
+    if errors:
+        hidden = conditional_escape(_("Error:"))
+        error_html = (
+            f'<p class="error-message" id="{error_id}">'
+            + "<br>".join(
+                f'<span class="visually-hidden">{hidden}</span> {conditional_escape(cast(str, e))}' for e in errors
             )
-            for index, (choice_value, label) in enumerate(choices)
-        ),
-    )
-    error_html = (
-        format_html(
-            '<p class="error-message" id="{}">{}</p>',
-            error_id,
-            mark_safe(  # noqa: S308 - each part built by format_html
-                "<br>".join(format_html('<span class="visually-hidden">{}</span> {}', _("Error:"), e) for e in errors)
-            ),
+            + "</p>"
         )
-        if errors
-        else ""
-    )
-    return format_html(
-        '<div class="form-group{}">\n\n  <fieldset class="fieldset"{}>\n'
-        '    <legend class="fieldset__legend fieldset__legend--s">{}</legend>\n    \n    {}\n    \n'
-        '      <div class="radios">{}</div>\n    \n  </fieldset>\n\n</div>',
-        " form-group--error" if errors else "",
-        format_html(' aria-describedby="{}"', error_id) if errors else "",
-        field.label,
-        error_html,
-        radios,
+    described = f' aria-describedby="{error_id}"' if errors else ""
+    return mark_safe(  # noqa: S308 - every value in it escaped above
+        f'<div class="form-group{" form-group--error" if errors else ""}">\n\n  <fieldset class="fieldset"'
+        f"{described}>\n"
+        f'    <legend class="fieldset__legend fieldset__legend--s">{conditional_escape(str(field.label))}</legend>'
+        f"\n    \n    {error_html}\n    \n"
+        f'      <div class="radios">{radios}</div>\n    \n  </fieldset>\n\n</div>'
     )
 
 

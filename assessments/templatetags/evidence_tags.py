@@ -63,40 +63,42 @@ def evidence_checkboxes(context: Any, response: Any, library: list[Any], today: 
     return mark_safe("\n".join(rows))  # noqa: S308 - every value in it escaped above
 
 
-_RADIO = (
-    '\n            <div class="radios__item">\n'
-    '              <input form="principle-form" class="radios__input" type="radio" id="{}" name="{}" value="{}"{}'
-    ' aria-describedby="{}-hint">\n'
-    '              <label class="radios__label" for="{}">{} – {}</label>\n'
-    '              <div class="hint radios__hint" id="{}-hint">{}</div>\n'
-    "            </div>\n            "
-)
+def maturity_levels_escaped(levels: list[dict[str, Any]]) -> list[tuple[Any, str, str, str]]:
+    """The maturity scale's levels as the radios show them, escaped once a page: (level, level as text,
+    label, descriptor). Every criterion of the page offers the same levels."""
+    return [
+        (
+            level["level"],
+            conditional_escape(level["level"]),
+            conditional_escape(level["label"]),
+            conditional_escape(level["descriptor"]),
+        )
+        for level in levels
+    ]
+
+
+def maturity_radios_html(response: Any, levels: list[tuple[Any, str, str, str]]) -> SafeString:
+    """The radios of one criterion from `maturity_levels_escaped`, ticked at the response's level."""
+    name = conditional_escape(f"r-{response.pk}-maturity")
+    return mark_safe(  # noqa: S308 - every value in it escaped
+        "".join(
+            '\n            <div class="radios__item">\n'
+            f'              <input form="principle-form" class="radios__input" type="radio" id="{name}-{text}" '
+            f'name="{name}" value="{text}"{" checked" if response.maturity == level else ""} '
+            f'aria-describedby="{name}-{text}-hint">\n'
+            f'              <label class="radios__label" for="{name}-{text}">{text} – {label}</label>\n'
+            f'              <div class="hint radios__hint" id="{name}-{text}-hint">{descriptor}</div>\n'
+            "            </div>\n            "
+            for level, text, label, descriptor in levels
+        )
+    )
 
 
 @register.simple_tag
 def maturity_radios(response: Any, levels: list[dict[str, Any]]) -> SafeString:
     """The maturity scale's radios of one criterion (levels x a dozen template variables per criterion
     as a template loop), ticked at the response's level."""
-    name = f"r-{response.pk}-maturity"
-    return format_html_join(
-        "",
-        _RADIO,
-        (
-            (
-                f"{name}-{level['level']}",
-                name,
-                level["level"],
-                " checked" if response.maturity == level["level"] else "",
-                f"{name}-{level['level']}",
-                f"{name}-{level['level']}",
-                level["level"],
-                level["label"],
-                f"{name}-{level['level']}",
-                level["descriptor"],
-            )
-            for level in levels
-        ),
-    )
+    return maturity_radios_html(response, maturity_levels_escaped(levels))
 
 
 @register.simple_tag

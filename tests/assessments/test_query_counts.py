@@ -112,12 +112,12 @@ PAGES = {
     "list": ("assessments/", 4),
     # + the current framework
     "create": ("assessments/new/", 4),
-    # + the assessment (framework, organisation, submitter); the responses with their criteria, cited
-    # evidence (one query) and overdue action counts, which serve both the snapshot that signatures are
-    # checked against and the progress; signatures; change requests. The framework's principles are
-    # read once per process (principles.framework.principles_of), not per page. A draft (this one) has
-    # never been sent for review: no signatures or change requests to read (OVERVIEW_IN_REVIEW below).
-    "overview": ("assessments/{a}/", 6),
+    # + the assessment (framework, organisation, submitter); the progress, one row of counts per response.
+    # The framework's principles are read once per process (principles.framework.principles_of), not per
+    # page. A draft (this one) has never been sent for review: no signatures or change requests to read
+    # and no snapshot to hash (once reviewed, the responses with their criteria and cited evidence serve
+    # both the snapshot and the progress: see the reviewed overview's test below).
+    "overview": ("assessments/{a}/", 5),
     # + the assessment, responses, their citations with evidence, their action items with owners,
     # the evidence library, the comments and their replies (the principles: from memory)
     "principle": ("assessments/{a}/principles/1/", 9),
