@@ -99,7 +99,7 @@ class WrittenSelect(forms.Select):
     cost more than the rest of a form page: the country list (about 250 options), the audit trail's
     actions."""
 
-    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> str:
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
         widget = self.get_context(name, value, attrs)["widget"]
         parts = [f'<select name="{conditional_escape(widget["name"])}"{_template_attrs(widget["attrs"])}>']
         for group_name, options, _index in widget["optgroups"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -239,7 +240,7 @@ def _campaign_rows(campaign: Campaign) -> list[tuple[Any, Any, str, Any]]:
 
 
 def _tree_nodes(
-    rows: list[tuple[Any, Any, str, Any]], own: list[SupplierInvitation], *, viewer: Organisation, shared: set[Any]
+    rows: list[tuple[Any, Any, str, Any]], own: Sequence[SupplierInvitation], *, viewer: Organisation, shared: set[Any]
 ) -> list[TreeNode]:
     now = timezone.now()
     children: dict[Any, list[tuple[Any, Any, str, Any]]] = defaultdict(list)

@@ -20,7 +20,7 @@ from django.template.loader import get_template
 from django.utils.formats import localize
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timezone import template_localtime
+from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # in Django, not in its stubs
 from django.utils.translation import gettext, ngettext
 
 from portal.activity import ActivityLine

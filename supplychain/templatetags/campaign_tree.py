@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timezone import template_localtime
+from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # in Django, not in its stubs
 from django.utils.translation import gettext
 
 from portal.templatetags.portal_tags import relative
