@@ -94,21 +94,31 @@ def _template_attrs(attrs: dict[str, Any]) -> str:
 
 class WrittenSelect(forms.Select):
     """A select whose HTML is written in Python: the same as Django's select templates, byte for byte
-    (tests compare them), from the same context (`get_context`: attributes, option groups, what is
-    selected). Django renders each option through its own template (two includes per option), which
-    cost more than the rest of a form page: the country list (about 250 options), the audit trail's
-    actions."""
+    (tests compare them), with the same rules as `ChoiceWidget.optgroups` for option groups and what is
+    selected. Django renders each option through its own template (two includes per option) and
+    builds a dictionary per option first, which cost more than the rest of a form page: the country
+    list (about 250 options), the audit trail's actions."""
 
     def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
-        widget = self.get_context(name, value, attrs)["widget"]
-        parts = [f'<select name="{conditional_escape(widget["name"])}"{_template_attrs(widget["attrs"])}>']
-        for group_name, options, _index in widget["optgroups"]:
+        final = self.build_attrs(self.attrs, attrs)
+        if self.allow_multiple_selected:
+            final["multiple"] = True
+        chosen = self.format_value(value)
+        has_selected = False
+        parts = [f'<select name="{conditional_escape(name)}"{_template_attrs(final)}>']
+        for option_value, option_label in self.choices:
+            if isinstance(option_label, (list, tuple)):
+                group_name, options = option_value, option_label
+            else:
+                group_name, options = None, [("" if option_value is None else option_value, option_label)]
             if group_name:
                 parts.append(f'\n  <optgroup label="{conditional_escape(group_name)}">')
-            for option in options:
+            for subvalue, sublabel in options:
+                selected = (not has_selected or self.allow_multiple_selected) and str(subvalue) in chosen
+                has_selected |= selected
                 parts.append(
-                    f'\n  <option value="{escape(str(option["value"]))}"{_template_attrs(option["attrs"])}>'
-                    f"{conditional_escape(option['label'])}</option>\n"
+                    f'\n  <option value="{escape(str(subvalue))}"{" selected" if selected else ""}>'
+                    f"{conditional_escape(sublabel)}</option>\n"
                 )
             if group_name:
                 parts.append("\n  </optgroup>")
