@@ -18,7 +18,7 @@ from django.template.defaultfilters import date as date_filter
 from django.template.defaulttags import CsrfTokenNode
 from django.urls import reverse
 from django.utils.formats import localize
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # in Django, not in its stubs
 from django.utils.translation import gettext
@@ -34,7 +34,9 @@ _OPEN = ("pending", "expired")  # an invitation whose request can be sent again
 
 
 def _value(value: Any) -> str:
-    """A value as `{{ value }}` writes it: localised, as text, escaped."""
+    """A value as `{{ value }}` writes it: localised, as text, escaped (text straight to escaping)."""
+    if type(value) is str:
+        return escape(value)
     return conditional_escape(str(localize(template_localtime(value))))
 
 
