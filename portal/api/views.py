@@ -26,6 +26,7 @@ from portal.api.base import (
 from portal.audit import audit_verify_chain
 from portal.models import AuditEvent, Membership, Organisation
 from portal.roles import Role
+from portal.tokens import token_membership
 
 
 class OrganisationSerializer(serializers.ModelSerializer[Organisation]):
@@ -79,9 +80,10 @@ class MyOrganisationsView(ListView):
     def _roles(self) -> dict[Any, str]:
         if not hasattr(self, "_role_map"):
             token = token_of(self.request)
-            roles = {m.organisation_id: m.role for m in selectors.memberships_of_user(self.request.user)}
             if token is not None:
-                roles = {token.organisation_id: token.role} if token.organisation_id in roles else {}
+                roles = {token.organisation_id: token.role} if token_membership(token) is not None else {}
+            else:
+                roles = {m.organisation_id: m.role for m in selectors.memberships_of_user(self.request.user)}
             self._role_map = roles
         return self._role_map
 
