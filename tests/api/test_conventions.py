@@ -4,6 +4,7 @@ session access for the portal's own pages."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import pytest
@@ -90,6 +91,29 @@ def test_throttle_counts_per_token(api, settings) -> None:
     assert int(owner.get("/api/v1/me/")["Retry-After"]) >= 1
     # Another token is counted on its own.
     assert api.client("manager").get("/api/v1/me/").status_code == 200
+
+
+def test_throttle_is_a_sliding_window(api, settings) -> None:
+    """Each request counts for a minute after it was made (checked and recorded in one Redis round trip
+    on the Redis cache, portal.api.authentication): the fourth within the minute is refused, with
+    Retry-After until the oldest leaves the window, and let through once it has."""
+    import time_machine
+
+    settings.API_THROTTLE_RATES = {"principal": "3/min", "address": "1000/min"}
+    owner = api.client("owner")
+    start = time.time()
+    with time_machine.travel(start, tick=False):
+        assert owner.get("/api/v1/me/").status_code == 200
+    with time_machine.travel(start + 20, tick=False):
+        assert owner.get("/api/v1/me/").status_code == 200
+        assert owner.get("/api/v1/me/").status_code == 200
+    with time_machine.travel(start + 30, tick=False):
+        refused = owner.get("/api/v1/me/")
+        assert refused.status_code == 429
+        assert 25 <= int(refused["Retry-After"]) <= 31  # the first leaves the window at start + 60
+    with time_machine.travel(start + 61, tick=False):
+        assert owner.get("/api/v1/me/").status_code == 200  # the first has left; the two at +20 remain
+        assert owner.get("/api/v1/me/").status_code == 429
 
 
 def test_throttle_counts_per_address_only_requests_without_token_or_session(api, settings) -> None:
