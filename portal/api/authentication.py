@@ -109,16 +109,19 @@ class _SettingsRateThrottle(SimpleRateThrottle):
         return settings.API_THROTTLE_RATES.get(self.scope)
 
     def allow_request(self, request: Request, view: Any) -> bool:
+        from django.core.cache import caches
+
         from portal.cache import RedisCache
 
-        if self.rate is None or not isinstance(self.cache, RedisCache):
+        backend = caches["default"]  # `self.cache` is the proxy in front of it
+        if self.rate is None or not isinstance(backend, RedisCache):
             return bool(super().allow_request(request, view))
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
         self.now = self.timer()
-        key = self.cache.make_and_validate_key(self.key)
-        script = _sliding_window_script(self.cache._cache.get_client(key, write=True))
+        key = backend.make_and_validate_key(self.key)
+        script = _sliding_window_script(backend._cache.get_client(key, write=True))
         # A unique member, so two requests in the same microsecond both count.
         member = f"{self.now!r}:{secrets.token_hex(4)}"
         allowed, count, oldest = script(keys=[key], args=[repr(self.now), self.duration, self.num_requests, member])
