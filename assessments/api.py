@@ -51,6 +51,15 @@ class MemberRefSerializer(serializers.Serializer[Any]):
     full_name = serializers.CharField(allow_blank=True)
 
 
+def _member_ref(user: Any) -> dict[str, str] | None:
+    """What MemberRefSerializer(allow_null=True) gives, built directly."""
+    return None if user is None else {"email": str(user.email), "full_name": str(user.full_name)}
+
+
+_DATETIME = serializers.DateTimeField()  # formats as every serializer field does
+_DATE = serializers.DateField()
+
+
 def _form_invalid(form: BaseForm, rename: dict[str, str] | None = None) -> serializers.ValidationError:
     """The form's errors in the API's shape: per field, `non_field_errors` for the rest."""
     rename = rename or {}
@@ -353,6 +362,26 @@ class CriterionResponseSerializer(serializers.ModelSerializer[CriterionResponse]
     def get_evidence_ids(self, response: CriterionResponse) -> list[str]:
         return sorted(str(c.evidence_id) for c in response.citations.all())
 
+    def to_representation(self, response: CriterionResponse) -> dict[str, Any]:
+        """What the fields above give, built directly (cheaper than DRF's walk; a test compares the two)."""
+        criterion, confirmed_at = response.criterion, response.confirmed_at
+        return {
+            "id": str(response.pk),
+            "criterion_code": criterion.code,
+            "criterion_title": criterion.title,
+            "principle_number": int(criterion.principle.number),
+            "evidence_expected": bool(criterion.evidence_expected),
+            "maturity": None if response.maturity is None else int(response.maturity),
+            "narrative": response.narrative,
+            "evidence_ids": self.get_evidence_ids(response),
+            "updated_at": None if response.updated_at is None else _DATETIME.to_representation(response.updated_at),
+            "updated_by": _member_ref(response.updated_by),
+            "carried_over": bool(response.carried_over),
+            "awaiting_confirmation": bool(response.awaiting_confirmation),
+            "confirmed_at": None if confirmed_at is None else _DATETIME.to_representation(confirmed_at),
+            "confirmed_by": _member_ref(response.confirmed_by),
+        }
+
 
 _MATURITY = _("Choose a maturity level from 0 to 4")
 
@@ -552,6 +581,26 @@ class EvidenceSerializer(serializers.ModelSerializer[Evidence]):
     def get_is_expired(self, evidence: Evidence) -> bool:
         return evidence.is_expired()
 
+    def to_representation(self, evidence: Evidence) -> dict[str, Any]:
+        """What the fields above give, built directly: DRF's walk over them was over a third of the
+        list's cost (a test compares the two)."""
+        expiry = evidence.expiry_date
+        return {
+            "id": str(evidence.pk),
+            "name": evidence.original_name,
+            "kind": evidence.kind,
+            "content_type": evidence.content_type,
+            "size": int(evidence.size),
+            "sha256": evidence.sha256,
+            "description": evidence.description,
+            "effective_date": _DATE.to_representation(evidence.effective_date),
+            "expiry_date": None if expiry is None else _DATE.to_representation(expiry),
+            "is_expired": evidence.is_expired(),
+            "uploaded_at": _DATETIME.to_representation(evidence.uploaded_at),
+            "uploaded_by": _member_ref(evidence.uploaded_by),
+            "citation_count": int(evidence.citation_count),  # type: ignore[attr-defined]  # annotated
+        }
+
 
 class EvidenceCitationSerializer(serializers.Serializer[Any]):
     assessment_id = serializers.UUIDField()
@@ -588,6 +637,13 @@ class EvidenceDetailSerializer(EvidenceSerializer):
 
     def get_deletable(self, evidence: Evidence) -> bool:
         return not services.evidence_locked_by(evidence)
+
+    def to_representation(self, evidence: Evidence) -> dict[str, Any]:
+        return {
+            **super().to_representation(evidence),
+            "cited_by": self.get_cited_by(evidence),
+            "deletable": self.get_deletable(evidence),
+        }
 
 
 class EvidenceUploadSerializer(serializers.Serializer[Any]):
