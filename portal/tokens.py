@@ -319,9 +319,10 @@ def bump_person_on_save(sender: Any, instance: Any, **kwargs: Any) -> None:
 def token_membership(token: ApiToken) -> Membership | None:
     """The token's person's active membership of the token's organisation (its own role), or None:
     read with the token from the cache when it was, else from the database."""
-    membership = getattr(token, _GRANT_ATTR, _UNREAD)
-    if membership is _UNREAD:
+    found: Any = getattr(token, _GRANT_ATTR, _UNREAD)
+    if found is _UNREAD:
         return membership_for(user=token.user, organisation=token.organisation)
+    membership: Membership | None = found
     if membership is None or not membership.is_active(timezone.now()):
         return None  # not a member, or an auditor's grant that has ended since the entry was stored
     # A copy: the caller may narrow its role to the token's.
