@@ -126,6 +126,30 @@ class AssessmentSerializer(serializers.ModelSerializer[Assessment]):
             "carried_over_from",
         ]
 
+    def to_representation(self, assessment: Assessment) -> dict[str, Any]:
+        """What the fields above give, built directly (cheaper than DRF's walk; a test compares the two)."""
+        submitted_at, finalised_at, carried = (
+            assessment.submitted_at,
+            assessment.finalised_at,
+            assessment.carried_over_from_id,
+        )
+        return {
+            "id": str(assessment.pk),
+            "title": assessment.title,
+            "status": assessment.status,
+            "period_start": _DATE.to_representation(assessment.period_start),
+            "period_end": _DATE.to_representation(assessment.period_end),
+            "version": int(assessment.version),
+            "framework_version": int(assessment.framework.version),
+            "is_editable": bool(assessment.is_editable),
+            "created_at": _DATETIME.to_representation(assessment.created_at),
+            "created_by": _member_ref(assessment.created_by),
+            "submitted_at": None if submitted_at is None else _DATETIME.to_representation(submitted_at),
+            "submitted_by": _member_ref(assessment.submitted_by),
+            "finalised_at": None if finalised_at is None else _DATETIME.to_representation(finalised_at),
+            "carried_over_from": None if carried is None else str(carried),
+        }
+
 
 # selectors.PrincipleProgress.status
 PRINCIPLE_PROGRESS_STATUSES = [
@@ -198,6 +222,9 @@ class AssessmentDetailSerializer(AssessmentSerializer):
     @extend_schema_field(ProgressSerializer)
     def get_progress(self, assessment: Assessment) -> dict[str, Any]:
         return ProgressSerializer(_progress(assessment)).data
+
+    def to_representation(self, assessment: Assessment) -> dict[str, Any]:
+        return {**super().to_representation(assessment), "progress": self.get_progress(assessment)}
 
 
 class AssessmentCreateSerializer(serializers.Serializer[Any]):
@@ -774,6 +801,24 @@ class ActionItemSerializer(serializers.ModelSerializer[ActionItem]):
 
     def get_is_overdue(self, item: ActionItem) -> bool:
         return item.is_overdue()
+
+    def to_representation(self, item: ActionItem) -> dict[str, Any]:
+        """What the fields above give, built directly (cheaper than DRF's walk; a test compares the two)."""
+        response, completed_at = item.response, item.completed_at
+        return {
+            "id": str(item.pk),
+            "title": item.title,
+            "status": item.status,
+            "owner": _member_ref(item.owner),
+            "due_date": _DATE.to_representation(item.due_date),
+            "is_overdue": item.is_overdue(),
+            "assessment_id": None if item.assessment_id is None else str(item.assessment_id),
+            "criterion_code": None if response is None else response.criterion.code,
+            "plan_id": None if item.plan_id is None else str(item.plan_id),
+            "source": item.source,
+            "created_at": _DATETIME.to_representation(item.created_at),
+            "completed_at": None if completed_at is None else _DATETIME.to_representation(completed_at),
+        }
 
 
 _OWNER_HELP = "The owner by their email address in this organisation; null for no owner yet."

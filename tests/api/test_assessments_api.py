@@ -737,3 +737,50 @@ def test_evidence_and_responses_read_exactly_as_their_serializer_fields_say(tena
         fast = CriterionResponseSerializer(response).data
         assert fast == serializers.ModelSerializer.to_representation(CriterionResponseSerializer(), response)
         assert list(fast) == list(CriterionResponseSerializer().fields)
+
+
+def test_assessments_and_action_items_read_exactly_as_their_serializer_fields_say(tenant) -> None:
+    """Built directly, as the fields give them: a draft and a submitted assessment, an action item with
+    and without an owner, a criterion and a completion; the detail serializer still adds the progress."""
+    from rest_framework import serializers
+
+    from assessments.api import ActionItemSerializer, AssessmentDetailSerializer, AssessmentSerializer
+
+    draft = _assessment(tenant)
+    _answer_all(tenant, draft)
+    submitted = _assessment(tenant, "Self-assessment 2027")
+    with scopes_disabled():
+        Assessment.objects.filter(pk=submitted.pk).update(
+            status=AssessmentStatus.IN_REVIEW, submitted_at=timezone.now(), submitted_by=tenant.owner
+        )
+    response = next(iter(_responses(draft).values()))
+    with scope(organisation=tenant.organisation):
+        ActionItem.objects.create(
+            organisation=tenant.organisation,
+            assessment=draft,
+            response=response,
+            title="Fix it",
+            owner=tenant.manager,
+            due_date=date(2026, 1, 2),
+        )
+        ActionItem.objects.create(
+            organisation=tenant.organisation,
+            title="Later",
+            due_date=date(2030, 1, 2),
+            status=ActionStatus.DONE,
+            completed_at=timezone.now(),
+        )
+        assessments = list(Assessment.objects.select_related("framework", "created_by", "submitted_by"))
+        items = list(ActionItem.objects.select_related("owner", "response__criterion"))
+        for assessment in assessments:
+            fast = AssessmentSerializer(assessment).data
+            assert fast == serializers.ModelSerializer.to_representation(AssessmentSerializer(), assessment)
+            assert list(fast) == list(AssessmentSerializer().fields)
+            detail = AssessmentDetailSerializer(assessment).data
+            assert detail == serializers.ModelSerializer.to_representation(AssessmentDetailSerializer(), assessment)
+            assert list(detail) == list(AssessmentDetailSerializer().fields)
+        assert len(items) == 2
+        for item in items:
+            fast = ActionItemSerializer(item).data
+            assert fast == serializers.ModelSerializer.to_representation(ActionItemSerializer(), item)
+            assert list(fast) == list(ActionItemSerializer().fields)
