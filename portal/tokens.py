@@ -231,7 +231,7 @@ def _check_usable(token: ApiToken, now: Any) -> None:
 # The entry holds no password hash (the person's row without it) and no secret: its key is the
 # SHA-256 of the token, as the database stores it.
 
-CACHE_TIMEOUT = 300
+CACHE_TIMEOUT = 120  # also bounds how long an entry outlives a bump lost with a failed cache write
 _GRANT_ATTR = "_cached_membership"
 _UNREAD = object()  # the membership was not read with the token (the database path)
 
