@@ -168,7 +168,7 @@ def _parse(raw: str) -> str | None:
 def token_authenticate(raw: str, *, now: Any = None) -> ApiToken:
     """The token `raw` names, if it is genuine, unrevoked and unexpired; else TokenRefused.
 
-    From the cache when its entry is current (no query; see `_cached_token`), else from the database."""
+    From the cache when its entry is current (no query; see "one cache entry" below), else from the database."""
     now = now or timezone.now()
     prefix = _parse(raw)
     if not prefix:
