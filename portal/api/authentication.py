@@ -120,7 +120,8 @@ class _SettingsRateThrottle(SimpleRateThrottle):
         if self.key is None:
             return True
         self.now = self.timer()
-        key = backend.make_and_validate_key(self.key)
+        # Its own key: a list of times DRF's way (an older release, mid-deploy) is never read as a set.
+        key = backend.make_and_validate_key(f"{self.key}:window")
         script = _sliding_window_script(backend._cache.get_client(key, write=True))
         # A unique member, so two requests in the same microsecond both count.
         member = f"{self.now!r}:{secrets.token_hex(4)}"
