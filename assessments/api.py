@@ -51,6 +51,15 @@ class MemberRefSerializer(serializers.Serializer[Any]):
     full_name = serializers.CharField(allow_blank=True)
 
 
+def _member_ref(user: Any) -> dict[str, str] | None:
+    """What MemberRefSerializer(allow_null=True) gives, built directly."""
+    return None if user is None else {"email": str(user.email), "full_name": str(user.full_name)}
+
+
+_DATETIME = serializers.DateTimeField()  # formats as every serializer field does
+_DATE = serializers.DateField()
+
+
 def _form_invalid(form: BaseForm, rename: dict[str, str] | None = None) -> serializers.ValidationError:
     """The form's errors in the API's shape: per field, `non_field_errors` for the rest."""
     rename = rename or {}
@@ -116,6 +125,30 @@ class AssessmentSerializer(serializers.ModelSerializer[Assessment]):
             "finalised_at",
             "carried_over_from",
         ]
+
+    def to_representation(self, assessment: Assessment) -> dict[str, Any]:
+        """What the fields above give, built directly (cheaper than DRF's walk; a test compares the two)."""
+        submitted_at, finalised_at, carried = (
+            assessment.submitted_at,
+            assessment.finalised_at,
+            assessment.carried_over_from_id,
+        )
+        return {
+            "id": str(assessment.pk),
+            "title": assessment.title,
+            "status": assessment.status,
+            "period_start": _DATE.to_representation(assessment.period_start),
+            "period_end": _DATE.to_representation(assessment.period_end),
+            "version": int(assessment.version),
+            "framework_version": int(assessment.framework.version),
+            "is_editable": bool(assessment.is_editable),
+            "created_at": _DATETIME.to_representation(assessment.created_at),
+            "created_by": _member_ref(assessment.created_by),
+            "submitted_at": None if submitted_at is None else _DATETIME.to_representation(submitted_at),
+            "submitted_by": _member_ref(assessment.submitted_by),
+            "finalised_at": None if finalised_at is None else _DATETIME.to_representation(finalised_at),
+            "carried_over_from": None if carried is None else str(carried),
+        }
 
 
 # selectors.PrincipleProgress.status
@@ -189,6 +222,9 @@ class AssessmentDetailSerializer(AssessmentSerializer):
     @extend_schema_field(ProgressSerializer)
     def get_progress(self, assessment: Assessment) -> dict[str, Any]:
         return ProgressSerializer(_progress(assessment)).data
+
+    def to_representation(self, assessment: Assessment) -> dict[str, Any]:
+        return {**super().to_representation(assessment), "progress": self.get_progress(assessment)}
 
 
 class AssessmentCreateSerializer(serializers.Serializer[Any]):
@@ -352,6 +388,26 @@ class CriterionResponseSerializer(serializers.ModelSerializer[CriterionResponse]
     @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
     def get_evidence_ids(self, response: CriterionResponse) -> list[str]:
         return sorted(str(c.evidence_id) for c in response.citations.all())
+
+    def to_representation(self, response: CriterionResponse) -> dict[str, Any]:
+        """What the fields above give, built directly (cheaper than DRF's walk; a test compares the two)."""
+        criterion, confirmed_at = response.criterion, response.confirmed_at
+        return {
+            "id": str(response.pk),
+            "criterion_code": criterion.code,
+            "criterion_title": criterion.title,
+            "principle_number": int(criterion.principle.number),
+            "evidence_expected": bool(criterion.evidence_expected),
+            "maturity": None if response.maturity is None else int(response.maturity),
+            "narrative": response.narrative,
+            "evidence_ids": self.get_evidence_ids(response),
+            "updated_at": None if response.updated_at is None else _DATETIME.to_representation(response.updated_at),
+            "updated_by": _member_ref(response.updated_by),
+            "carried_over": bool(response.carried_over),
+            "awaiting_confirmation": bool(response.awaiting_confirmation),
+            "confirmed_at": None if confirmed_at is None else _DATETIME.to_representation(confirmed_at),
+            "confirmed_by": _member_ref(response.confirmed_by),
+        }
 
 
 _MATURITY = _("Choose a maturity level from 0 to 4")
@@ -552,6 +608,26 @@ class EvidenceSerializer(serializers.ModelSerializer[Evidence]):
     def get_is_expired(self, evidence: Evidence) -> bool:
         return evidence.is_expired()
 
+    def to_representation(self, evidence: Evidence) -> dict[str, Any]:
+        """What the fields above give, built directly: DRF's walk over them was over a third of the
+        list's cost (a test compares the two)."""
+        expiry = evidence.expiry_date
+        return {
+            "id": str(evidence.pk),
+            "name": evidence.original_name,
+            "kind": evidence.kind,
+            "content_type": evidence.content_type,
+            "size": int(evidence.size),
+            "sha256": evidence.sha256,
+            "description": evidence.description,
+            "effective_date": _DATE.to_representation(evidence.effective_date),
+            "expiry_date": None if expiry is None else _DATE.to_representation(expiry),
+            "is_expired": evidence.is_expired(),
+            "uploaded_at": _DATETIME.to_representation(evidence.uploaded_at),
+            "uploaded_by": _member_ref(evidence.uploaded_by),
+            "citation_count": int(evidence.citation_count),  # type: ignore[attr-defined]  # annotated
+        }
+
 
 class EvidenceCitationSerializer(serializers.Serializer[Any]):
     assessment_id = serializers.UUIDField()
@@ -588,6 +664,13 @@ class EvidenceDetailSerializer(EvidenceSerializer):
 
     def get_deletable(self, evidence: Evidence) -> bool:
         return not services.evidence_locked_by(evidence)
+
+    def to_representation(self, evidence: Evidence) -> dict[str, Any]:
+        return {
+            **super().to_representation(evidence),
+            "cited_by": self.get_cited_by(evidence),
+            "deletable": self.get_deletable(evidence),
+        }
 
 
 class EvidenceUploadSerializer(serializers.Serializer[Any]):
@@ -718,6 +801,24 @@ class ActionItemSerializer(serializers.ModelSerializer[ActionItem]):
 
     def get_is_overdue(self, item: ActionItem) -> bool:
         return item.is_overdue()
+
+    def to_representation(self, item: ActionItem) -> dict[str, Any]:
+        """What the fields above give, built directly (cheaper than DRF's walk; a test compares the two)."""
+        response, completed_at = item.response, item.completed_at
+        return {
+            "id": str(item.pk),
+            "title": item.title,
+            "status": item.status,
+            "owner": _member_ref(item.owner),
+            "due_date": _DATE.to_representation(item.due_date),
+            "is_overdue": item.is_overdue(),
+            "assessment_id": None if item.assessment_id is None else str(item.assessment_id),
+            "criterion_code": None if response is None else response.criterion.code,
+            "plan_id": None if item.plan_id is None else str(item.plan_id),
+            "source": item.source,
+            "created_at": _DATETIME.to_representation(item.created_at),
+            "completed_at": None if completed_at is None else _DATETIME.to_representation(completed_at),
+        }
 
 
 _OWNER_HELP = "The owner by their email address in this organisation; null for no owner yet."

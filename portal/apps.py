@@ -20,6 +20,18 @@ class PortalConfig(AppConfig):
         password_set.connect(adapters.on_password_changed, dispatch_uid="portal.tokens.password_set")
         password_reset.connect(adapters.on_password_reset, dispatch_uid="portal.tokens.password_reset")
 
+        # Cached API tokens (portal.tokens) are read again after any save or delete of their person,
+        # a token or a membership, whichever path made it (the services also bump explicitly).
+        from django.db.models.signals import post_delete, post_save
+
+        from portal.models import ApiToken, Membership, User
+        from portal.tokens import bump_person_on_save
+
+        for model in (User, ApiToken, Membership):
+            for name, signal in (("saved", post_save), ("deleted", post_delete)):
+                uid = f"portal.tokens.{model.__name__}.{name}"
+                signal.connect(bump_person_on_save, sender=model, dispatch_uid=uid)
+
         # "Your work": invitations to join an organisation (the other kinds register in their own apps).
         from portal.dashboard import invitation_item, invitation_queries, register_awaiting
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -21,9 +23,11 @@ from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
 from portal.audit import audit_record
+from portal.header import cache_trusted
 from portal.models import ApiToken, Membership, Organisation, TokenRevokedReason, User
 from portal.roles import Role
 from portal.tenancy import membership_for
+from portal.versions import bump, versions
 
 TOKEN_PREFIX = "msp_"  # noqa: S105 - the public marker, not a secret
 _PREFIX_CHARS = 10
@@ -98,6 +102,7 @@ def token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
         token.revoked_reason = TokenRevokedReason.OWNER
         token.save(update_fields=["revoked_at", "revoked_reason"])
         audit_record(organisation=token.organisation, actor=actor, verb="api_token.revoked", target=token)
+        bump(people=[token.user_id])  # the token's cached entry: refused on the next request
     return token
 
 
@@ -132,6 +137,7 @@ def tokens_revoke_for_password_change(*, user: User, reason: TokenRevokedReason)
                 # The verb says why; the event names the token ("ERP sync (1a2b3c4d5e)").
                 audit_record(organisation=token.organisation, actor=user, verb=verb, target=token)
             revoked.append(token)
+        bump(people=[user])  # the tokens' cached entries: refused on the next request
     return revoked
 
 
@@ -160,15 +166,37 @@ def _parse(raw: str) -> str | None:
 
 
 def token_authenticate(raw: str, *, now: Any = None) -> ApiToken:
-    """The token `raw` names, if it is genuine, unrevoked and unexpired; else TokenRefused."""
+    """The token `raw` names, if it is genuine, unrevoked and unexpired; else TokenRefused.
+
+    From the cache when its entry is current (no query; see "one cache entry" below), else from the database."""
     now = now or timezone.now()
     prefix = _parse(raw)
-    token = None
-    if prefix:
+    if not prefix:
+        raise TokenRefused(_("The API token is not valid."))
+    key_hash = hash_token(raw)
+    trusted = cache_trusted()
+    entry, current = _cache_read(key_hash) if trusted else (None, None)
+    token = _from_entry(entry, current) if entry is not None else None
+    if token is None:
         with scopes_disabled():  # the token names its organisation: nothing to scope by before reading it
             token = ApiToken.objects.select_related("user", "organisation").filter(prefix=prefix).first()
-    if token is None or not hmac.compare_digest(token.key_hash, hash_token(raw)):
-        raise TokenRefused(_("The API token is not valid."))
+        if token is None or not hmac.compare_digest(token.key_hash, key_hash):
+            raise TokenRefused(_("The API token is not valid."))
+    _check_usable(token, now)
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_GRANULARITY:
+        with scope(organisation=token.organisation):
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+        if entry is not None and getattr(token, _GRANT_ATTR, _UNREAD) is not _UNREAD:
+            # The same entry (its versions unchanged) with the new time; a bump since still wins.
+            entry["token"] = _values(token, ApiToken)
+            cache.set(_cache_key(key_hash), entry, timeout=CACHE_TIMEOUT)
+    if trusted and getattr(token, _GRANT_ATTR, _UNREAD) is _UNREAD:
+        _cache_store(key_hash, token, entry, current)
+    return token
+
+
+def _check_usable(token: ApiToken, now: Any) -> None:
     if token.revoked_at is not None:
         if token.revoked_reason in _PASSWORD_REVOCATION_VERBS:
             raise TokenRefused(
@@ -179,18 +207,135 @@ def token_authenticate(raw: str, *, now: Any = None) -> ApiToken:
         raise TokenRefused(_("This API token has expired."))
     if not token.user.is_active:
         raise TokenRefused(_("The API token is not valid."))
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_GRANULARITY:
-        with scope(organisation=token.organisation):
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
+
+
+# --- The token, its person, organisation and membership there, in one cache entry ------------------
+#
+# An API call otherwise pays two queries before its own work: the token (with its person and
+# organisation) and the person's membership of the token's organisation. Both are cached together
+# under the token's hash (so only a genuine token ever finds an entry) and validated by
+# `portal.versions`, as the header state is (portal.header):
+#
+# * the entry names the person and the organisation it was built from; a request reads the entry
+#   (round trip 1) and their current versions (round trip 2); any difference is a miss, and the
+#   token is read from the database again;
+# * the person's version is bumped when the token is revoked (by its owner, by a password change or
+#   reset, by the account's deletion), when a membership of theirs changes (joined, role changed,
+#   removed, left) and whenever the person's row, a token or a membership is saved or deleted (the
+#   receivers below, for paths no service covers, such as the admin or allauth's email change);
+#   the organisation's by every audited change (`audit_record`);
+# * time: the token's and the membership's expiry are checked on every request against the
+#   entry's values, so an expired token or an ended auditor grant is refused on time;
+# * inside a transaction that has writes waiting to commit (or a test case's), the database is read.
+#
+# The entry holds no password hash (the person's row without it) and no secret: its key is the
+# SHA-256 of the token, as the database stores it.
+
+CACHE_TIMEOUT = 120  # also bounds how long an entry outlives a bump lost with a failed cache write
+_GRANT_ATTR = "_cached_membership"
+_UNREAD = object()  # the membership was not read with the token (the database path)
+
+
+def _fields(model: Any, *, without: tuple[str, ...] = ()) -> tuple[str, ...]:
+    return tuple(f.attname for f in model._meta.concrete_fields if f.attname not in without)
+
+
+def _user_fields() -> tuple[str, ...]:
+    return _fields(User, without=("password",))
+
+
+_KEY_PREFIX: str | None = None
+
+
+def _cache_key(key_hash: str) -> str:
+    global _KEY_PREFIX
+    if _KEY_PREFIX is None:
+        shape = repr([_fields(m) for m in (ApiToken, Organisation, Membership)] + [_user_fields()])
+        _KEY_PREFIX = f"tok:1:{zlib.crc32(shape.encode()):x}:"
+    return f"{_KEY_PREFIX}{key_hash}"
+
+
+def _values(instance: Any, model: Any) -> tuple[Any, ...]:
+    fields = _user_fields() if model is User else _fields(model)
+    return tuple(getattr(instance, f) for f in fields)
+
+
+def _cache_read(key_hash: str) -> tuple[dict[str, Any] | None, str | None]:
+    entry = cache.get(_cache_key(key_hash))
+    if entry is None:
+        return None, None
+    # Read before the data, so that a value built from data older than a bump is never current.
+    return entry, versions(organisations=[entry["org_id"]], people=[entry["user_id"]])
+
+
+def _from_entry(entry: dict[str, Any], current: str | None) -> ApiToken | None:
+    """The token from a current entry, with its person, organisation and membership; None if stale."""
+    if entry["versions"] is None or entry["versions"] != current:
+        return None
+    user = User.from_db("default", _user_fields(), entry["user"])  # the password is left deferred
+    organisation = Organisation.from_db("default", _fields(Organisation), entry["org"])
+    token = ApiToken.from_db("default", _fields(ApiToken), entry["token"])
+    token.user, token.organisation = user, organisation
+    membership = None
+    if entry["membership"] is not None:
+        membership = Membership.from_db("default", _fields(Membership), entry["membership"])
+        membership.user, membership.organisation = user, organisation
+    setattr(token, _GRANT_ATTR, membership)
     return token
+
+
+def _cache_store(key_hash: str, token: ApiToken, entry: dict[str, Any] | None, current: str | None) -> None:
+    """Store the usable token read from the database with the person's membership of its organisation
+    (one query more, this once). The versions were read before the data only if a previous entry
+    named the same person and organisation; else it is stored without, and the next request reads the
+    versions first and then the database once more."""
+    with scope(organisation=token.organisation):
+        membership = Membership.objects.filter(organisation=token.organisation, user=token.user).first()
+    if membership is not None:
+        membership.user, membership.organisation = token.user, token.organisation
+    setattr(token, _GRANT_ATTR, membership)
+    same = entry is not None and entry["user_id"] == token.user_id and entry["org_id"] == token.organisation_id
+    cache.set(
+        _cache_key(key_hash),
+        {
+            "versions": current if same else None,
+            "user_id": token.user_id,
+            "org_id": token.organisation_id,
+            "token": _values(token, ApiToken),
+            "user": _values(token.user, User),
+            "org": _values(token.organisation, Organisation),
+            "membership": None if membership is None else _values(membership, Membership),
+        },
+        timeout=CACHE_TIMEOUT,
+    )
+
+
+def bump_person_on_save(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """post_save/post_delete of a person, a token or a membership: the person's cached tokens (and
+    header) are read again. The services bump explicitly; this covers the admin and allauth."""
+    bump(people=[instance.pk if sender is User else instance.user_id])
+
+
+def token_membership(token: ApiToken) -> Membership | None:
+    """The token's person's active membership of the token's organisation (its own role), or None:
+    read with the token from the cache when it was, else from the database."""
+    found: Any = getattr(token, _GRANT_ATTR, _UNREAD)
+    if found is _UNREAD:
+        return membership_for(user=token.user, organisation=token.organisation)
+    membership: Membership | None = found
+    if membership is None or not membership.is_active(timezone.now()):
+        return None  # not a member, or an auditor's grant that has ended since the entry was stored
+    # A copy: the caller may narrow its role to the token's.
+    copy = Membership.from_db("default", _fields(Membership), _values(membership, Membership))
+    copy.user, copy.organisation = membership.user, membership.organisation
+    return copy
 
 
 def token_grant(token: ApiToken, organisation: Organisation) -> TokenGrant | None:
     """What the token may do in `organisation`: None outside its own organisation or membership."""
     if token.organisation_id != organisation.pk:
         return None
-    membership = membership_for(user=token.user, organisation=organisation)
+    membership = token_membership(token)
     if membership is None:
         return None
     if token.role not in TOKEN_ROLES[membership.role]:

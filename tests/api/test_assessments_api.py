@@ -687,3 +687,100 @@ def test_a_retried_create_with_the_same_idempotency_key_creates_once(api, framew
     assert again["Location"] == first["Location"]
     with scopes_disabled():
         assert Assessment.objects.count() == 1
+
+
+def test_evidence_and_responses_read_exactly_as_their_serializer_fields_say(tenant) -> None:
+    """Both serializers build each row directly (cheaper than DRF's walk over their fields): the same
+    data as the fields give, with and without an expiry, an uploader, an answer, citations and a
+    confirmation; the detail serializer still adds its own fields."""
+    from rest_framework import serializers
+
+    from assessments import selectors
+    from assessments.api import (
+        CriterionResponseSerializer,
+        EvidenceDetailSerializer,
+        EvidenceSerializer,
+    )
+    from assessments.api import (
+        _responses as api_responses,
+    )
+
+    cited = _evidence(tenant)
+    other = _evidence(tenant, "Policy.pdf")
+    with scopes_disabled():
+        Evidence.objects.filter(pk=other.pk).update(expiry_date=date(2020, 1, 1), uploaded_by=None)
+    assessment = _assessment(tenant)
+    responses = list(_responses(assessment).values())
+    services.response_save(
+        response=responses[0], actor=tenant.manager, maturity=3, narrative="Done", evidence_ids=[cited.pk]
+    )
+    with scopes_disabled():
+        CriterionResponse.objects.filter(pk=responses[1].pk).update(
+            carried_over=True, maturity=1, confirmed_at=timezone.now(), confirmed_by=tenant.owner
+        )
+        CriterionResponse.objects.filter(pk=responses[2].pk).update(carried_over=True, maturity=2)
+    with scope(organisation=tenant.organisation):
+        library = list(selectors.evidence_library(tenant.organisation))
+        rows = list(api_responses(assessment))
+    assert {e.pk for e in library} == {cited.pk, other.pk}
+    for evidence in library:
+        fast = EvidenceSerializer(evidence).data
+        assert fast == serializers.ModelSerializer.to_representation(EvidenceSerializer(), evidence)
+        assert list(fast) == list(EvidenceSerializer().fields)
+        with scope(organisation=tenant.organisation):
+            detail = EvidenceDetailSerializer(evidence).data
+            assert detail == serializers.ModelSerializer.to_representation(EvidenceDetailSerializer(), evidence)
+        assert list(detail) == list(EvidenceDetailSerializer().fields)
+    kinds = {(r.maturity is None, r.carried_over, r.confirmed_at is None, r.updated_by_id is None) for r in rows}
+    assert len(kinds) >= 4  # unanswered, answered, carried over and confirmed, carried over and not
+    for response in rows:
+        fast = CriterionResponseSerializer(response).data
+        assert fast == serializers.ModelSerializer.to_representation(CriterionResponseSerializer(), response)
+        assert list(fast) == list(CriterionResponseSerializer().fields)
+
+
+def test_assessments_and_action_items_read_exactly_as_their_serializer_fields_say(tenant) -> None:
+    """Built directly, as the fields give them: a draft and a submitted assessment, an action item with
+    and without an owner, a criterion and a completion; the detail serializer still adds the progress."""
+    from rest_framework import serializers
+
+    from assessments.api import ActionItemSerializer, AssessmentDetailSerializer, AssessmentSerializer
+
+    draft = _assessment(tenant)
+    _answer_all(tenant, draft)
+    submitted = _assessment(tenant, "Self-assessment 2027")
+    with scopes_disabled():
+        Assessment.objects.filter(pk=submitted.pk).update(
+            status=AssessmentStatus.IN_REVIEW, submitted_at=timezone.now(), submitted_by=tenant.owner
+        )
+    response = next(iter(_responses(draft).values()))
+    with scope(organisation=tenant.organisation):
+        ActionItem.objects.create(
+            organisation=tenant.organisation,
+            assessment=draft,
+            response=response,
+            title="Fix it",
+            owner=tenant.manager,
+            due_date=date(2026, 1, 2),
+        )
+        ActionItem.objects.create(
+            organisation=tenant.organisation,
+            title="Later",
+            due_date=date(2030, 1, 2),
+            status=ActionStatus.DONE,
+            completed_at=timezone.now(),
+        )
+        assessments = list(Assessment.objects.select_related("framework", "created_by", "submitted_by"))
+        items = list(ActionItem.objects.select_related("owner", "response__criterion"))
+        for assessment in assessments:
+            fast = AssessmentSerializer(assessment).data
+            assert fast == serializers.ModelSerializer.to_representation(AssessmentSerializer(), assessment)
+            assert list(fast) == list(AssessmentSerializer().fields)
+            detail = AssessmentDetailSerializer(assessment).data
+            assert detail == serializers.ModelSerializer.to_representation(AssessmentDetailSerializer(), assessment)
+            assert list(detail) == list(AssessmentDetailSerializer().fields)
+        assert len(items) == 2
+        for item in items:
+            fast = ActionItemSerializer(item).data
+            assert fast == serializers.ModelSerializer.to_representation(ActionItemSerializer(), item)
+            assert list(fast) == list(ActionItemSerializer().fields)
