@@ -3,7 +3,9 @@
 - Schemathesis fuzzes every operation in-process as each role (and as a supplier organisation):
   no server errors, and every response matches the schema (status, content type, body, headers).
   The cases of an operation (its coverage cases and fuzzed examples) are generated once per test
-  process and sent as every caller, each caller in a test of its own;
+  process and sent as every caller, each caller in a test of its own; a caller refused before its
+  input is read gets one case of each request shape, and every case once one is answered otherwise
+  (see REFUSED below);
 - tenant isolation: every operation with another organisation's token is 404, anonymous is 401;
 - an auditor whose grant has ended gets 404 on every operation, with a token made while the grant
   ran and with a session; an expired token gets 401;
@@ -23,6 +25,7 @@ from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 from schemathesis import Case, checks
 from schemathesis.generation.feedback import FeedbackSources
+from schemathesis.generation.meta import CoverageScenario
 from schemathesis.pytest._test_builder import build_operation_test
 from schemathesis.python._constants.orchestrator import make_constants_value_source
 
@@ -143,6 +146,55 @@ def _cases(label: str) -> list[Case]:
     return _CASES[label]
 
 
+# A refusal by the permission check (portal/api/base.py: the caller's membership and role, checked in
+# `initial`, before the handler reads the query or the body) answers every case of an operation the same
+# way, so sending all of them (about 47 an operation) as every refused caller proves little more than
+# sending a few. A caller whose first case is refused (403 or 404) is sent one case of each request shape
+# instead: each content type and kind of body, and each probe whose input cannot be valid (a missing
+# required field or parameter, a wrong type, a malformed or unsupported content type); each still passes
+# every check. If one of them is answered differently from the first (status or error code), the answer
+# depends on the input after all (a record looked up after the body is validated, a rule that reads the
+# body) and the caller is sent every case. Cases with a method the schema does not list are sent as
+# before. A caller let through gets every case, in order.
+REFUSED = {403, 404}
+INPUT_PROBES = {
+    CoverageScenario.OBJECT_MISSING_REQUIRED_PROPERTY,
+    CoverageScenario.MISSING_PARAMETER,
+    CoverageScenario.INCORRECT_TYPE,
+    CoverageScenario.MALFORMED_CONTENT_TYPE,
+    CoverageScenario.UNSUPPORTED_CONTENT_TYPE,
+}
+
+
+def _scenario(case: Case) -> CoverageScenario | None:
+    return getattr(case.meta.phase.data, "scenario", None) if case.meta is not None else None
+
+
+def _body_kind(body: object) -> str:
+    if isinstance(body, dict):
+        return "object"
+    if isinstance(body, list):
+        return "array"
+    if isinstance(body, bytes | str | int | float | bool) or body is None:
+        return "scalar"
+    return type(body).__name__  # NotSet: no body
+
+
+def _shape(case: Case) -> tuple[object, ...]:
+    """What decides how a request is read: the content type, the kind of body (none, an object, a list,
+    a scalar) and which invalid input it carries, if it is one of the probes above."""
+    scenario = _scenario(case)
+    return (case.media_type, _body_kind(case.body), scenario if scenario in INPUT_PROBES else None)
+
+
+def _refusal(response) -> tuple[int, object]:
+    try:
+        code = response.json().get("code")
+    except (ValueError, AttributeError):  # not JSON, or not an object
+        code = None
+    return response.status_code, code
+
+
 # Schemathesis's in-process WSGI client never calls close() on a response, which is what makes a WSGI
 # server close a streamed file (downloads) and the request's spooled uploads; Python then reports
 # those files as unclosed. A real server (gunicorn) and Django's test client do call close().
@@ -152,12 +204,41 @@ def test_fuzz_every_operation_as_every_role(operation, caller, world) -> None:
     # Each caller's cases run in order in this test's transaction, as one Hypothesis run did: what an
     # earlier case wrote (a record created, one deleted) is there for the later ones.
     who = world.callers[caller]
-    for case in _cases(operation):
+    cases = _cases(operation)
+
+    sent: set[int] = set()
+
+    def send(index: int):
+        sent.add(index)
+        case = cases[index]
         if case.path_parameters:
             # The fuzzer varies bodies, queries and headers; path ids point at real records so the
             # requests get past "not found" into the code that handles them.
             case.path_parameters = world.ids(who, case.path)
-        case.call_and_validate(headers={"Authorization": f"Bearer {who.token}"}, checks=CHECKS)
+        return case.call_and_validate(headers={"Authorization": f"Bearer {who.token}"}, checks=CHECKS)
+
+    method = cases[0].operation.method.upper()
+    decided, refusal, shapes = False, None, set()
+    for index, case in enumerate(cases):
+        if case.method.upper() != method:
+            send(index)  # a method the schema does not list: sent as every caller
+            continue
+        if refusal is not None and _shape(case) in shapes:
+            continue  # refused: one case of each shape is enough
+        shapes.add(_shape(case))
+        response = send(index)
+        if not decided:
+            # The first case with the operation's method decides whether the caller is refused.
+            decided = True
+            if response.status_code in REFUSED:
+                refusal = _refusal(response)
+        elif refusal is not None and _refusal(response) != refusal:
+            # The answer depends on the input after all (e.g. a record looked up after the body is
+            # validated is not there for this caller): the cases skipped so far, then every later one.
+            refusal = None
+            for earlier in range(index):
+                if earlier not in sent:
+                    send(earlier)
 
 
 @pytest.mark.parametrize(("path", "method"), ORG_OPERATIONS)
