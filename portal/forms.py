@@ -218,6 +218,7 @@ class OrganisationForm(PortalFormMixin, forms.ModelForm):
         }
         widgets = {
             "name": forms.TextInput(attrs={"autocomplete": "organization"}),
+            "country": WrittenSelect,  # about 250 options: Django's template per option cost most of the page
         }
         error_messages = {
             "name": {"required": _("Enter your organisation's name")},

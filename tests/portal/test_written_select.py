@@ -1,13 +1,14 @@
 """WrittenSelect (portal/forms.py) writes a select's HTML in Python: the same as Django's select
-templates, byte for byte, for the fields that use it (the supplier's country, the audit trail's
-actions), unbound, bound, chosen and in error."""
+templates, byte for byte, for the fields that use it (the supplier's and the organisation's
+country, the audit trail's actions), unbound, bound, chosen and in error."""
 
 from __future__ import annotations
 
+import pytest
 from django import forms
 
 from portal.activity import verb_choices
-from portal.forms import AuditFilterForm, WrittenSelect
+from portal.forms import AuditFilterForm, OrganisationForm, WrittenSelect
 from supplychain.forms import SupplierForm
 
 
@@ -16,9 +17,10 @@ def _as_django_draws_it(field: forms.BoundField) -> str:
     return field.as_widget(widget=widget)
 
 
-def test_the_country_select_is_djangos_byte_for_byte() -> None:
+@pytest.mark.parametrize("form_class", [SupplierForm, OrganisationForm])
+def test_the_country_select_is_djangos_byte_for_byte(form_class) -> None:
     for data in (None, {"country": "FR"}, {"country": "XX"}, {"country": ""}):
-        form = SupplierForm(data)
+        form = form_class(data)
         form.is_valid()
         field = form["country"]
         assert isinstance(field.field.widget, WrittenSelect)
@@ -26,8 +28,8 @@ def test_the_country_select_is_djangos_byte_for_byte() -> None:
         written = str(field)
         assert written == _as_django_draws_it(field), data
         assert written.count("<option") > 200
-    assert '<option value="FR" selected>France</option>' in str(SupplierForm({"country": "FR"})["country"])
-    assert '<option value="GB" selected>United Kingdom</option>' in str(SupplierForm()["country"])
+    assert '<option value="FR" selected>France</option>' in str(form_class({"country": "FR"})["country"])
+    assert '<option value="GB" selected>United Kingdom</option>' in str(form_class()["country"])
 
 
 def test_the_audit_trails_action_select_is_djangos_byte_for_byte() -> None:
