@@ -4,14 +4,12 @@ of dates behind it, a reservation, and signatures and an audit trail that still 
 
 from __future__ import annotations
 
-import io
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
-from pypdf import PdfReader
 
 from assessments.models import Assessment, Citation, Evidence, Response
 from assessments.workflow import signatures_for
@@ -19,6 +17,7 @@ from portal.audit import audit_verify_chain
 from portal.demo import DEMO_ORGANISATION
 from reports.models import AttestationReport, ReportStatus
 from tests.api.world import tasks_in_process
+from tests.pdftext import pdf_pages
 from tests.reports.conftest import report_bytes
 
 pytestmark = pytest.mark.django_db
@@ -102,7 +101,7 @@ def test_the_demo_report_renders_with_its_evidence_and_the_expired_file(django_c
     expired = [e for e in _cited(report.assessment) if e.is_expired(today=issued)]
     assert expired
 
-    pages = [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(report_bytes(report))).pages]
+    pages = [" ".join(text.split()) for text in pdf_pages(report_bytes(report))]
     text = " ".join(pages)
     # The Agreement heading and its introduction stay on the page of the first signature they introduce
     # (in the demo they once sat alone at the foot of the maturity page).

@@ -4,7 +4,6 @@ evidence table, and no table row left alone on a page (measured in WeasyPrint's 
 
 from __future__ import annotations
 
-import io
 import re
 import shutil
 import subprocess
@@ -14,11 +13,11 @@ import pytest
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django_scopes import scope
-from pypdf import PdfReader
 
 from assessments.charts import Bar, maturity_chart_svg
 from assessments.workflow import subject_hash
 from reports.rendering import BASE_URL, SafeURLFetcher, report_context
+from tests.pdftext import pdf_pages
 from tests.reports.conftest import EVIDENCE_SHA256, ready_report, report_bytes
 from tests.reports.test_reports import pdf_text, words
 
@@ -40,7 +39,7 @@ def poppler_text(pdf: bytes) -> str:
 
 
 def page_texts(pdf: bytes) -> list[str]:
-    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+    return pdf_pages(pdf)
 
 
 def report_html(report) -> str:

@@ -35,6 +35,7 @@ from reports.models import AttestationReport, ReportStatus
 from reports.tasks import render_report_task, sweep_reports
 from tests.conftest import ON_REDIS, client_for
 from tests.factories import UserFactory
+from tests.pdftext import pdf_pages
 from tests.querycount import assert_queries
 from tests.reports.conftest import (
     CITED_CODE,
@@ -60,8 +61,7 @@ pytestmark = [
 
 
 def pdf_text(pdf: bytes) -> str:
-    reader = PdfReader(io.BytesIO(pdf))
-    return "".join(page.extract_text() for page in reader.pages)
+    return "".join(pdf_pages(pdf))
 
 
 def squash(text: str) -> str:
