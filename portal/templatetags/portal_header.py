@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.template.base import Variable, VariableDoesNotExist
 from django.urls import get_script_prefix, reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
@@ -136,3 +137,54 @@ def path_fragment(context: Any, name: str) -> SafeString:
             _by_path.clear()
         _by_path[key] = html
     return mark_safe(html)  # noqa: S308 - the template's own output, escaped by it
+
+
+_fixed: dict[Any, str] = {}
+
+
+@register.simple_tag(takes_context=True)
+def fixed_fragment(context: Any, name: str) -> SafeString:
+    """Render the template `name`, whose output depends only on the language and the script prefix
+    (the base layout's static assets, skip link and footer: their translate, static and url tags),
+    once per process for each language and prefix."""
+    key = (name, get_language(), get_script_prefix())
+    html = _fixed.get(key)
+    if html is None:
+        html = context.template.engine.get_template(name).render(context)
+        if len(_fixed) >= _MAX_ENTRIES:
+            _fixed.clear()
+        _fixed[key] = html
+    return mark_safe(html)  # noqa: S308 - the template's own output, escaped by it
+
+
+_empty_top: dict[Any, str] = {}
+
+
+@register.simple_tag(takes_context=True)
+def page_top(context: Any) -> SafeString:
+    """`includes/page_top.html` (the flash messages and the form's error summary), but on the usual
+    page, with neither, its empty output without rendering it. `len` loads the messages without
+    marking them seen, so nothing about their storage changes."""
+    engine = context.template.engine
+    if not messages_or_errors(context):
+        html = _empty_top.get(id(engine))
+        if html is None:
+            html = _empty_top[id(engine)] = engine.get_template(PAGE_TOP).render(context.new())
+        return mark_safe(html)  # noqa: S308 - the template's own output, escaped by it
+    return mark_safe(engine.get_template(PAGE_TOP).render(context))  # noqa: S308 - as above
+
+
+PAGE_TOP = "includes/page_top.html"
+_FORM_ERRORS = Variable("form.errors")
+
+
+def messages_or_errors(context: Any) -> bool:
+    """Whether `includes/page_top.html` shows anything: a flash message, or the errors of `form` (looked
+    up as the template does)."""
+    messages = context.get("messages")
+    if messages is not None and len(messages):
+        return True
+    try:
+        return bool(_FORM_ERRORS.resolve(context))
+    except VariableDoesNotExist:
+        return False
