@@ -84,7 +84,7 @@ def fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
 def prefetched(instance: Any, name: str, items: list[Any]) -> None:
     """Stand `items` for `instance.<name>.all()` (a reverse foreign key named `name`), as prefetch_related
     would: a queryset whose results are `items`, so no further query."""
-    queryset = QuerySet(model=instance._meta.get_field(name).related_model)
+    queryset: QuerySet[Any] = QuerySet(model=instance._meta.get_field(name).related_model)
     queryset._result_cache = items
-    queryset._prefetch_done = True
+    queryset._prefetch_done = True  # type: ignore[attr-defined]
     instance.__dict__.setdefault("_prefetched_objects_cache", {})[name] = queryset
