@@ -335,3 +335,61 @@ def test_change_requests_and_plan_actions_are_the_orm_s(tenant) -> None:
         _same(mine, theirs)
         _same(mine.owner, theirs.owner)
     assert {a.owner for a in actions} == {a.owner for a in reference_actions}
+
+
+def test_get_assessment_for_is_the_orm_s_with_its_related_rows(tenant, assessment, framework) -> None:
+    from assessments.models import Assessment
+
+    earlier = services.assessment_create(
+        organisation=tenant.organisation,
+        actor=tenant.manager,
+        framework=framework,
+        title="Self-assessment <2025> & co",
+        period_start=date(2025, 1, 1),
+        period_end=date(2025, 12, 31),
+    )
+    with scope(organisation=tenant.organisation):
+        Assessment.objects.filter(pk=earlier.pk).update(
+            status=AssessmentStatus.FINAL, submitted_by=tenant.manager, submitted_at=timezone.now()
+        )
+        Assessment.objects.filter(pk=assessment.pk).update(carried_over_from=earlier)
+    other = OrganisationFactory()
+    other_owner = UserFactory()
+    add_member(other, other_owner, Role.OWNER)
+    theirs = services.assessment_create(
+        organisation=other,
+        actor=other_owner,
+        framework=framework,
+        title="Theirs",
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 12, 31),
+    )
+    for user in (tenant.manager, tenant.auditor, tenant.rep):
+        membership = _membership(tenant, user)
+        for subject in (assessment, earlier):
+            with scope(organisation=tenant.organisation):
+                reference = (
+                    selectors.visible_assessments(membership)
+                    .select_related("framework", "organisation", "submitted_by", "carried_over_from")
+                    .filter(pk=subject.pk)
+                    .first()
+                )
+            if reference is None:
+                assert user == tenant.auditor and subject == assessment
+                with pytest.raises(Http404):
+                    selectors.get_assessment_for(membership, subject.pk)
+                continue
+            with assert_queries(1):
+                ours = selectors.get_assessment_for(membership, str(subject.pk))
+            with assert_queries(0):
+                _same(ours, reference)
+                _same(ours.framework, reference.framework)
+                _same(ours.organisation, reference.organisation)
+                _same(ours.submitted_by, reference.submitted_by)
+                _same(ours.carried_over_from, reference.carried_over_from)
+        for missing in (uuid.uuid4(), "not-a-uuid", theirs.pk):
+            with pytest.raises(Http404):
+                selectors.get_assessment_for(membership, missing)
+    ours = selectors.get_assessment_for(_membership(tenant, tenant.manager), assessment.pk)
+    assert ours.carried_over_from.title == "Self-assessment <2025> & co" and ours.submitted_by is None
+    assert ours.framework.maturity_levels and ours.organisation == tenant.organisation
