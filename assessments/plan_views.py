@@ -109,7 +109,7 @@ def plan_detail(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpResp
             "today": timezone.localdate(),
             "blockers": workflow.agreement_blockers(plan),
             "is_workforce": membership.can("countersign_workforce"),
-            "actions": list(plan.action_items.select_related("owner").order_by("due_date")),
+            "actions": selectors.plan_actions(plan),
         },
     )
 

@@ -255,7 +255,7 @@ def principle_page(request: TenantRequest, org_slug: str, assessment_id: Any, nu
                 return redirect("assessments:overview", org_slug=org_slug, assessment_id=assessment.pk)
             return redirect(request.path)
         responses = selectors.principle_responses(assessment, principle)
-    evidence = list(selectors.evidence_library(request.organisation)) if can_edit else []
+    library = selectors.evidence_to_cite(request.organisation) if can_edit else []
     # Reached from "Check and send" (?check=1): each criterion that stops sending says why at its field.
     problems = (
         {p.response.pk: p for r in responses if (p := services.response_problem(r)) is not None}
@@ -276,7 +276,7 @@ def principle_page(request: TenantRequest, org_slug: str, assessment_id: Any, nu
             "principle": principle,
             "responses": responses,
             "can_edit": can_edit,
-            "evidence_library": evidence,
+            "evidence_library": library,
             "levels": assessment.framework.maturity_levels,
             "errors": errors,
             "problems": problems,
