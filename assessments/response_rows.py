@@ -153,3 +153,46 @@ def content_rows(organisation_id: Any, assessment_id: Any, today: date) -> list[
                 {"name": r[12], "sha256": r[13], "effective_date": _date(r[14]), "expiry_date": expiry}
             )
     return rows
+
+
+@dataclass(frozen=True, slots=True)
+class CarryOverRow:
+    """A response of an assessment with one of its cited files (or none), and the assessment's open actions."""
+
+    open_actions: int
+    response_id: uuid.UUID | None  # None: the assessment has no responses
+    maturity: int | None
+    has_narrative: bool
+    evidence_id: uuid.UUID | None
+    original_name: str | None
+    expiry_date: date | None
+
+
+def carry_over_rows(organisation_id: Any, assessment_id: Any) -> list[CarryOverRow]:
+    """What `services.carry_over_summary` counts: every response of the assessment with each cited file,
+    and the assessment's unfinished action items counted (at least one row). One query."""
+    org = db_value(organisation_id)
+    sql = (
+        "SELECT (SELECT COUNT(*) FROM assessments_actionitem a WHERE a.organisation_id = %s"  # noqa: S608 - a constant
+        f" AND a.assessment_id = x.id AND a.status <> '{_DONE}'),"
+        " r.id, r.maturity, r.narrative <> '', e.id, e.original_name, e.expiry_date"
+        " FROM assessments_assessment x"
+        " LEFT JOIN assessments_response r ON r.assessment_id = x.id AND r.organisation_id = %s"
+        " LEFT JOIN assessments_citation ci ON ci.response_id = r.id AND ci.organisation_id = %s"
+        " LEFT JOIN assessments_evidence e ON e.id = ci.evidence_id AND e.organisation_id = %s"
+        " WHERE x.organisation_id = %s AND x.id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [org, org, org, org, org, db_value(assessment_id)])
+        return [
+            CarryOverRow(
+                open_actions=r[0],
+                response_id=row_uuid(r[1]),
+                maturity=r[2],
+                has_narrative=bool(r[3]),
+                evidence_id=row_uuid(r[4]),
+                original_name=r[5],
+                expiry_date=_date(r[6]),
+            )
+            for r in cursor.fetchall()
+        ]

@@ -140,7 +140,7 @@ def assessment_next(request: TenantRequest, org_slug: str, assessment_id: Any) -
             "previous": previous,
             "form": form,
             "framework": framework,
-            "carried": services.carry_over_plan(previous),
+            "carried": services.carry_over_summary(previous),
             "in_progress": in_progress,
         },
         status=400 if request.method == "POST" else 200,
