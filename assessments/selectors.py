@@ -32,6 +32,8 @@ from assessments.models import (
     Response,
     ReviewComment,
 )
+from assessments.response_rows import ResponseRow, response_rows
+from portal.dashboard import db_value
 from portal.models import Membership, Organisation
 from portal.roles import Role
 from principles.framework import principles_of
@@ -158,91 +160,40 @@ def _count_of(queryset: QuerySet, column: str) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
-def _overdue_actions(assessment: Assessment) -> QuerySet:
-    """The overdue, unfinished action items of the outer response (for `_count_of`)."""
-    return ActionItem.objects.filter(
-        assessment=assessment, response=OuterRef("pk"), due_date__lt=timezone.localdate()
-    ).exclude(status=ActionStatus.DONE)
-
-
-def overview_responses(assessment: Assessment) -> list[Response]:
-    """The rows of `workflow.assessment_responses` (criteria, cited evidence), each also counting its
-    overdue actions: enough for both the assessment's snapshot and its progress, in two queries."""
-    from assessments.workflow import assessment_responses
-
-    return list(
-        assessment_responses(assessment).annotate(overdue_actions=_count_of(_overdue_actions(assessment), "response"))
-    )
-
-
-def assessment_progress(assessment: Assessment, responses: list[Response] | None = None) -> AssessmentProgress:
-    """Answered, evidence missing and overdue actions per principle, in two queries (the principles,
-    then one row per response carrying its counts), or one given the rows of `overview_responses`."""
-    today = timezone.localdate()
+def progress_of(assessment: Assessment, rows: list[ResponseRow]) -> AssessmentProgress:
+    """The assessment's progress from its rows (`response_rows.response_rows` or `content_rows`): no query."""
     principles = principles_of(assessment.framework_id)
     by_id = {p.pk: PrincipleProgress(principle=p) for p in principles}
-    if responses is not None:
-        for response in responses:
-            cited = response.citations.all()
-            _tally(
-                by_id[response.criterion.principle_id],
-                evidence_expected=response.criterion.evidence_expected,
-                maturity=response.maturity,
-                cited=len(cited),
-                expired=sum(1 for c in cited if c.evidence.expiry_date is not None and c.evidence.expiry_date < today),
-                overdue=response.overdue_actions,  # type: ignore[attr-defined]
-                awaiting_confirmation=response.awaiting_confirmation,
-            )
-        return AssessmentProgress(principles=[by_id[p.pk] for p in principles])
+    for row in rows:
+        _tally(
+            by_id[row.principle_id],
+            evidence_expected=row.evidence_expected,
+            maturity=row.maturity,
+            cited=row.cited,
+            expired=row.expired,
+            overdue=row.overdue,
+            awaiting_confirmation=row.awaiting_confirmation,
+        )
+    return AssessmentProgress(principles=[by_id[p.pk] for p in principles])
+
+
+def assessment_progress(assessment: Assessment) -> AssessmentProgress:
+    """Answered, evidence missing and overdue actions per principle, in one query (one row per response
+    carrying its counts; the principles from memory)."""
     return assessments_progress([assessment])[assessment.pk]
 
 
 def assessments_progress(assessments: list[Assessment]) -> dict[Any, AssessmentProgress]:
-    """`assessment_progress` of several assessments, by id, in one query (one row per response; the
-    principles from memory)."""
+    """`assessment_progress` of several assessments, by id, in one query (a query per organisation)."""
     if not assessments:
         return {}
     today = timezone.localdate()
-    by_assessment = {
-        a.pk: {p.pk: PrincipleProgress(principle=p) for p in principles_of(a.framework_id)} for a in assessments
-    }
-    citations = Citation.objects.filter(response=OuterRef("pk"))
-    overdue = ActionItem.objects.filter(
-        assessment=OuterRef("assessment_id"), response=OuterRef("pk"), due_date__lt=today
-    ).exclude(status=ActionStatus.DONE)
-    rows = (
-        Response.objects.filter(assessment__in=[a.pk for a in assessments])
-        .order_by()
-        # "id": one row per response, whatever the annotations (values() + an aggregate would group)
-        .values(
-            "id",
-            "assessment_id",
-            "criterion__principle_id",
-            "criterion__evidence_expected",
-            "maturity",
-            "carried_over",
-            "confirmed_at",
-        )
-        .annotate(
-            cited=_count_of(citations, "response"),
-            expired=_count_of(citations.filter(evidence__expiry_date__lt=today), "response"),
-            overdue=_count_of(overdue, "response"),
-        )
-    )
-    for row in rows:
-        _tally(
-            by_assessment[row["assessment_id"]][row["criterion__principle_id"]],
-            evidence_expected=row["criterion__evidence_expected"],
-            maturity=row["maturity"],
-            cited=row["cited"],
-            expired=row["expired"],
-            overdue=row["overdue"],
-            awaiting_confirmation=row["carried_over"] and row["confirmed_at"] is None,
-        )
-    return {
-        a.pk: AssessmentProgress(principles=[by_assessment[a.pk][p.pk] for p in principles_of(a.framework_id)])
-        for a in assessments
-    }
+    by_assessment: dict[Any, list[ResponseRow]] = {a.pk: [] for a in assessments}
+    for organisation_id in dict.fromkeys(a.organisation_id for a in assessments):
+        ids = [a.pk for a in assessments if a.organisation_id == organisation_id]
+        for row in response_rows(organisation_id, ids, today):
+            by_assessment[row.assessment_id].append(row)
+    return {a.pk: progress_of(a, by_assessment[a.pk]) for a in assessments}
 
 
 def _tally(
@@ -708,16 +659,19 @@ def plan_actions(plan: Plan) -> list[ActionItem]:
 def carries_over(assessment: Assessment) -> bool:
     """Whether the next self-assessment can start from this one: it is the organisation's latest final
     assessment and nothing has been started from it yet (what `services.assessment_create` checks). One
-    query."""
+    query, hand-written (its ORM form cost more to compile than to run), naming the organisation."""
     if assessment.status != AssessmentStatus.FINAL:
         return False
-    latest = (
-        Assessment.objects.filter(organisation=assessment.organisation_id, status=AssessmentStatus.FINAL)
-        .order_by(*_NEWEST)
-        .values("pk")[:1]
+    org, pk = db_value(assessment.organisation_id), db_value(assessment.pk)
+    sql = (
+        "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM assessments_assessment s"
+        " WHERE s.organisation_id = %s AND s.carried_over_from_id = %s)"
+        " AND %s = (SELECT l.id FROM assessments_assessment l WHERE l.organisation_id = %s AND l.status = %s"
+        " ORDER BY l.period_end DESC, l.created_at DESC LIMIT 1)"  # _NEWEST
     )
-    started = Assessment.objects.filter(carried_over_from=OuterRef("pk"))
-    return Assessment.objects.filter(pk=assessment.pk).filter(pk=Subquery(latest)).filter(~Exists(started)).exists()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [org, pk, pk, org, AssessmentStatus.FINAL.value])
+        return cursor.fetchone() is not None
 
 
 def carry_over_source(assessments: list[Assessment]) -> Assessment | None:

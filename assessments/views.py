@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from assessments import selectors, services, workflow
 from assessments.forms import ActionItemForm, AssessmentForm, EvidenceForm
 from assessments.models import ActionItem, AssessmentStatus, Evidence, Response
+from assessments.response_rows import content_rows, response_rows
 from portal.forms import apply_errors
 from portal.models import Membership
 from portal.signing import snapshot_hash
@@ -139,7 +140,7 @@ def assessment_next(request: TenantRequest, org_slug: str, assessment_id: Any) -
             "previous": previous,
             "form": form,
             "framework": framework,
-            "carried": services.carry_over_plan(previous),
+            "carried": services.carry_over_summary(previous),
             "in_progress": in_progress,
         },
         status=400 if request.method == "POST" else 200,
@@ -158,10 +159,10 @@ def assessment_overview(request: TenantRequest, org_slug: str, assessment_id: An
     reviewed = assessment.status != AssessmentStatus.DRAFT
     signatures: list[Any] = []
     if reviewed:
-        responses = selectors.overview_responses(assessment)
-        progress = selectors.assessment_progress(assessment, responses)
+        rows = content_rows(request.organisation.pk, assessment.pk, timezone.localdate())
+        progress = selectors.progress_of(assessment, rows)
         signatures = workflow.signatures_for(
-            assessment, current_hash=snapshot_hash(workflow.assessment_snapshot(assessment, responses))
+            assessment, current_hash=snapshot_hash(workflow.assessment_snapshot_of_rows(assessment, rows))
         )
     else:
         progress = selectors.assessment_progress(assessment)
@@ -350,7 +351,8 @@ def assessment_submit(request: TenantRequest, org_slug: str, assessment_id: Any)
     if not assessment.is_editable:
         messages.info(request, _("This assessment has already been submitted."))
         return redirect("assessments:overview", org_slug=org_slug, assessment_id=assessment.pk)
-    problems = services.submission_problems(assessment)
+    rows = response_rows(request.organisation.pk, [assessment.pk], timezone.localdate())
+    problems = services.row_problems(rows)
     reps = [
         m
         for m in Membership.objects.filter(organisation=request.organisation, role="workforce_rep").select_related(
@@ -362,7 +364,8 @@ def assessment_submit(request: TenantRequest, org_slug: str, assessment_id: Any)
         try:
             notified = services.assessment_submit(assessment=assessment, actor=request.user)
         except ValidationError:
-            problems = services.submission_problems(assessment)
+            rows = response_rows(request.organisation.pk, [assessment.pk], timezone.localdate())
+            problems = services.row_problems(rows)
         else:
             if notified:
                 messages.success(
@@ -384,7 +387,7 @@ def assessment_submit(request: TenantRequest, org_slug: str, assessment_id: Any)
                     % {"title": assessment.title},
                 )
             return redirect("assessments:overview", org_slug=org_slug, assessment_id=assessment.pk)
-    progress = selectors.assessment_progress(assessment)
+    progress = selectors.progress_of(assessment, rows)
     return render(
         request,
         "assessments/submit.html",

@@ -37,6 +37,7 @@ from assessments.models import (
     ReviewComment,
     a_year_after,
 )
+from assessments.response_rows import ResponseRow
 from portal.audit import audit_record
 from portal.models import Membership, Organisation, Signature, SignatureCapacity, SignatureDecision, User
 from portal.notifications import Email, notify
@@ -83,16 +84,9 @@ def assessment_snapshot(assessment: Assessment, responses: Any = None) -> dict[s
     `assessment_responses`, when the caller has read them already."""
     if responses is None:
         responses = assessment_responses(assessment)
-    framework = assessment.framework
-    return {
-        "type": "assessment",
-        "id": str(assessment.pk),
-        "version": assessment.version,
-        "organisation": str(assessment.organisation_id),
-        "title": assessment.title,
-        "period": [assessment.period_start, assessment.period_end],
-        "framework": {"code": framework.code, "version": framework.version, "content_hash": framework.content_hash},
-        "responses": [
+    return _assessment_snapshot(
+        assessment,
+        [
             {
                 "criterion": r.criterion.code,
                 "title": r.criterion.title,
@@ -104,6 +98,38 @@ def assessment_snapshot(assessment: Assessment, responses: Any = None) -> dict[s
             }
             for r in responses
         ],
+    )
+
+
+def assessment_snapshot_of_rows(assessment: Assessment, rows: list[ResponseRow]) -> dict[str, Any]:
+    """`assessment_snapshot` from the assessment's `response_rows.content_rows` (no query): the same
+    snapshot, so the same hash."""
+    return _assessment_snapshot(
+        assessment,
+        [
+            {
+                "criterion": r.code,
+                "title": r.title,
+                "maturity": r.maturity,
+                "narrative": r.narrative,
+                "evidence": sorted(r.evidence, key=lambda e: (e["name"], e["sha256"])),
+            }
+            for r in rows
+        ],
+    )
+
+
+def _assessment_snapshot(assessment: Assessment, responses: list[dict[str, Any]]) -> dict[str, Any]:
+    framework = assessment.framework
+    return {
+        "type": "assessment",
+        "id": str(assessment.pk),
+        "version": assessment.version,
+        "organisation": str(assessment.organisation_id),
+        "title": assessment.title,
+        "period": [assessment.period_start, assessment.period_end],
+        "framework": {"code": framework.code, "version": framework.version, "content_hash": framework.content_hash},
+        "responses": responses,
     }
 
 
@@ -225,7 +251,10 @@ def signatures_for(subject: Subject, *, current_hash: str | None = None) -> list
     """The item's signatures, each marked void when the content no longer matches what was signed."""
     current = current_hash or subject_hash(subject)
     with scope(organisation=subject.organisation):
-        return [signature_view(s, subject, current) for s in subject_signatures(subject).order_by("signed_at")]
+        # Not the stored snapshots: a page shows each signature's standing, which its content hash gives;
+        # each snapshot is the whole signed content, parsed from JSON for nothing.
+        signatures = subject_signatures(subject).defer("snapshot").order_by("signed_at")
+        return [signature_view(s, subject, current) for s in signatures]
 
 
 def subject_signatures(subject: Subject) -> Any:

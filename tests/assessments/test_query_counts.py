@@ -128,9 +128,9 @@ PAGES = {
     "action_edit": ("assessments/{a}/actions/{i}/", 7),
     # + the assessment, the action item
     "action_delete": ("assessments/{a}/actions/{i}/delete/", 5),
-    # + the assessment, problems (responses, citations), the representatives, progress (one row per
-    # response; the principles from memory)
-    "submit": ("assessments/{a}/submit/", 8),
+    # + the assessment, the responses as rows (assessments/response_rows.py: one row of counts per
+    # response, serving both the problems and the progress; the principles from memory), the representatives
+    "submit": ("assessments/{a}/submit/", 6),
     # + count and one page of files
     "evidence_list": ("evidence/", 5),
     "evidence_upload": ("evidence/new/", 3),
@@ -175,10 +175,11 @@ def test_assessment_pages_do_not_grow_with_data(tenant, assessment, pinned) -> N
 
 
 def test_the_overview_of_a_reviewed_assessment_reads_its_signatures_and_change_requests(tenant, assessment) -> None:
-    """Once sent for review the overview also reads the signatures (checked against the snapshot) and the
-    change requests: 8; a final one also asks whether the next cycle can start from it (one query)."""
+    """Once sent for review the overview reads the responses with their cited files as rows (serving both
+    the snapshot the signatures are checked against and the progress), the signatures and the change
+    requests: 7; a final one also asks whether the next cycle can start from it (one query)."""
     from tests.reports.conftest import make_final, upload_evidence
 
     final = make_final(tenant, assessment, upload_evidence(tenant))
     client = client_for(tenant.manager)
-    _count(client, f"/o/{tenant.organisation.slug}/assessments/{final.pk}/", 9, "overview, final")
+    _count(client, f"/o/{tenant.organisation.slug}/assessments/{final.pk}/", 8, "overview, final")

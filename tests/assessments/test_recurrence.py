@@ -196,6 +196,35 @@ def test_citations_are_carried_only_for_evidence_still_in_date(tenant, framework
     assert [e.original_name for e in plan.expired] == ["Insurance.pdf", "Old training plan.pdf"]
 
 
+def test_the_start_page_counts_what_the_plan_carries_over(tenant, final, files) -> None:
+    """The page that starts the next assessment counts in one hand-written query
+    (`services.carry_over_summary`) what `carry_over_plan` carries over: the same answers, citations in
+    date, expired files (each once, by name) and open actions, also with an unanswered criterion citing a
+    file (not carried) and an expired file cited twice."""
+    responses = responses_by_code(final)
+    with scope(organisation=tenant.organisation):
+        CriterionResponse.objects.filter(pk=responses["2.1"].pk).update(maturity=None, narrative="")
+        for code in ("2.1", "1.3"):
+            Citation.objects.create(
+                organisation=tenant.organisation, response=responses[code], evidence=files["expired"]
+            )
+        Citation.objects.create(organisation=tenant.organisation, response=responses["2.1"], evidence=files["later"])
+        CriterionResponse.objects.filter(pk=responses["2.2"].pk).update(maturity=None, narrative="Still writing")
+        plan = services.carry_over_plan(final)
+    summary = services.carry_over_summary(final)
+    assert summary.answers == len(plan.answers) == len(responses) - 1
+    assert summary.citation_count == plan.citation_count == 2
+    assert [(e.original_name, e.expiry_date) for e in summary.expired] == [
+        (e.original_name, e.expiry_date) for e in plan.expired
+    ]
+    assert [e.original_name for e in summary.expired] == ["Insurance.pdf", "Old training plan.pdf"]
+    assert summary.actions == len(plan.actions) == 1
+    page = client_for(tenant.manager).get(f"/o/{tenant.organisation.slug}/assessments/{final.pk}/next/")
+    html = page.content.decode()
+    assert f"{summary.answers} answers, each marked" in html and "2 citations of files still in date" in html
+    assert "1 action not yet done moves" in html and "Old training plan.pdf (expired" in html
+
+
 def test_open_actions_move_to_the_new_assessment_and_done_ones_stay(tenant, framework, final) -> None:
     new = _next(tenant, framework, final)
     with scope(organisation=tenant.organisation):

@@ -165,11 +165,11 @@ def _grow_review(tenant, assessment, n: int) -> None:
 # Every tenant page pays 3 (see tests/portal/test_query_counts.py): the user; the user's memberships
 # with their organisations; the "Your work" count. Then the page's own reads.
 REVIEW_PAGES = {
-    # + the assessment (framework, organisation, submitter); the responses with their criteria, cited
-    # evidence and overdue action counts (for the snapshot and the progress); signatures; change
-    # requests (the framework's principles come from memory)
-    ("workforce_rep", "overview"): 8,
-    ("manager", "overview"): 8,
+    # + the assessment (framework, organisation, submitter); the responses as rows with their criteria,
+    # cited evidence and overdue action counts (assessments/response_rows.py: for the snapshot and the
+    # progress, one query); signatures; change requests (the framework's principles come from memory)
+    ("workforce_rep", "overview"): 7,
+    ("manager", "overview"): 7,
     # + the assessment, its snapshot (responses, citations)
     ("workforce_rep", "sign/"): 6,
     # + the assessment, the rep's own signature this round (said if requesting changes undoes it)
