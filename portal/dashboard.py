@@ -6,6 +6,7 @@ and renders the template it names with the context it returns (or skips it when 
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Callable
@@ -52,7 +53,7 @@ def dashboard_panels(request: HttpRequest) -> list[Panel]:
 PANELS_TIMEOUT = 24 * 3600
 
 
-def _panels_key(request: HttpRequest) -> str:
+def _panels_key(request: HttpRequest, *, trail: bool = False) -> str:
     from django.utils import timezone
     from django.utils.translation import get_language
 
@@ -67,15 +68,16 @@ def _panels_key(request: HttpRequest) -> str:
         timezone.localdate().isoformat(),
         get_language() or "",
         timezone.get_current_timezone_name(),
-        versions(organisations=[organisation]),
+        versions(organisations=[organisation], trails=[organisation] if trail else []),
     )
     return ":".join(str(p) for p in parts)
 
 
-def _cached(request: HttpRequest, name: str, build: Callable[[], Any]) -> Any:
+def _cached(request: HttpRequest, name: str, build: Callable[[], Any], *, trail: bool = False) -> Any:
     from django.core.cache import cache
 
-    key = f"dashboard:{name}:{_panels_key(request)}"
+    # Hashed: a long slug, time zone and two versions would pass memcached's 250 characters.
+    key = "dashboard:" + hashlib.sha256(f"{name}:{_panels_key(request, trail=trail)}".encode()).hexdigest()
     value = cache.get(key)
     if value is None:
         value = build()
@@ -110,6 +112,37 @@ def dashboard_activity_html(request: HttpRequest) -> str:
             "portal/_dashboard_activity.html", {"activity": recent_activity(organisation)}, request=request
         ),
     )
+
+
+def audit_trail_table_html(request: HttpRequest, filters: dict[str, Any]) -> str:
+    """The audit trail's table of events (or its empty state) for this request's page and filters,
+    rendered: one cache read while the trail has no new event. Events never change once recorded; what
+    else the rows show moves the versions in the key: every event bumps the trail (an auditor's view
+    too), a person's new name bumps the organisations that name them, and moments are written in the
+    portal's time zone (the request's time zone and language are in the key). The key holds the whole
+    query string, which the pagination links repeat."""
+    from django.conf import settings
+    from django.template.loader import render_to_string
+
+    from portal.activity import activity_lines
+    from portal.selectors import audit_events_page
+
+    organisation = request.organisation  # type: ignore[attr-defined]
+    query = request.GET.copy()
+    query.pop("page", None)
+    query_text = query.urlencode()
+
+    def build() -> str:
+        page = audit_events_page(
+            organisation, filters=filters, page=request.GET.get("page"), per_page=settings.AUDIT_EVENTS_PER_PAGE
+        )
+        return render_to_string(
+            "portal/_audit_table.html",
+            {"page": page, "query": query_text, "lines": activity_lines(page.object_list)},
+            request=request,
+        )
+
+    return cast(str, _cached(request, f"audit:{request.path}?{request.GET.urlencode()}", build, trail=True))
 
 
 # "Your work": what waits for a person across every organisation they belong to. Each app registers

@@ -26,10 +26,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_scopes import scopes_disabled
 
 from portal import exports, privacy, selectors, services
-from portal.activity import activity_lines, verb_choices
+from portal.activity import verb_choices
 from portal.api.errors import database_unavailable_message, is_api_path, json_error
 from portal.audit import audit_verify_chain
 from portal.dashboard import (
+    audit_trail_table_html,
     awaiting_by_organisation,
     awaiting_items,
     dashboard_activity_html,
@@ -539,22 +540,11 @@ def audit_trail(request: TenantRequest, org_slug: str) -> HttpResponse:
     organisation = request.organisation
     form = AuditFilterForm(request.GET or None, verbs=verb_choices())
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    page = selectors.audit_events_page(
-        organisation, filters=filters, page=request.GET.get("page"), per_page=settings.AUDIT_EVENTS_PER_PAGE
-    )
     verification = audit_verify_chain(organisation=organisation) if request.GET.get("verify") else None
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "portal/audit_trail.html",
-        {
-            "form": form,
-            "page": page,
-            "verification": verification,
-            "query": query.urlencode(),
-            "lines": activity_lines(page.object_list),
-        },
+        {"form": form, "verification": verification, "table_html": audit_trail_table_html(request, filters)},
     )
 
 
