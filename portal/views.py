@@ -35,7 +35,7 @@ from portal.dashboard import (
     awaiting_items,
     dashboard_activity_html,
     dashboard_panels_html,
-    getting_started_conditions,
+    dashboard_people,
     getting_started_items,
 )
 from portal.forms import (
@@ -358,11 +358,9 @@ def healthz_database(request: HttpRequest) -> JsonResponse:
 @require_GET
 def dashboard(request: TenantRequest, org_slug: str) -> HttpResponse:
     membership = require(request, "view_dashboard")
-    organisation = request.organisation
     can_manage = membership.can("manage_members")
-    conditions = getting_started_conditions(organisation)
-    members, member_count = selectors.organisation_members_head(organisation, limit=10, facts=conditions)
-    getting_started = getting_started_items(membership, selectors.facts_of(members, conditions))
+    people = dashboard_people(request, limit=10, with_invitations=can_manage)
+    getting_started = getting_started_items(membership, people.facts)
     panels = dashboard_panels_html(request)
     return render(
         request,
@@ -371,9 +369,9 @@ def dashboard(request: TenantRequest, org_slug: str) -> HttpResponse:
             "getting_started": getting_started,
             "getting_started_done": sum(1 for item in getting_started or [] if item.done),
             "panels": panels,
-            "members": members,
-            "member_count": member_count,
-            "invitations": list(selectors.organisation_invitations(organisation)[:5]) if can_manage else [],
+            "members": people.members,
+            "member_count": people.member_count,
+            "invitations": people.invitations,
             "activity_html": dashboard_activity_html(request) if membership.can("view_audit_trail") else "",
             "can_manage": can_manage,
         },
