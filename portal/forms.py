@@ -327,6 +327,13 @@ class AuditFilterForm(PortalFormMixin, forms.Form):
             html = _EMPTY_AUDIT_FILTERS[key] = super().render()
         return html
 
+    # Django binds `__str__` and `__html__` (what `{{ form }}` calls) to its own `render`: point them here.
+    def __str__(self) -> str:
+        return self.render()
+
+    def __html__(self) -> SafeString:
+        return self.render()
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         if cleaned.get("date_from") and cleaned.get("date_to") and cleaned["date_from"] > cleaned["date_to"]:

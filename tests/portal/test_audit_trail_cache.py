@@ -16,7 +16,7 @@ from django.utils import translation
 from portal import services
 from portal.activity import verb_choices
 from portal.audit import audit_record
-from portal.forms import AuditFilterForm
+from portal.forms import _EMPTY_AUDIT_FILTERS, AuditFilterForm
 from portal.versions import bump
 from tests.conftest import client_for
 from tests.querycount import assert_queries
@@ -98,6 +98,10 @@ def test_the_empty_filter_form_is_the_same_html_as_rendered_afresh_in_each_langu
             afresh = super(AuditFilterForm, form).render()
             assert form.render() == afresh
             assert AuditFilterForm(verbs=verb_choices()).render() == afresh  # from the process's copy
+            # `{{ form }}` in the page calls __html__ / __str__: the process's copy too, the very object.
+            copy = _EMPTY_AUDIT_FILTERS[(translation.get_language(), repr(verb_choices()))]
+            assert AuditFilterForm(verbs=verb_choices()).__html__() is copy
+            assert str(AuditFilterForm(verbs=verb_choices())) is copy
     # A filled-in form is written each time, with its values and errors.
     bound = AuditFilterForm({"q": "<script>", "date_from": "2026-02-01", "date_to": "2026-01-01"}, verbs=verb_choices())
     assert bound.is_valid() is False
