@@ -328,7 +328,7 @@ class AuditFilterForm(PortalFormMixin, forms.Form):
         return html
 
     # Django binds `__str__` and `__html__` (what `{{ form }}` calls) to its own `render`: point them here.
-    def __str__(self) -> str:
+    def __str__(self) -> SafeString:
         return self.render()
 
     def __html__(self) -> SafeString:
