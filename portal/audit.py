@@ -86,11 +86,10 @@ def audit_record(
             event.save(force_insert=True)
         organisation.audit_head_sequence, organisation.audit_head_hash = event.sequence, event.hash
         # Every audited change may change what cached pages of the organisation show. An auditor's
-        # page views and downloads change nothing a cached page shows (the dashboard's recent activity
-        # lists changes; the audit trail, which shows every event, is not cached), so they keep the
-        # organisation's caches: otherwise an auditor browsing would empty every member's cache.
-        if verb not in VIEW_VERBS:
-            bump(organisations=[organisation])
+        # page views and downloads change nothing else a cached page shows (the dashboard's recent
+        # activity lists changes), so they keep the organisation's caches (otherwise an auditor browsing
+        # would empty every member's cache) and move on only the audit trail's, which shows every event.
+        bump(organisations=[] if verb in VIEW_VERBS else [organisation], trails=[organisation])
         return event
 
 

@@ -6,6 +6,7 @@ and renders the template it names with the context it returns (or skips it when 
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Callable
@@ -52,7 +53,7 @@ def dashboard_panels(request: HttpRequest) -> list[Panel]:
 PANELS_TIMEOUT = 24 * 3600
 
 
-def _panels_key(request: HttpRequest) -> str:
+def _panels_key(request: HttpRequest, *, trail: bool = False) -> str:
     from django.utils import timezone
     from django.utils.translation import get_language
 
@@ -67,15 +68,19 @@ def _panels_key(request: HttpRequest) -> str:
         timezone.localdate().isoformat(),
         get_language() or "",
         timezone.get_current_timezone_name(),
-        versions(organisations=[organisation]),
+        versions(organisations=[organisation], trails=[organisation] if trail else []),
     )
     return ":".join(str(p) for p in parts)
 
 
-def _cached(request: HttpRequest, name: str, build: Callable[[], Any]) -> Any:
+def cached_per_organisation(request: HttpRequest, name: str, build: Callable[[], Any], *, trail: bool = False) -> Any:
+    """`build()`'s value, kept under `name` per organisation version, role, date, language and time
+    zone (and the audit trail's version with `trail`): for a page's part that shows the organisation's
+    rows, whose every write is audited or bumps the organisation (portal.versions)."""
     from django.core.cache import cache
 
-    key = f"dashboard:{name}:{_panels_key(request)}"
+    # Hashed: a long slug, time zone and two versions would pass memcached's 250 characters.
+    key = "dashboard:" + hashlib.sha256(f"{name}:{_panels_key(request, trail=trail)}".encode()).hexdigest()
     value = cache.get(key)
     if value is None:
         value = build()
@@ -87,7 +92,7 @@ def dashboard_panels_html(request: HttpRequest) -> list[str]:
     """The dashboard's panels, rendered: one cache read when nothing they show has changed."""
     from django.template.loader import render_to_string
 
-    return _cached(
+    return cached_per_organisation(
         request,
         "panels",
         lambda: [render_to_string(p.template, p.context, request=request) for p in dashboard_panels(request)],
@@ -103,12 +108,100 @@ def dashboard_activity_html(request: HttpRequest) -> str:
     from portal.selectors import recent_activity
 
     organisation = request.organisation  # type: ignore[attr-defined]
-    return _cached(
+    return cached_per_organisation(
         request,
         "activity",
         lambda: render_to_string(
             "portal/_dashboard_activity.html", {"activity": recent_activity(organisation)}, request=request
         ),
+    )
+
+
+@dataclass(frozen=True)
+class DashboardPeople:
+    """The dashboard's people: the first members, how many in all, the getting-started steps' facts
+    and (for those who manage members) the latest open invitations."""
+
+    members: list[Any]
+    member_count: int
+    facts: dict[str, bool]
+    invitations: list[Any]
+
+
+def dashboard_people(request: HttpRequest, *, limit: int = 10, with_invitations: bool = False) -> DashboardPeople:
+    """Read in two queries, then kept per organisation version like the panels (members, invitations
+    and the getting-started steps change only through audited services; a new name or address bumps
+    the person's organisations), and only until the first open invitation expires: an invitation's
+    status and whether a workforce representative is invited move with the clock. The invitations'
+    "invited 25 minutes ago" is written from their time on each request."""
+    from django.core.cache import cache
+    from django.db.models import Subquery
+    from django.utils import timezone
+
+    from portal import selectors
+    from portal.models import Invitation
+
+    organisation = request.organisation  # type: ignore[attr-defined]
+    key = (
+        "dashboard:" + hashlib.sha256(f"people:{limit}:{with_invitations}:{_panels_key(request)}".encode()).hexdigest()
+    )
+    now = timezone.now()
+    entry = cache.get(key)
+    if isinstance(entry, tuple) and (entry[0] is None or now < entry[0]):
+        return cast(DashboardPeople, entry[1])
+    conditions = getting_started_conditions(organisation)
+    next_expiry = (
+        Invitation.objects.filter(
+            organisation=organisation, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
+        )
+        .order_by("expires_at")
+        .values("expires_at")[:1]
+    )
+    members, total = selectors.organisation_members_head(
+        organisation, limit=limit, facts={**conditions, "dashboard_until": Subquery(next_expiry)}
+    )
+    until = getattr(members[0], "dashboard_until", None) if members else None
+    people = DashboardPeople(
+        members=members,
+        member_count=total,
+        facts=selectors.facts_of(members, conditions),
+        invitations=list(selectors.organisation_invitations(organisation)[:5]) if with_invitations else [],
+    )
+    timeout = PANELS_TIMEOUT if until is None else max(1, min(PANELS_TIMEOUT, int((until - now).total_seconds())))
+    cache.set(key, (until, people), timeout=timeout)
+    return people
+
+
+def audit_trail_table_html(request: HttpRequest, filters: dict[str, Any]) -> str:
+    """The audit trail's table of events (or its empty state) for this request's page and filters,
+    rendered: one cache read while the trail has no new event. Events never change once recorded; what
+    else the rows show moves the versions in the key: every event bumps the trail (an auditor's view
+    too), a person's new name bumps the organisations that name them, and moments are written in the
+    portal's time zone (the request's time zone and language are in the key). The key holds the whole
+    query string, which the pagination links repeat."""
+    from django.conf import settings
+    from django.template.loader import render_to_string
+
+    from portal.activity import activity_lines
+    from portal.selectors import audit_events_page
+
+    organisation = request.organisation  # type: ignore[attr-defined]
+    query = request.GET.copy()
+    query.pop("page", None)
+    query_text = query.urlencode()
+
+    def build() -> str:
+        page = audit_events_page(
+            organisation, filters=filters, page=request.GET.get("page"), per_page=settings.AUDIT_EVENTS_PER_PAGE
+        )
+        return render_to_string(
+            "portal/_audit_table.html",
+            {"page": page, "query": query_text, "lines": activity_lines(page.object_list)},
+            request=request,
+        )
+
+    return cast(
+        str, cached_per_organisation(request, f"audit:{request.path}?{request.GET.urlencode()}", build, trail=True)
     )
 
 

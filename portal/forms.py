@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.choices import BaseChoiceIterator
 from django.utils.html import conditional_escape, escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organisation, Sector, SizeBand, User
@@ -293,6 +294,10 @@ class ProfileForm(PortalFormMixin, forms.ModelForm):
         return str(self.cleaned_data["full_name"])
 
 
+# The audit trail's empty filter form, rendered, by language and the actions it lists (AuditFilterForm.render).
+_EMPTY_AUDIT_FILTERS: dict[tuple[str | None, str], SafeString] = {}
+
+
 class AuditFilterForm(PortalFormMixin, forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200, help_text=_("Person, target or action"))
     verb = forms.ChoiceField(label=_("Action"), required=False, widget=WrittenSelect)
@@ -306,8 +311,28 @@ class AuditFilterForm(PortalFormMixin, forms.Form):
     def __init__(self, *args: Any, verbs: list[tuple[str, list[tuple[str, str]]]], **kwargs: Any) -> None:
         """`verbs`: the actions grouped for the list (portal.activity.verb_choices)."""
         super().__init__(*args, **kwargs)
+        self._verbs = verbs
         verb_field = cast(forms.ChoiceField, self.fields["verb"])
         verb_field.choices = [("", _("All actions")), *verbs]
+
+    def render(self, template_name: str | None = None, context: Any = None, renderer: Any = None) -> SafeString:
+        """The empty form (every visit to the audit trail that filters nothing) is the same HTML for
+        the same language and actions: written through the field templates once per process, then
+        reused. A filled-in form is written each time (its values and errors)."""
+        if self.is_bound or template_name is not None or context is not None or renderer is not None:
+            return super().render(template_name, context, renderer)
+        key = (get_language(), repr(self._verbs))
+        html = _EMPTY_AUDIT_FILTERS.get(key)
+        if html is None:
+            html = _EMPTY_AUDIT_FILTERS[key] = super().render()
+        return html
+
+    # Django binds `__str__` and `__html__` (what `{{ form }}` calls) to its own `render`: point them here.
+    def __str__(self) -> SafeString:
+        return self.render()
+
+    def __html__(self) -> SafeString:
+        return self.render()
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

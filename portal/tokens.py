@@ -314,6 +314,13 @@ def bump_person_on_save(sender: Any, instance: Any, **kwargs: Any) -> None:
     """post_save/post_delete of a person, a token or a membership: the person's cached tokens (and
     header) are read again. The services bump explicitly; this covers the admin and allauth."""
     bump(people=[instance.pk if sender is User else instance.user_id])
+    fields = kwargs.get("update_fields")
+    if sender is User and not kwargs.get("created") and (fields is None or {"email", "full_name"} & set(fields)):
+        # Their name and address are shown on their organisations' cached pages (the dashboard's members).
+        from django_scopes import scopes_disabled
+
+        with scopes_disabled():
+            bump(organisations=Membership.objects.filter(user_id=instance.pk).values_list("organisation_id", flat=True))
 
 
 def token_membership(token: ApiToken) -> Membership | None:

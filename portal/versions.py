@@ -37,11 +37,22 @@ def _person_key(user_id: Any) -> str:
     return f"v:u:{user_id}"
 
 
-def bump(*, organisations: Iterable[Any] = (), people: Iterable[Any] = ()) -> None:
-    """Invalidate every cached value built from these organisations or people (ids or instances),
-    when the current transaction commits."""
+def _trail_key(organisation_id: Any) -> str:
+    return f"v:t:{organisation_id}"
+
+
+def _keys(organisations: Iterable[Any], people: Iterable[Any], trails: Iterable[Any]) -> list[str]:
     keys = [_organisation_key(getattr(o, "pk", o)) for o in organisations]
     keys += [_person_key(getattr(p, "pk", p)) for p in people]
+    keys += [_trail_key(getattr(o, "pk", o)) for o in trails]
+    return keys
+
+
+def bump(*, organisations: Iterable[Any] = (), people: Iterable[Any] = (), trails: Iterable[Any] = ()) -> None:
+    """Invalidate every cached value built from these organisations or people (ids or instances),
+    when the current transaction commits. `trails`: organisations whose audit trail gained an event
+    that changes nothing else a cached page shows (an auditor's page view; `portal.audit`)."""
+    keys = _keys(organisations, people, trails)
     if not keys:
         return
 
@@ -51,11 +62,10 @@ def bump(*, organisations: Iterable[Any] = (), people: Iterable[Any] = ()) -> No
     transaction.on_commit(apply)
 
 
-def versions(*, organisations: Iterable[Any] = (), people: Iterable[Any] = ()) -> str:
-    """One string naming the current version of each of these organisations and people, read in one
-    cache round trip (two when some version is new). Use it in the key of the cached value."""
-    keys = [_organisation_key(getattr(o, "pk", o)) for o in organisations]
-    keys += [_person_key(getattr(p, "pk", p)) for p in people]
+def versions(*, organisations: Iterable[Any] = (), people: Iterable[Any] = (), trails: Iterable[Any] = ()) -> str:
+    """One string naming the current version of each of these organisations, people and audit trails,
+    read in one cache round trip (two when some version is new). Use it in the key of the cached value."""
+    keys = _keys(organisations, people, trails)
     if not keys:
         return ""
     found = cache.get_many(keys)

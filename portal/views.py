@@ -26,15 +26,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_scopes import scopes_disabled
 
 from portal import exports, privacy, selectors, services
-from portal.activity import activity_lines, verb_choices
+from portal.activity import verb_choices
 from portal.api.errors import database_unavailable_message, is_api_path, json_error
 from portal.audit import audit_verify_chain
 from portal.dashboard import (
+    audit_trail_table_html,
     awaiting_by_organisation,
     awaiting_items,
     dashboard_activity_html,
     dashboard_panels_html,
-    getting_started_conditions,
+    dashboard_people,
     getting_started_items,
 )
 from portal.forms import (
@@ -357,11 +358,9 @@ def healthz_database(request: HttpRequest) -> JsonResponse:
 @require_GET
 def dashboard(request: TenantRequest, org_slug: str) -> HttpResponse:
     membership = require(request, "view_dashboard")
-    organisation = request.organisation
     can_manage = membership.can("manage_members")
-    conditions = getting_started_conditions(organisation)
-    members, member_count = selectors.organisation_members_head(organisation, limit=10, facts=conditions)
-    getting_started = getting_started_items(membership, selectors.facts_of(members, conditions))
+    people = dashboard_people(request, limit=10, with_invitations=can_manage)
+    getting_started = getting_started_items(membership, people.facts)
     panels = dashboard_panels_html(request)
     return render(
         request,
@@ -370,9 +369,9 @@ def dashboard(request: TenantRequest, org_slug: str) -> HttpResponse:
             "getting_started": getting_started,
             "getting_started_done": sum(1 for item in getting_started or [] if item.done),
             "panels": panels,
-            "members": members,
-            "member_count": member_count,
-            "invitations": list(selectors.organisation_invitations(organisation)[:5]) if can_manage else [],
+            "members": people.members,
+            "member_count": people.member_count,
+            "invitations": people.invitations,
             "activity_html": dashboard_activity_html(request) if membership.can("view_audit_trail") else "",
             "can_manage": can_manage,
         },
@@ -539,22 +538,11 @@ def audit_trail(request: TenantRequest, org_slug: str) -> HttpResponse:
     organisation = request.organisation
     form = AuditFilterForm(request.GET or None, verbs=verb_choices())
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    page = selectors.audit_events_page(
-        organisation, filters=filters, page=request.GET.get("page"), per_page=settings.AUDIT_EVENTS_PER_PAGE
-    )
     verification = audit_verify_chain(organisation=organisation) if request.GET.get("verify") else None
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "portal/audit_trail.html",
-        {
-            "form": form,
-            "page": page,
-            "verification": verification,
-            "query": query.urlencode(),
-            "lines": activity_lines(page.object_list),
-        },
+        {"form": form, "verification": verification, "table_html": audit_trail_table_html(request, filters)},
     )
 
 

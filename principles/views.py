@@ -6,10 +6,12 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django_scopes import scope
 
+from portal.dashboard import cached_per_organisation
 from portal.signing import signing_context, snapshot_hash
 from portal.tenancy import TenantRequest, require
 from principles import services
@@ -47,25 +49,33 @@ def framework_detail(request: HttpRequest, code: str | None = None, version: int
 def commitment(request: TenantRequest, org_slug: str) -> HttpResponse:
     membership = require(request, "view_dashboard")
     organisation = request.organisation
-    history = list(
-        Commitment.objects.filter(organisation=organisation)
-        .select_related("framework", "signature", "withdrawn_by")
-        .order_by("-signed_at")
-    )
-    active = next((c for c in history if c.status == "active"), None)
-    by_reaffirmed = {c.reaffirms_id: c for c in history if c.reaffirms_id}
-    for c in history:  # when each reaffirmed one was signed again, without a query per commitment
-        c.reaffirmed_on = by_reaffirmed[c.pk].signed_at if c.pk in by_reaffirmed else None  # type: ignore[attr-defined]
+
+    def build() -> str:
+        history = list(
+            Commitment.objects.filter(organisation=organisation)
+            .select_related("framework", "signature", "withdrawn_by")
+            .order_by("-signed_at")
+        )
+        active = next((c for c in history if c.status == "active"), None)
+        by_reaffirmed = {c.reaffirms_id: c for c in history if c.reaffirms_id}
+        for c in history:  # when each reaffirmed one was signed again, without a query per commitment
+            c.reaffirmed_on = by_reaffirmed[c.pk].signed_at if c.pk in by_reaffirmed else None  # type: ignore[attr-defined]
+        return render_to_string(
+            "principles/_commitment.html",
+            {
+                "commitment": active,
+                "history": [c for c in history if c is not active],
+                "can_sign": membership.can("sign_commitment"),
+                "framework": current_framework(),
+                "reaffirm_open": active is not None and active.reaffirmation_open(),
+            },
+            request=request,
+        )
+
+    # Kept per organisation version, role and date like the dashboard's panels: every signature,
+    # reaffirmation and withdrawal is audited, and "reaffirm by" opens with the date.
     return render(
-        request,
-        "principles/commitment.html",
-        {
-            "commitment": active,
-            "history": [c for c in history if c is not active],
-            "can_sign": membership.can("sign_commitment"),
-            "framework": current_framework(),
-            "reaffirm_open": active is not None and active.reaffirmation_open(),
-        },
+        request, "principles/commitment.html", {"content_html": cached_per_organisation(request, "commitment", build)}
     )
 
 

@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.formats import date_format
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -104,6 +105,24 @@ def roles_table() -> dict[str, Any]:
     from portal.roles import Role, permission_rows
 
     return {"roles": [role.label for role in Role], "rows": list(permission_rows())}
+
+
+# The roles table, rendered, by language: the same for everyone (portal.roles is fixed in code).
+_ROLES_TABLES: dict[str | None, SafeString] = {}
+
+
+@register.simple_tag
+def roles_table_html() -> SafeString:
+    """The members page's table of what each role can do (portal/_roles_table.html), rendered once
+    per language and process: about 25 rows by 5 roles of template tags on every visit otherwise."""
+    from django.template.loader import render_to_string
+    from django.utils.translation import get_language
+
+    language = get_language()
+    html = _ROLES_TABLES.get(language)
+    if html is None:
+        html = _ROLES_TABLES[language] = mark_safe(render_to_string("portal/_roles_table.html"))  # noqa: S308 - a template's output
+    return html
 
 
 @register.filter

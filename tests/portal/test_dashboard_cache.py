@@ -62,7 +62,7 @@ def test_a_warm_dashboard_reads_its_panels_and_activity_from_the_cache_and_shows
     bump(organisations=[tenant.organisation])  # what any write does: the next request builds the panels
     with assert_queries(11, "dashboard, cold"):  # the base 3, members, invitations, activity, panels 5
         cold = _page(client, tenant)
-    with assert_queries(5, "dashboard, warm"):  # the base 3, members, invitations
+    with assert_queries(3, "dashboard, warm"):  # the base 3: members and invitations from the cache too
         warm = _page(client, tenant)
     masked = re.compile(r'(csrfmiddlewaretoken" value=")[^"]+|(nonce=")[^"]+')
     assert masked.sub(r"\1\2", warm) == masked.sub(r"\1\2", cold)  # the same page, but for the form tokens
@@ -147,3 +147,68 @@ def test_recent_activity_shows_each_new_event(tenant) -> None:
     html = _page(owner, tenant)
     assert "Nothing has happened yet" not in html and "See the full audit trail" in html
     assert "See the full audit trail" not in _page(client_for(tenant.member), tenant)  # members do not see it
+
+
+def _members_card(html: str) -> str:
+    found = re.search(r'<h2 class="heading-m">Members</h2>.*?Invite someone', html, re.S)
+    assert found is not None
+    return found.group(0)
+
+
+def test_members_and_invitations_are_seen_on_the_next_request(tenant) -> None:
+    """The members card and the pending invitations come from the cache too: each write through the
+    services (and a new name or address, which is not audited) is seen at once."""
+    from portal import services
+    from portal.models import Membership
+
+    owner = client_for(tenant.owner)
+    n = Membership.objects.filter(organisation=tenant.organisation).count()
+    html = _page(owner, tenant)
+    assert f"See all {n} members" in html and "newcomer@acme.example" not in _members_card(html)
+
+    invitation = services.invitation_create(
+        organisation=tenant.organisation, actor=tenant.owner, email="newcomer@acme.example", role="member"
+    )
+    card = _members_card(_page(owner, tenant))
+    assert "newcomer@acme.example" in card and "Invited just now" in card
+    services.invitation_revoke(invitation=invitation, actor=tenant.owner)
+    assert "newcomer@acme.example" not in _members_card(_page(owner, tenant))
+
+    membership = Membership.objects.get(organisation=tenant.organisation, user=tenant.member)
+    services.membership_remove(membership=membership, actor=tenant.owner)
+    html = _page(owner, tenant)
+    assert f"See all {n - 1} members" in html and tenant.member.email not in _members_card(html)
+
+    # A new name through the account page (not audited), a new address saved on the person.
+    assert owner.post("/account/", {"full_name": "Ottoline Renamed"}).status_code == 302
+    assert "<strong>Ottoline Renamed</strong>" in _members_card(_page(owner, tenant))
+    tenant.manager.email = "new.address@acme.example"
+    tenant.manager.save()
+    assert "new.address@acme.example" in _members_card(_page(owner, tenant))
+
+
+def test_an_invitation_expires_and_getting_started_moves_on_without_any_write(tenant) -> None:
+    """An invitation's status and "a workforce representative is invited" change with the clock: the
+    cached card lasts only until the first open invitation expires."""
+    from portal import services
+    from portal.models import Invitation, Membership
+    from portal.roles import Role
+
+    Membership.objects.filter(organisation=tenant.organisation, role=Role.WORKFORCE_REP).delete()
+    invitation = services.invitation_create(
+        organisation=tenant.organisation, actor=tenant.owner, email="rep2@acme.example", role=Role.WORKFORCE_REP
+    )
+    expires = timezone.now() + timedelta(hours=2)  # sooner than usual: the session outlives it
+    Invitation.objects.filter(pk=invitation.pk).update(expires_at=expires)  # before any page is cached
+    owner = client_for(tenant.owner)
+    html = _page(owner, tenant)
+    assert "rep2@acme.example" in _members_card(html)
+    assert "Expired" not in _members_card(html)
+    step = re.compile(r"Invite a workforce representative.*?</li>", re.S)
+    found = step.search(html)
+    assert found is not None and "Completed" in found.group(0)
+    with time_machine.travel(expires + timedelta(minutes=1)):
+        html = _page(owner, tenant)
+        assert "Expired" in _members_card(html)
+        found = step.search(html)
+        assert found is not None and "Not yet started" in found.group(0)

@@ -8,8 +8,10 @@ from django_scopes import scope, scopes_disabled
 from portal.models import AuditEvent, Organisation, Signature
 from portal.roles import Role
 from portal.signing import snapshot_hash
+from portal.versions import bump
 from principles.models import Commitment
 from tests.conftest import client_for
+from tests.querycount import assert_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -121,8 +123,12 @@ def test_commitment_pages_do_not_grow_with_the_history(tenant, framework, owner_
     base = f"/o/{slug}/commitment/"
 
     def measure() -> None:
-        # the commitments with their framework, signature and withdrawer; the current framework
-        _count(owner_client, base, 5, "commitment")
+        # warm, the content from the cache; cold (after any write): the commitments with their
+        # framework, signature and withdrawer, and the current framework
+        _count(owner_client, base, 3, "commitment")
+        bump(organisations=[tenant.organisation])
+        with assert_queries(5, "commitment, cold"):
+            assert owner_client.get(base).status_code == 200
         # whether one is active (the sign page redirects then: measured on a fresh organisation below)
         _count(owner_client, base + "withdraw/", 4, "withdraw")  # the active commitment
 
@@ -154,3 +160,36 @@ def test_signing_pages_do_not_grow(tenant, framework, outsider) -> None:
     for _ in range(3):
         add_member(OrganisationFactory(), outsider, Role.OWNER)
     measure()
+
+
+def test_the_commitment_page_is_cached_and_each_signing_or_withdrawal_is_seen_on_the_next_request(
+    tenant, framework, owner_client
+) -> None:
+    """The page's content is kept per organisation version, role and date (issue 19): a warm request
+    reads no commitment, and signing and withdrawing (through the pages and the service) show at once."""
+    from principles.services import commitment_withdraw
+
+    slug = tenant.organisation.slug
+    url = f"/o/{slug}/commitment/"
+    member = client_for(tenant.member)
+    assert "has not signed the commitment" in owner_client.get(url).content.decode()
+    assert "An owner of the organisation signs it." in member.get(url).content.decode()  # worded for the role
+    assert f"/o/{slug}/commitment/sign/" in owner_client.get(url).content.decode()
+    bump(organisations=[tenant.organisation])
+    with assert_queries(5, "commitment page, cold"):  # the base 3, the commitments, the current framework
+        cold = owner_client.get(url).content.decode()
+    with assert_queries(3, "commitment page, warm"):
+        warm = owner_client.get(url).content.decode()
+    assert warm.split("csrfmiddlewaretoken")[0] == cold.split("csrfmiddlewaretoken")[0]
+
+    _sign(owner_client, slug, name="Olivia Owen")
+    html = owner_client.get(url).content.decode()
+    assert "Olivia Owen, Managing Director" in html and "has not signed" not in html
+    assert "Olivia Owen, Managing Director" in member.get(url).content.decode()
+
+    with scope(organisation=tenant.organisation):
+        commitment = Commitment.objects.get()
+    commitment_withdraw(commitment=commitment, actor=tenant.owner, reason="We are <restructuring> & will re-sign")
+    html = owner_client.get(url).content.decode()
+    assert "has not signed the commitment" in html and "Earlier commitments" in html
+    assert "We are &lt;restructuring&gt; &amp; will re-sign" in html
