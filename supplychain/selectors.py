@@ -21,6 +21,9 @@ from supplychain.models import Campaign, InvitationState, Supplier, SupplierInvi
 
 STATES = ("invited", "accepted", "declined", "pending", "expired")
 
+# A campaign's invitations as (id, parent id, state, expires at, tier): see `campaign_rows`.
+CampaignRows = list[tuple[Any, Any, str, Any, int]]
+
 
 def register(organisation: Organisation, *, search: str = "", archived: bool = False) -> QuerySet[Supplier]:
     qs = Supplier.objects.filter(organisation=organisation, archived_at__isnull=not archived)
@@ -139,16 +142,23 @@ def invitations_sent(organisation: Organisation) -> QuerySet[SupplierInvitation]
 
 
 @scopes_disabled()  # the whole campaign, every inviter's invitations: shown only as counts beyond the viewer's own
-def campaign_coverage(campaign: Campaign) -> list[TierCoverage]:
-    """Invited, accepted, declined, pending and expired per tier (one query)."""
+def campaign_coverage(campaign: Campaign, *, rows: CampaignRows | None = None) -> list[TierCoverage]:
+    """Invited, accepted, declined, pending and expired per tier: one query, or none from `rows` (the
+    campaign's rows as `campaign_rows` reads them, which the campaign page also counts its tree from)."""
     now = timezone.now()
     tiers = {t: TierCoverage(t) for t in range(1, campaign.depth + 1)}
-    rows = (
+    if rows is not None:
+        for _id, _parent, state, expires_at, tier_number in rows:
+            tier = tiers.setdefault(tier_number, TierCoverage(tier_number))
+            tier.counts["invited"] += 1
+            tier.counts[_effective_state(state, expires_at, now)] += 1
+        return [tiers[t] for t in sorted(tiers)]
+    grouped = (
         SupplierInvitation.objects.filter(campaign=campaign)
         .values("tier", "state", "expires_at")
         .annotate(n=Count("id"))
     )
-    for row in rows:
+    for row in grouped:
         tier = tiers.setdefault(row["tier"], TierCoverage(row["tier"]))
         tier.counts["invited"] += row["n"]
         tier.counts[_effective_state(row["state"], row["expires_at"], now)] += row["n"]
@@ -198,10 +208,10 @@ _TREE_FIELDS = (
 
 
 @scopes_disabled()  # the whole campaign, every inviter's invitations: shown only as counts beyond the viewer's own
-def campaign_tree(campaign: Campaign, *, viewer: Organisation) -> list[TreeNode]:
+def campaign_tree(campaign: Campaign, *, viewer: Organisation, rows: CampaignRows | None = None) -> list[TreeNode]:
     """The viewer's own invitations in the campaign, named; everything further down only as counts.
 
-    Two queries: the whole campaign as bare rows (id, parent, state, expiry: enough to count), and
+    Two queries: the whole campaign as bare rows (`campaign_rows`, unless given), and
     the viewer's own invitations with what their rows show, each with whether its supplier shares
     its maturity with the viewer (a subquery, not a query of its own). Reading every invitation of
     the campaign with its five related rows cost most of the campaign page on large campaigns."""
@@ -216,7 +226,7 @@ def campaign_tree(campaign: Campaign, *, viewer: Organisation) -> list[TreeNode]
         .order_by("tier", "supplier__name")
     )
     shared = {inv.supplier_organisation_id for inv in own if inv.shares_maturity}  # type: ignore[attr-defined]
-    return _tree_nodes(_campaign_rows(campaign), own, viewer=viewer, shared=shared)
+    return _tree_nodes(campaign_rows(campaign) if rows is None else rows, own, viewer=viewer, shared=shared)
 
 
 @scopes_disabled()  # the whole campaign, every inviter's invitations: shown only as counts beyond the viewer's own
@@ -229,26 +239,30 @@ def campaign_tree_nodes(
     # Only which suppliers share their maturity: their ids, not the rows with their organisations.
     links = SupplierLink.objects.filter(buyer=viewer, share_maturity=True)
     shared = set(links.values_list("supplier_organisation_id", flat=True))
-    return _tree_nodes(_campaign_rows(campaign), invitations, viewer=viewer, shared=shared)
+    return _tree_nodes(campaign_rows(campaign), invitations, viewer=viewer, shared=shared)
 
 
-def _campaign_rows(campaign: Campaign) -> list[tuple[Any, Any, str, Any]]:
-    """Every invitation of the campaign as (id, parent id, state, expires at): what counting needs."""
+@scopes_disabled()  # the whole campaign, every inviter's invitations: shown only as counts beyond the viewer's own
+def campaign_rows(campaign: Campaign) -> CampaignRows:
+    """Every invitation of the campaign as (id, parent id, state, expires at, tier), in no order: what
+    counting the tree below each invitation, and the coverage per tier, need (one query for both)."""
     return list(
-        SupplierInvitation.objects.filter(campaign=campaign).values_list("id", "parent_id", "state", "expires_at")
+        SupplierInvitation.objects.filter(campaign=campaign)
+        .order_by()
+        .values_list("id", "parent_id", "state", "expires_at", "tier")
     )
 
 
 def _tree_nodes(
-    rows: list[tuple[Any, Any, str, Any]], own: Sequence[SupplierInvitation], *, viewer: Organisation, shared: set[Any]
+    rows: CampaignRows, own: Sequence[SupplierInvitation], *, viewer: Organisation, shared: set[Any]
 ) -> list[TreeNode]:
     now = timezone.now()
-    children: dict[Any, list[tuple[Any, Any, str, Any]]] = defaultdict(list)
+    children: dict[Any, list[tuple[Any, Any, str, Any, int]]] = defaultdict(list)
     for row in rows:
         children[row[1]].append(row)
 
     def count_below(pk: Any, into: dict[str, int], seen: set) -> None:
-        for child_pk, _parent, state, expires_at in children.get(pk, []):
+        for child_pk, _parent, state, expires_at, _tier in children.get(pk, []):
             if child_pk in seen:
                 continue
             seen.add(child_pk)
