@@ -135,14 +135,14 @@ def _written_field(field: forms.BoundField) -> str:
             (
                 f'<p class="error-message" id="{auto_id}_error">'
                 + "<br>".join(
-                    f'<span class="visually-hidden">{error_label}</span> {conditional_escape(error)}'
+                    f'<span class="visually-hidden">{error_label}</span> {conditional_escape(cast(str, error))}'
                     for error in errors
                 )
                 + "</p>"
             )
             if errors
             else "",
-            f"\n  {conditional_escape(field)}\n\n</div>",
+            f"\n  {conditional_escape(cast(Any, field))}\n\n</div>",  # its __html__: the widget
         )
     )
 

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db import models
 from django.db.models import Count, Q, QuerySet
@@ -298,7 +298,7 @@ def own_invitations(campaign: Campaign, *, viewer: Organisation) -> list[Supplie
                 invitation = model.from_db(db, [f.attname for f in fields], chunk)
                 continue
             related = model.from_db(db, [f.attname for f in fields], chunk) if chunk[0] is not None else None
-            SupplierInvitation._meta.get_field(relation).set_cached_value(invitation, related)
+            cast(models.ForeignKey, SupplierInvitation._meta.get_field(relation)).set_cached_value(invitation, related)
         invitation.shares_maturity = bool(raw[-1])
         invitations.append(invitation)
     return invitations
