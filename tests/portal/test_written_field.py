@@ -39,6 +39,13 @@ class Hostile(forms.Form):
         raise forms.ValidationError(['First <b>"bad"</b> & wrong', "Second"])
 
 
+def _allauth_forms(data: dict[str, str] | None) -> list[forms.BaseForm]:
+    """The sign-in library's forms go through the same renderer (their labels in the portal's words)."""
+    from allauth.account.forms import LoginForm, ResetPasswordForm, SignupForm
+
+    return [LoginForm(data, request=None), SignupForm(data), ResetPasswordForm(data)]
+
+
 def _forms() -> list[forms.BaseForm]:
     user = User(email="ann@example.com", full_name="Ann")
     user.set_password("secret-password-1")
@@ -61,6 +68,7 @@ def _forms() -> list[forms.BaseForm]:
             Hostile(data),
             Hostile(data, auto_id=False),
             Hostile(data, prefix="p<x>"),
+            *_allauth_forms(data),
         ]
     return made
 
