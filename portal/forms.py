@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.choices import BaseChoiceIterator
 from django.utils.html import conditional_escape, escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organisation, Sector, SizeBand, User
@@ -80,9 +80,71 @@ class PortalFormRenderer(TemplatesSetting):
 
     def render(self, template_name: str, context: dict[str, Any], request: Any = None) -> str:
         if template_name == self.field_template_name and "field" in context:
-            _portal_words(context["field"])
-            _decorate_widget(context["field"])
+            field = context["field"]
+            _portal_words(field)
+            _decorate_widget(field)
+            if not field.use_fieldset and getattr(field.field.widget, "input_type", None) != "checkbox":
+                return _written_field(field)
+        elif template_name in _INPUT_TEMPLATES and "widget" in context:
+            return _written_input(context["widget"])
+        elif template_name == _TEXTAREA_TEMPLATE and "widget" in context:
+            widget = context["widget"]
+            value = conditional_escape(widget["value"]) if widget["value"] else ""
+            name = conditional_escape(widget["name"])
+            return f'<textarea name="{name}"{_template_attrs(widget["attrs"])}>\n{value}</textarea>'
         return super().render(template_name, context, request=request)
+
+
+# Django's input widgets whose templates are only `{% include "django/forms/widgets/input.html" %}`
+# (tests/portal/test_written_field.py checks they still are), and its textarea: written in Python,
+# the same HTML, at a tenth of the templates' cost.
+_INPUT_TEMPLATES = frozenset(
+    f"django/forms/widgets/{name}.html" for name in ("text", "email", "number", "password", "url", "date", "hidden")
+)
+_TEXTAREA_TEMPLATE = "django/forms/widgets/textarea.html"
+
+
+def _written_input(widget: dict[str, Any]) -> str:
+    """django/forms/widgets/input.html with its attrs.html, in Python."""
+    value = widget["value"]
+    # `|stringformat:'s'` keeps a safe string safe; anything else is written as text and escaped.
+    text = conditional_escape(value) if isinstance(value, str) else escape(str(value))
+    written = "" if value is None else f' value="{text}"'
+    return (
+        f'<input type="{conditional_escape(widget["type"])}" name="{conditional_escape(widget["name"])}"'
+        f"{written}{_template_attrs(widget['attrs'])}>"
+    )
+
+
+def _written_field(field: forms.BoundField) -> str:
+    """templates/forms/field.html's last branch (a label, a hint, the errors, the widget: every field
+    but radios, checkboxes and fieldsets), written in Python, byte for byte the template's
+    (tests/portal/test_written_field.py draws every form's fields both ways). The template cost about
+    a millisecond a field, most of a form page's own time; the other branches stay in the template."""
+    errors = field.errors
+    auto_id = conditional_escape(field.auto_id)
+    help_text = field.help_text
+    error_label = conditional_escape(gettext("Error:"))
+    return "".join(
+        (
+            f'<div class="form-group{" form-group--error" if errors else ""}">\n\n  <label class="label" for="',
+            conditional_escape(field.id_for_label),
+            f'">{conditional_escape(field.label)}</label>\n  ',
+            f'<div class="hint" id="{auto_id}_helptext">{help_text}</div>' if help_text else "",
+            "\n  ",
+            (
+                f'<p class="error-message" id="{auto_id}_error">'
+                + "<br>".join(
+                    f'<span class="visually-hidden">{error_label}</span> {conditional_escape(cast(str, error))}'
+                    for error in errors
+                )
+                + "</p>"
+            )
+            if errors
+            else "",
+            f"\n  {conditional_escape(cast(Any, field))}\n\n</div>",  # its __html__: the widget
+        )
+    )
 
 
 def _template_attrs(attrs: dict[str, Any]) -> str:
@@ -103,12 +165,20 @@ class WrittenSelect(forms.Select):
     list (about 250 options), the audit trail's actions."""
 
     def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
+        return self._written(name, attrs, self.options_html(self.format_value(value)))
+
+    def _written(self, name: str, attrs: dict[str, Any] | None, options: str) -> SafeString:
         final = self.build_attrs(self.attrs, attrs)
         if self.allow_multiple_selected:
             final["multiple"] = True
-        chosen = self.format_value(value)
+        return mark_safe(  # noqa: S308 - the name and attributes escaped here, the options in options_html
+            f'<select name="{conditional_escape(name)}"{_template_attrs(final)}>{options}\n</select>'
+        )
+
+    def options_html(self, chosen: list[str]) -> str:
+        """The options (and option groups), escaped, those whose values are in `chosen` selected."""
         has_selected = False
-        parts = [f'<select name="{conditional_escape(name)}"{_template_attrs(final)}>']
+        parts = []
         for option_value, option_label in self.choices:
             if isinstance(option_label, (list, tuple)):
                 group_name, options = option_value, option_label
@@ -125,8 +195,43 @@ class WrittenSelect(forms.Select):
                 )
             if group_name:
                 parts.append("\n  </optgroup>")
-        parts.append("\n</select>")
-        return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped
+        return "".join(parts)
+
+
+# The country list's options, nothing selected, by language and whether a blank choice leads them.
+_COUNTRY_OPTIONS: dict[tuple[str | None, bool], str] = {}
+
+
+class CountrySelect(WrittenSelect):
+    """The country list (django_countries' ~250 countries, names in the active language), the same in
+    every form: its options written by WrittenSelect once a process per language and reused, the
+    chosen one marked selected. Reading the list (the names translated and sorted) and writing its
+    options were still most of the supplier page's own time. The same HTML as WrittenSelect's, so as
+    Django's (tests/portal/test_written_select.py). For CountryField choices only: the cache knows
+    nothing of other choices (a field that is not required has django_countries' blank choice first,
+    so that is part of the key)."""
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
+        chosen = self.format_value(value)
+        if self.allow_multiple_selected or len(chosen) != 1:
+            return super().render(name, value, attrs, renderer)
+        # WrittenSelect selects the first option of that value: its tag as written, first found.
+        tag = f'<option value="{escape(chosen[0])}">'
+        return self._written(name, attrs, self._options().replace(tag, tag[:-1] + " selected>", 1))
+
+    def _options(self) -> str:
+        key = (get_language(), self.is_required)
+        options = _COUNTRY_OPTIONS.get(key)
+        if options is None:
+            options = _COUNTRY_OPTIONS[key] = self.options_html([])
+        return options
+
+    def use_required_attribute(self, initial: Any) -> bool:
+        """Select's rule (`required` only when the first option is blank) from the written options,
+        not by reading the whole list again."""
+        if self.allow_multiple_selected or not forms.Widget.use_required_attribute(self, initial):
+            return super().use_required_attribute(initial)
+        return self._options().startswith('\n  <option value="">')
 
 
 class DateInput(forms.DateInput):
@@ -219,7 +324,7 @@ class OrganisationForm(PortalFormMixin, forms.ModelForm):
         }
         widgets = {
             "name": forms.TextInput(attrs={"autocomplete": "organization"}),
-            "country": WrittenSelect,  # about 250 options: Django's template per option cost most of the page
+            "country": CountrySelect,  # about 250 options: Django's template per option cost most of the page
         }
         error_messages = {
             "name": {"required": _("Enter your organisation's name")},

@@ -7,7 +7,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.forms import DateInput, PortalFormMixin, WrittenSelect
+from portal.forms import CountrySelect, DateInput, PortalFormMixin
 from portal.text import SingleLineValidator
 from supplychain.models import Supplier
 
@@ -16,7 +16,7 @@ class SupplierForm(PortalFormMixin, forms.ModelForm):
     class Meta:
         model = Supplier
         fields = ["name", "contact_name", "contact_email", "company_number", "country"]
-        widgets = {"country": WrittenSelect}  # about 250 options: Django's template per option cost most of the page
+        widgets = {"country": CountrySelect}  # about 250 options: Django's template per option cost most of the page
         help_texts = {
             "contact_email": _("The person who can commit the supplier: the invitation goes to this address."),
             "company_number": _("Optional. Used to recognise the same company in later imports."),

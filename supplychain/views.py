@@ -277,14 +277,15 @@ def campaign_detail(request: TenantRequest, org_slug: str, campaign_id: Any) -> 
     membership = _require_supply_chain(request)
     campaign = _campaign_for_viewer(request, campaign_id)
     owner = campaign.organisation_id == request.organisation.pk
+    rows = selectors.campaign_rows(campaign)  # one read of the whole campaign for the coverage and the tree
     return render(
         request,
         "supplychain/campaign_detail.html",
         {
             "campaign": campaign,
             "owner": owner,
-            "coverage": selectors.campaign_coverage(campaign) if owner else None,
-            "tree": selectors.campaign_tree(campaign, viewer=request.organisation),
+            "coverage": selectors.campaign_coverage(campaign, rows=rows) if owner else None,
+            "tree": selectors.campaign_tree(campaign, viewer=request.organisation, rows=rows),
             "can_edit": membership.can("edit_content"),
             "now": timezone.now(),
             "repeats": (

@@ -8,7 +8,7 @@ import pytest
 from django import forms
 
 from portal.activity import verb_choices
-from portal.forms import AuditFilterForm, OrganisationForm, WrittenSelect
+from portal.forms import _COUNTRY_OPTIONS, AuditFilterForm, CountrySelect, OrganisationForm, WrittenSelect
 from supplychain.forms import SupplierForm
 
 
@@ -43,3 +43,55 @@ def test_the_audit_trails_action_select_is_djangos_byte_for_byte() -> None:
         assert written == _as_django_draws_it(field), data
         assert "<optgroup label=" in written
     assert f'<option value="{verb}" selected>' in str(AuditFilterForm({"verb": verb}, verbs=verb_choices())["verb"])
+
+
+def _country_forms() -> list[type[forms.Form]]:
+    """A required country field (the supplier's and the organisation's) and one that may be left
+    blank (django_countries puts its blank choice first)."""
+    from django_countries.fields import CountryField
+
+    class Optional(forms.Form):
+        country = CountryField(blank=True).formfield(widget=CountrySelect)
+
+    return [SupplierForm, OrganisationForm, Optional]
+
+
+def test_the_country_select_writes_what_written_select_writes_for_every_country() -> None:
+    """CountrySelect reuses its options, nothing chosen, and marks the chosen one: for every value
+    (each country, none, blank, unknown, hostile text), required or not, the same HTML as
+    WrittenSelect's (itself Django's, above), whichever was drawn first."""
+    from django_countries import countries
+
+    values = [None, "", "XX", '"><script>alert(1)</script>', "gb", *(code for code, _name in countries)]
+    for form_class in _country_forms():
+        for first in (values, list(reversed(values))):  # the cached list filled either way round
+            _COUNTRY_OPTIONS.clear()
+            for value in first:
+                field = form_class({"country": value} if value is not None else None)["country"]
+                widget = field.field.widget
+                assert type(widget) is CountrySelect
+                attrs = {"id": "id_country", "class": "select", "aria-invalid": "true"}
+                written = widget.render("country", value, attrs)
+                plain = WrittenSelect.render(widget, "country", value, attrs)
+                assert written == plain, (form_class.__name__, value)
+                if value and value.upper() == value and value in dict(countries):
+                    assert f'<option value="{value}" selected>' in written
+    assert "&lt;script&gt;" not in str(SupplierForm({"country": "<script>"})["country"])  # not an option, not echoed
+
+
+def test_the_country_options_are_kept_by_language_and_blank_choice() -> None:
+    from django.utils import translation
+
+    _COUNTRY_OPTIONS.clear()
+    optional = _country_forms()[2]
+    str(SupplierForm()["country"])
+    str(optional()["country"])
+    assert set(_COUNTRY_OPTIONS) == {(translation.get_language(), True), (translation.get_language(), False)}
+    assert _COUNTRY_OPTIONS[(translation.get_language(), False)].startswith('\n  <option value="">')
+    assert not _COUNTRY_OPTIONS[(translation.get_language(), True)].startswith('\n  <option value="">')
+    with translation.override("fr"):  # another language: its own list (its names translated)
+        french = str(SupplierForm({"country": "DE"})["country"])
+        plain = WrittenSelect.render(SupplierForm()["country"].field.widget, "country", "DE", {"id": "id_country"})
+    assert ("fr", True) in _COUNTRY_OPTIONS
+    assert french == plain
+    assert '<option value="DE" selected>Germany</option>' in str(SupplierForm({"country": "DE"})["country"])
