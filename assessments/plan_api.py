@@ -21,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from assessments import plans, selectors, workflow
-from assessments.api import _DATE, _DATETIME, _member_ref
+from assessments.api import _DATE, _DATETIME, _member_ref, visible_id
 from assessments.models import (
     AssessmentStatus,
     ChangeRequest,
@@ -411,7 +411,8 @@ class MeetingListView(PlanMixin, OrganisationListView):
     ordering = "held_on"
 
     def get_queryset(self) -> QuerySet[ConsultationMeeting]:
-        return self.get_plan().meetings.all()
+        plan_id = visible_id(selectors.visible_plans(self.membership), self.kwargs["plan_id"])
+        return ConsultationMeeting.objects.filter(plan_id=plan_id)
 
     @extend_schema(request=MeetingCreateSerializer, responses={201: MeetingSerializer})
     def post(self, request: Request, org: str, plan_id: Any) -> Response:
