@@ -242,7 +242,7 @@ class AssessmentQuery(serializers.Serializer[Any]):
 def visible_id(queryset: QuerySet[Any], pk: Any) -> Any:
     """The id of the item the caller may see (404 otherwise), read alone: for lists of what it holds,
     which need nothing else of it (one narrow query, cheaper to build than the item with its people)."""
-    found = queryset.filter(pk=pk).values_list("pk", flat=True).first()
+    found = queryset.filter(pk=pk).order_by().values_list("pk", flat=True).first()
     if found is None:
         raise Http404
     return found
@@ -460,6 +460,20 @@ class ResponseQuery(serializers.Serializer[Any]):
     principle = serializers.IntegerField(required=False, min_value=1, help_text="Only this principle's criteria.")
 
 
+# What a row of the list reads: the answer, and only the columns shown of its criterion and people.
+_RESPONSE_ROW = (
+    *(f.name for f in CriterionResponse._meta.concrete_fields),
+    "criterion__code",
+    "criterion__title",
+    "criterion__evidence_expected",
+    "criterion__principle__number",
+    "updated_by__email",
+    "updated_by__full_name",
+    "confirmed_by__email",
+    "confirmed_by__full_name",
+)
+
+
 class ResponseListView(OrganisationListView):
     """The answer to every criterion, in the framework's order."""
 
@@ -468,7 +482,9 @@ class ResponseListView(OrganisationListView):
     ordering = "sequence"
 
     def get_queryset(self) -> QuerySet[CriterionResponse]:
-        queryset = _responses(visible_id(selectors.visible_assessments(self.membership), self.kwargs["assessment_id"]))
+        queryset = _responses(
+            visible_id(selectors.visible_assessments(self.membership), self.kwargs["assessment_id"])
+        ).only(*_RESPONSE_ROW)
         number = self.query().get("principle")
         return queryset.filter(criterion__principle__number=number) if number else queryset
 
