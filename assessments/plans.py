@@ -41,6 +41,7 @@ from assessments.workflow import (
 from portal.audit import audit_record
 from portal.models import Membership, Organisation, User
 from portal.text import one_line, require_single_line
+from portal.versions import bump
 
 SECTION_FIELDS = {key: fields for key, _title, fields in PLAN_SECTIONS}
 SECTION_TITLES = {key: title for key, title, _fields in PLAN_SECTIONS}
@@ -125,6 +126,10 @@ def plan_update_section(
                 before={k: v for k, v in before.items() if before[k] != after[k]},
                 after={k: v for k, v in after.items() if before[k] != after[k]},
             )
+        elif evidence_ids is not None:
+            # Cited evidence alone is not audited, so nothing else bumps: signed content hashes
+            # (workflow.current_subject_hash).
+            bump(organisations=[organisation])
     return plan
 
 

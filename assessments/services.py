@@ -37,6 +37,7 @@ from portal.models import Membership, Organisation, User
 from portal.notifications import Email, notify
 from portal.roles import Role
 from portal.text import require_single_line
+from portal.versions import bump
 from principles.models import Criterion, Framework
 
 
@@ -335,6 +336,9 @@ def response_save(
                 before=before,
                 after=after,
             )
+        else:
+            # Not audited, so nothing else bumps: signed content hashes (workflow.current_subject_hash).
+            bump(organisations=[organisation])
         if confirming:
             _record_confirmation(response, actor, changed=True)
     return SaveResult(response, True)

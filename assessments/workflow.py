@@ -236,6 +236,76 @@ def subject_hash(subject: Subject) -> str:
     return snapshot_hash(subject_snapshot(subject))
 
 
+# --- The current content hash, cached -----------------------------------------------------------
+#
+# A list of signatures says whether each still matches the content, which needs the hash of the whole
+# subject (every answer and its cited evidence, or every plan section, meeting and EqIA row): 3-4
+# queries and the canonical JSON on every request. `current_subject_hash` keeps it in the cache under
+# the organisation's version (`portal.versions`), read *before* the subject was loaded:
+#
+# * every audited change bumps the organisation (`audit_record`), and the writes that change a
+#   snapshot without an audit event bump it themselves (`services.response_save` for a narrative,
+#   `plans.plan_update_section` for cited evidence alone);
+# * a plan's EqIA row whose owner's email was not recorded at signing reads the owner's *current*
+#   email, which changes with no organisation write: the entry names those people, and is used only
+#   while their versions (bumped whenever a person is saved) are the ones it was built with;
+# * inside a transaction with writes waiting to commit (or a test case's), the hash is computed.
+
+
+SUBJECT_HASH_TIMEOUT = 3600  # also bounds how long a hash outlives a bump lost with a failed cache write
+
+
+def subject_content_version(organisation: Any) -> str | None:
+    """The organisation's version, to read before loading a subject whose hash `current_subject_hash`
+    is asked for (None: do not use the cache now)."""
+    from portal.header import cache_trusted
+    from portal.versions import versions
+
+    return versions(organisations=[organisation]) if cache_trusted() else None
+
+
+def _hash_key(subject: Subject, organisation_version: str) -> str:
+    return f"subject-hash:1:{subject_type_of(subject)}:{subject.pk}:{organisation_version}"
+
+
+def _owners_by_current_email(subject: Subject) -> list[str]:
+    """The people whose current email the plan's snapshot reads (EqIA rows with no recorded email)."""
+    if not isinstance(subject, Plan):
+        return []
+    eqia = getattr(subject, "eqia", None)
+    rows = eqia_rows(eqia) if eqia else []
+    return sorted({str(r.owner_id) for r in rows if r.owner_id is not None and not r.recorded_owner_email})
+
+
+def current_subject_hash(subject: Subject, organisation_version: str | None) -> str:
+    """`subject_hash(subject)`, from the cache when current. `organisation_version`: what
+    `subject_content_version` answered before the subject was loaded (None: computed, not cached)."""
+    from django.core.cache import cache
+
+    from portal.header import cache_trusted
+    from portal.versions import versions
+
+    if organisation_version is None or not cache_trusted():
+        return subject_hash(subject)
+    key = _hash_key(subject, organisation_version)
+    entry = cache.get(key)
+    people: list[str] = entry["people"] if entry else []
+    # Read before the data, so that a hash built from data older than a bump is never current.
+    people_version = versions(people=people) if people else ""
+    if entry is not None and entry["people_version"] == people_version:
+        return str(entry["hash"])
+    content_hash = subject_hash(subject)
+    owners = _owners_by_current_email(subject)
+    # Their versions were read before the rows only if the last entry named the same people; else the
+    # entry is kept without, and the next request reads their versions first and hashes once more.
+    cache.set(
+        key,
+        {"hash": content_hash, "people": owners, "people_version": people_version if owners == people else None},
+        timeout=SUBJECT_HASH_TIMEOUT,
+    )
+    return content_hash
+
+
 @dataclass(frozen=True)
 class SignatureView:
     signature: Signature

@@ -95,6 +95,10 @@ class FrameworkView(GenericApiView):
 # --- Commitments ---------------------------------------------------------------------------------
 
 
+_DATETIME = serializers.DateTimeField()  # formats as every serializer field does
+_DATE = serializers.DateField()
+
+
 class CommitmentPersonSerializer(serializers.Serializer[Any]):
     email = serializers.EmailField()
     full_name = serializers.CharField()
@@ -177,6 +181,46 @@ class CommitmentSerializer(serializers.ModelSerializer[Commitment]):
 
     def get_reaffirmation_open(self, commitment: Commitment) -> bool:
         return commitment.reaffirmation_open()
+
+    def to_representation(self, commitment: Commitment) -> dict[str, Any]:
+        """What the fields above give, built directly (cheaper than DRF's walk over the nested
+        serializers; a test compares the two)."""
+        framework, signature, withdrawn_by = commitment.framework, commitment.signature, commitment.withdrawn_by
+        withdrawn_at, due, reaffirms = commitment.withdrawn_at, commitment.reaffirmation_due, commitment.reaffirms_id
+        return {
+            "id": str(commitment.pk),
+            "status": commitment.status,
+            "framework": {
+                "code": str(framework.code),
+                "version": int(framework.version),
+                "title": str(framework.title),
+                "content_hash": str(framework.content_hash),
+            },
+            "statement": str(commitment.statement),
+            "extends_to_supply_chain": bool(commitment.extends_to_supply_chain),
+            "signed_at": _DATETIME.to_representation(commitment.signed_at),
+            "signature": {
+                "id": str(signature.pk),
+                "signer_email": str(signature.signer_email),
+                "signer_name": signature.signer.full_name if signature.signer else "",
+                "typed_name": str(signature.typed_name),
+                "job_title": str(signature.job_title),
+                "decision": signature.decision,
+                "statement": str(signature.statement),
+                "content_hash": str(signature.content_hash),
+                "signed_at": _DATETIME.to_representation(signature.signed_at),
+                "auth_methods": [str(method) for method in signature.auth_methods],
+                "mfa_used": bool(signature.mfa_used),
+            },
+            "withdrawn_at": None if withdrawn_at is None else _DATETIME.to_representation(withdrawn_at),
+            "withdrawn_by": None
+            if withdrawn_by is None
+            else {"email": str(withdrawn_by.email), "full_name": str(withdrawn_by.full_name)},
+            "withdrawal_reason": str(commitment.withdrawal_reason),
+            "reaffirmation_due": None if due is None else _DATE.to_representation(due),
+            "reaffirmation_open": self.get_reaffirmation_open(commitment),
+            "reaffirms": None if reaffirms is None else str(reaffirms),
+        }
 
 
 class CommitmentSignSerializer(serializers.Serializer[Any]):
