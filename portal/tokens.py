@@ -312,8 +312,13 @@ def _cache_store(key_hash: str, token: ApiToken, entry: dict[str, Any] | None, c
 
 def bump_person_on_save(sender: Any, instance: Any, **kwargs: Any) -> None:
     """post_save/post_delete of a person, a token or a membership: the person's cached tokens (and
-    header) are read again. The services bump explicitly; this covers the admin and allauth."""
+    header) are read again, and for a membership its organisation's cached pages. The services bump
+    explicitly; this covers the admin, allauth and anything else that writes the rows."""
     bump(people=[instance.pk if sender is User else instance.user_id])
+    if sender is Membership:
+        # Who belongs, and in what role, is shown on the organisation's cached pages (the dashboard's
+        # members and getting-started list): a membership made or changed outside the services too.
+        bump(organisations=[instance.organisation_id])
     fields = kwargs.get("update_fields")
     if sender is User and not kwargs.get("created") and (fields is None or {"email", "full_name"} & set(fields)):
         # Their name and address are shown on their organisations' cached pages (the dashboard's members).
