@@ -11,17 +11,17 @@ to refuse) is handed to Django's `get_user` as it stands, which reads the row ag
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthenticationMiddleware
-from django.db import connections
+from django.db import connection
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 from django.utils.functional import SimpleLazyObject
 
+from portal import rows
 from portal.models import User
 
 # The backends whose `get_user` is ModelBackend's: the row by primary key, then `is_active`.
@@ -29,48 +29,18 @@ MODEL_BACKENDS = frozenset(
     {"django.contrib.auth.backends.ModelBackend", "allauth.account.auth_backends.AuthenticationBackend"}
 )
 
-_selects: dict[str, tuple[str, list[str], list[tuple[int, list[Callable[..., Any]], Any]]]] = {}
 
-
-def _select(alias: str) -> tuple[str, list[str], list[tuple[int, list[Callable[..., Any]], Any]]]:
-    """The SELECT of every concrete column of the person's row, the attribute names, and the converters
-    the ORM applies to each column on this database (none on PostgreSQL; dates and booleans on SQLite)."""
-    found = _selects.get(alias)
-    if found is None:
-        connection = connections[alias]
-        quote = connection.ops.quote_name
-        meta = User._meta
-        fields = meta.concrete_fields
-        table = quote(meta.db_table)
-        columns = ", ".join(f"{table}.{quote(str(f.column))}" for f in fields)
-        # Identifiers only, from the model's own metadata, quoted by the backend; the id is a parameter.
-        sql = f"SELECT {columns} FROM {table} WHERE {table}.{quote(str(meta.pk.column))} = %s"  # noqa: S608
-        converters = []
-        for i, field in enumerate(fields):
-            column = field.get_col(meta.db_table)
-            found_converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-            if found_converters:
-                converters.append((i, found_converters, column))
-        found = _selects[alias] = (sql, [f.attname for f in fields], converters)
-    return found
-
-
-def person_by_id(user_id: Any, *, using: str = "default") -> User | None:
-    """The person's row as `User.objects.get(pk=user_id)` makes it, or None when there is none."""
-    sql, names, converters = _select(using)
-    connection = connections[using]
+def person_by_id(user_id: Any) -> User | None:
+    """The person's row as `User.objects.get(pk=user_id)` makes it, or None when there is none
+    (`portal.rows`: the columns written once a process, the ORM's converters for this database)."""
+    quote = connection.ops.quote_name
+    table, pk = quote(User._meta.db_table), quote(str(User._meta.pk.column))
+    # Identifiers only, from the model's own metadata, quoted by the backend; the id is a parameter.
+    sql = f"SELECT {rows.columns(User, User._meta.db_table)} FROM {table} WHERE {table}.{pk} = %s"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, [User._meta.pk.get_db_prep_value(user_id, connection)])
         row = cursor.fetchone()
-    if row is None:
-        return None
-    if converters:
-        values = list(row)
-        for i, functions, column in converters:
-            for convert in functions:
-                values[i] = convert(values[i], column, connection)
-        row = tuple(values)
-    return User.from_db(using, names, row)
+    return None if row is None else rows.Loader(User)(row)
 
 
 def session_user(request: HttpRequest) -> Any:
