@@ -8,6 +8,11 @@ UV := python3 -m uv
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export PORTAL_SITE_URL ?= http://$(HOST):$(PORT)
+# Python writes its compiled bytecode (and pytest its rewritten test modules) to __pycache__, so each
+# process after the first imports instead of compiling: some machines set PYTHONDONTWRITEBYTECODE,
+# which made every test process, worker and subprocess compile everything again (15 s of the 21 s
+# a pytest process took to collect the suite).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: help
 help: ## List the targets
@@ -75,17 +80,14 @@ typecheck: install ## mypy with django-stubs
 	@$(VENV)/bin/mypy portal principles assessments supplychain reports
 
 # The suite runs in TEST_WORKERS processes (pytest-xdist; `auto`: one per CPU, 2 on CI), each with a test
-# database, Redis databases and var folder of its own (tests/conftest.py), then the tests marked `alone`
-# (tests/faults) in one process. Exit status 5 ("no tests collected") is not a failure: PYTEST_ARGS may
-# select tests of one part only. Both parts always run; the target fails if either fails.
+# database, Redis databases and var folder of its own (tests/conftest.py). The fault tests (tests/faults)
+# run among the rest: each kills only processes it started, restarts a PostgreSQL server of its own and
+# flushes only its own process's broker database.
 TEST_WORKERS ?= auto
 
 .PHONY: test
 test: lint typecheck var ## Set up, lint, type-check and run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
-	@status=0; \
-	$(VENV)/bin/pytest -n $(TEST_WORKERS) -m "not alone" $(PYTEST_ARGS) || { s=$$?; [ $$s -eq 5 ] || status=$$s; }; \
-	$(VENV)/bin/pytest -m alone $(PYTEST_ARGS) || { s=$$?; [ $$s -eq 5 ] || status=$$s; }; \
-	exit $$status
+	@$(VENV)/bin/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 .PHONY: clean
 clean: ## Remove the virtualenv and local data

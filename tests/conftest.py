@@ -50,8 +50,8 @@ if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # and, set here before the worker's Django settings load, Redis databases and a var folder of its own:
 # the suite clears the cache before every test and the fault tests flush the broker's queue, so two
 # workers must never share a Redis database. The real Celery workers a test starts (tests/worker.py)
-# inherit the same environment, hence the same numbers. Tests marked `alone` (tests/faults: they kill
-# processes, restart servers and time outages) run after the parallel part, in a run of their own.
+# inherit the same environment, hence the same numbers. The fault tests (tests/faults) run among the
+# rest: they kill only processes they started and restart a PostgreSQL server of their own.
 REDIS_DATABASES = 16  # Redis's default `databases`
 
 
@@ -104,13 +104,6 @@ def pytest_xdist_setupnodes(config, specs) -> None:
         environment = parallel_worker_environment(index, len(specs))
         os.makedirs(environment["PORTAL_VAR_DIR"], exist_ok=True)
         spec.env.update(environment)
-
-
-def pytest_collection_modifyitems(config, items) -> None:
-    faults = settings.BASE_DIR / "tests" / "faults"
-    for item in items:
-        if faults in item.path.parents:
-            item.add_marker(pytest.mark.alone)
 
 
 @pytest.fixture(scope="session")
