@@ -17,11 +17,12 @@ from typing import Any
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
+from portal import rows
 from portal.audit import audit_record
 from portal.header import cache_trusted
 from portal.models import ApiToken, Membership, Organisation, TokenRevokedReason, User
@@ -177,9 +178,10 @@ def token_authenticate(raw: str, *, now: Any = None) -> ApiToken:
     trusted = cache_trusted()
     entry, current = _cache_read(key_hash) if trusted else (None, None)
     token = _from_entry(entry, current) if entry is not None else None
+    cached = token is not None
     if token is None:
         with scopes_disabled():  # the token names its organisation: nothing to scope by before reading it
-            token = ApiToken.objects.select_related("user", "organisation").filter(prefix=prefix).first()
+            token = token_by_prefix(prefix)
         if token is None or not hmac.compare_digest(token.key_hash, key_hash):
             raise TokenRefused(_("The API token is not valid."))
     _check_usable(token, now)
@@ -187,12 +189,62 @@ def token_authenticate(raw: str, *, now: Any = None) -> ApiToken:
         with scope(organisation=token.organisation):
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
-        if entry is not None and getattr(token, _GRANT_ATTR, _UNREAD) is not _UNREAD:
+        if cached and entry is not None:
             # The same entry (its versions unchanged) with the new time; a bump since still wins.
             entry["token"] = _values(token, ApiToken)
             cache.set(_cache_key(key_hash), entry, timeout=CACHE_TIMEOUT)
-    if trusted and getattr(token, _GRANT_ATTR, _UNREAD) is _UNREAD:
+    if trusted and not cached:
         _cache_store(key_hash, token, entry, current)
+    return token
+
+
+_TOKEN_SQL: dict[str, str] = {}
+
+
+def _token_sql() -> str:
+    """The statement `token_by_prefix` runs, written once a process for the database in use."""
+    sql = _TOKEN_SQL.get(connection.vendor)
+    if sql is not None:
+        return sql
+    quote = connection.ops.quote_name
+
+    def column(model: Any, name: str) -> str:
+        return quote(model._meta.get_field(name).column)
+
+    models = (ApiToken, User, Organisation, Membership)
+    t, u, o, m = (quote(model._meta.db_table) for model in models)
+    selected = ", ".join(rows.columns(model, model._meta.db_table) for model in models)
+    # Identifiers only, from the models' own metadata, quoted by the backend; the prefix is a parameter.
+    sql = _TOKEN_SQL[connection.vendor] = (
+        f"SELECT {selected} FROM {t} "  # noqa: S608
+        f"INNER JOIN {u} ON {u}.{column(User, 'id')} = {t}.{column(ApiToken, 'user')} "
+        f"INNER JOIN {o} ON {o}.{column(Organisation, 'id')} = {t}.{column(ApiToken, 'organisation')} "
+        f"LEFT OUTER JOIN {m} ON {m}.{column(Membership, 'organisation')} = {t}.{column(ApiToken, 'organisation')} "
+        f"AND {m}.{column(Membership, 'user')} = {t}.{column(ApiToken, 'user')} "
+        f"WHERE {t}.{column(ApiToken, 'prefix')} = %s"
+    )
+    return sql
+
+
+def token_by_prefix(prefix: str) -> ApiToken | None:
+    """The token with `prefix`, its person and organisation, and the person's membership of that
+    organisation (None if there is none), as `ApiToken.objects.select_related("user", "organisation")`
+    and `Membership.objects.filter(organisation=..., user=...)` make them, in one hand-written SELECT
+    (`portal.rows`): an API request read from the database (a cache miss, and every request inside a
+    transaction with writes waiting) otherwise paid two ORM queries, mostly in building them. Run
+    where the caller has chosen the scope (the token's own read is deliberately cross-tenant)."""
+    found = rows.fetch(_token_sql(), [prefix])
+    if not found:
+        return None
+    row = found[0]
+    tokens, people, organisations = rows.Loader(ApiToken), rows.Loader(User), rows.Loader(Organisation)
+    token = tokens(row)
+    token.user = people(row, tokens.width)
+    token.organisation = organisations(row, tokens.width + people.width)
+    membership = rows.Loader(Membership)(row, tokens.width + people.width + organisations.width)
+    if membership is not None:
+        membership.user, membership.organisation = token.user, token.organisation
+    setattr(token, _GRANT_ATTR, membership)
     return token
 
 
@@ -233,7 +285,7 @@ def _check_usable(token: ApiToken, now: Any) -> None:
 
 CACHE_TIMEOUT = 120  # also bounds how long an entry outlives a bump lost with a failed cache write
 _GRANT_ATTR = "_cached_membership"
-_UNREAD = object()  # the membership was not read with the token (the database path)
+_UNREAD = object()  # the membership was not read with the token (a token not from `token_authenticate`)
 
 
 def _fields(model: Any, *, without: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -286,14 +338,10 @@ def _from_entry(entry: dict[str, Any], current: str | None) -> ApiToken | None:
 
 def _cache_store(key_hash: str, token: ApiToken, entry: dict[str, Any] | None, current: str | None) -> None:
     """Store the usable token read from the database with the person's membership of its organisation
-    (one query more, this once). The versions were read before the data only if a previous entry
+    (read with it by `token_by_prefix`). The versions were read before the data only if a previous entry
     named the same person and organisation; else it is stored without, and the next request reads the
     versions first and then the database once more."""
-    with scope(organisation=token.organisation):
-        membership = Membership.objects.filter(organisation=token.organisation, user=token.user).first()
-    if membership is not None:
-        membership.user, membership.organisation = token.user, token.organisation
-    setattr(token, _GRANT_ATTR, membership)
+    membership = getattr(token, _GRANT_ATTR)  # read with the token (`token_by_prefix`)
     same = entry is not None and entry["user_id"] == token.user_id and entry["org_id"] == token.organisation_id
     cache.set(
         _cache_key(key_hash),
