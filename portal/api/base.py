@@ -253,8 +253,8 @@ def _membership_by_slug(user: Any, slug: str) -> Membership | None:
 def resolve_organisation(request: Request, slug: str) -> tuple[Organisation, Membership]:
     """The organisation and the caller's (narrowed) membership; 404 for outsiders, as on the web.
 
-    Two queries a request with the credentials: the token (with its person and organisation) or the
-    session's person, then the membership (with its organisation)."""
+    With a token, no query more: the membership was read with the token (`portal.tokens`, from the
+    cache or in the token's one statement). With a session: the membership with its organisation."""
     token = token_of(request)
     if token is None:
         membership = _membership_by_slug(request.user, slug)
