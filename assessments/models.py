@@ -281,6 +281,9 @@ class Plan(models.Model):
     # When the final plan should be reviewed (12 months after it became final unless management
     # changes it). Not part of what was signed: changing it changes no signature.
     review_due = models.DateField(_("review date"), null=True, blank=True)
+    # The aggregate results of the workforce surveys that closed while the plan was under consultation
+    # (assessments.surveys.survey_close): part of the consultation record, so of what both sides sign.
+    survey_results = models.JSONField(default=list, blank=True)
 
     objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
 
@@ -456,3 +459,116 @@ class ChangeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Change request on {self.subject_type} {self.subject_id}"
+
+
+# --- Workforce pulse surveys (DESIGN.md section 12) -------------------------------------------------
+#
+# Anonymous by construction: a response row holds the answers and nothing else (no person, no code,
+# no address, no browser, no time), and the codes table says only whether a code is spent. The
+# rules live in assessments/surveys.py.
+
+
+class SurveyStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    OPEN = "open", _("Open for answers")
+    CLOSED = "closed", _("Closed")
+
+
+class QuestionKind(models.TextChoices):
+    LIKERT = "likert", _("Agree or disagree (five points)")
+    YES_NO = "yes_no", _("Yes or no")
+    TEXT = "text", _("Written answer (optional)")
+    GROUP = "group", _("Grouping question (optional)")
+
+
+MIN_SURVEY_THRESHOLD = 5  # no result is ever shown for fewer responses than this
+
+
+class Survey(models.Model):
+    """A short anonymous survey of the workforce, drafted by either side and approved by both."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="surveys")
+    plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.CASCADE, related_name="surveys")
+    assessment = models.ForeignKey(Assessment, null=True, blank=True, on_delete=models.CASCADE, related_name="surveys")
+    # The earlier survey this one repeats (after the change went live), for before-and-after results.
+    repeats = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="repeated_by")
+    title = models.CharField(_("title"), max_length=200)
+    introduction = models.TextField(_("introduction for the people answering"), blank=True)
+    status = models.CharField(max_length=10, choices=SurveyStatus.choices, default=SurveyStatus.DRAFT)
+    threshold = models.PositiveSmallIntegerField(_("fewest responses for a result"), default=MIN_SURVEY_THRESHOLD)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    opened_on = models.DateField(null=True, blank=True)
+    closed_on = models.DateField(null=True, blank=True)
+    # Frozen when the survey closes: the aggregate results (never a response) and their SHA-256.
+    results = models.JSONField(null=True, blank=True)
+    results_hash = models.CharField(max_length=64, blank=True)
+    # True when it closed while its plan was still open to review: the results are then part of the
+    # plan's consultation record, which both sides sign.
+    bound_to_plan = models.BooleanField(default=False)
+    codes_printed = models.PositiveIntegerField(default=0)
+    invitations_sent = models.PositiveIntegerField(default=0)
+
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(threshold__gte=MIN_SURVEY_THRESHOLD), name="survey_threshold_at_least_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SurveyQuestion(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=10, choices=QuestionKind.choices)
+    text = models.CharField(_("question"), max_length=300)
+    bank_key = models.CharField(max_length=40, blank=True)  # the question bank's entry it came from
+    principle = models.PositiveSmallIntegerField(null=True, blank=True)
+    options = models.JSONField(default=list, blank=True)  # a grouping question's answers
+
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["survey", "position"], name="survey_question_position")]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class SurveyCode(models.Model):
+    """A single-use code, stored as its SHA-256. It says whether it was used, never when or for what."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="codes")
+    code_hash = models.CharField(max_length=64, unique=True)
+    spent = models.BooleanField(default=False)
+
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
+
+    def __str__(self) -> str:
+        return f"code {self.code_hash[:8]}"
+
+
+class SurveyResponse(models.Model):
+    """One person's answers: {question id: answer}. Deliberately nothing else."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
+    answers = models.JSONField()
+
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
+
+    def __str__(self) -> str:
+        return "a response"

@@ -357,6 +357,7 @@ def plan_amend(*, plan: Plan, actor: User) -> Plan:
             kind=plan.kind,
             title=plan.title,
             created_by=actor,
+            survey_results=plan.survey_results,  # the consultation record goes on with its surveys
             **{name: getattr(plan, name) for name in fields},
         )
         for meeting in plan.meetings.all():

@@ -205,6 +205,8 @@ def plan_snapshot(plan: Plan) -> dict[str, Any]:
     snapshot["sections"]["consultation"]["meetings"] = [
         {"held_on": m.held_on, "participants": m.participants, "notes": m.notes} for m in plan_meetings(plan)
     ]
+    if plan.survey_results:  # only then: the snapshots of plans without surveys are as they were signed
+        snapshot["sections"]["consultation"]["surveys"] = plan.survey_results
     eqia = getattr(plan, "eqia", None)
     snapshot["sections"]["equality"] = {
         "outcome": eqia.outcome if eqia else "",
