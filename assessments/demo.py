@@ -135,7 +135,7 @@ def demo_assessment(organisation: Organisation, users: dict[str, User]) -> None:
 
 def demo_plans(organisation: Organisation, users: dict[str, User]) -> None:
     """A plan in consultation with the reps, and a final plan the reps signed with reservations."""
-    from assessments import plans, workflow
+    from assessments import plans, surveys, workflow
     from assessments.models import Characteristic, ConsultationOutcome, EqiaOutcome, Impact, Plan
     from portal.models import SignatureDecision
     from portal.signing import SigningContext
@@ -224,6 +224,10 @@ def demo_plans(organisation: Organisation, users: dict[str, User]) -> None:
             notes="Agreed the conditions and the retraining schedule in paid hours.",
         )
         plans.plan_submit(plan=signed, actor=manager)
+        # The line 3 workforce's own voice, closed while the plan was in review: its results are part of
+        # the consultation record both sides sign below.
+        demo_survey(signed, manager=manager, rep=rep)
+        signed.refresh_from_db()
         workflow.subject_sign(
             subject=signed,
             signer=rep,
@@ -270,9 +274,84 @@ def demo_plans(organisation: Organisation, users: dict[str, User]) -> None:
             justification="Training times move into day shifts so that part-time and night-shift staff can attend.",
         )
         plans.plan_submit(plan=draft, actor=manager)
+        surveys.survey_create(
+            organisation=organisation,
+            actor=rep,
+            plan=draft,
+            data=surveys.QuestionsInput(
+                title="Digital skills: what the maintenance team thinks",
+                introduction="Before the plan is agreed, the representatives want to hear from every fitter.",
+                bank_keys=["told_before", "training_offered", "training_enough", "job_security"],
+                comment_question="What would make the training work for you?",
+                groupings={"shift": ["Days", "Nights"]},
+            ),
+        )
         workflow.comment_add(
             subject=draft,
             author=rep,
             anchor="skills",
             body="Will night-shift fitters get the same course in working hours?",
         )
+
+
+# Twelve answers from the line 3 workforce: (told before, offered training, job secure, shift, comment).
+_DEMO_ANSWERS = [
+    ("4", "yes", "4", "Days", "The paired working weeks made the difference."),
+    ("5", "yes", "4", "Days", ""),
+    ("4", "yes", "3", "Days", "I'd like to know who sees the cycle logs."),
+    ("2", "yes", "2", "Nights", "Night shift heard about it last."),
+    ("4", "yes", "4", "Days", ""),
+    ("3", "no", "3", "Nights", "Training dates clash with nights."),
+    ("5", "yes", "5", "Days", ""),
+    ("4", "yes", "4", "Days", "Good that nobody is losing their job."),
+    ("2", "no", "3", "Nights", ""),
+    ("4", "yes", "4", "Days", ""),
+    ("3", "yes", "2", "Nights", "Worried the robots will speed up the line."),
+    ("4", "yes", "4", "Weekends", ""),
+]
+
+
+def demo_survey(plan: Any, *, manager: User, rep: User) -> None:
+    """A survey of the line 3 workforce about `plan`, approved by both sides, answered with printed codes
+    and closed while the plan is in review (so its results join the plan's consultation record)."""
+    from assessments import surveys
+    from assessments.models import QuestionKind
+    from portal.models import SignatureCapacity
+    from portal.signing import SigningContext
+
+    context = SigningContext(user_agent="demo data")
+    survey = surveys.survey_create(
+        organisation=plan.organisation,
+        actor=rep,
+        plan=plan,
+        data=surveys.QuestionsInput(
+            title="Cobots on line 3: your views",
+            introduction="Unite and management want to know what line 3 thinks before the plan is signed.",
+            bank_keys=["told_before", "training_offered", "job_security"],
+            comment_question="Is there anything else management should know?",
+            groupings={"shift": ["Days", "Nights", "Weekends"]},
+        ),
+    )
+    surveys.survey_approve(
+        survey=survey, signer=rep, capacity=SignatureCapacity.WORKFORCE, typed_name="Rachel Reid", context=context
+    )
+    surveys.survey_approve(
+        survey=survey, signer=manager, capacity=SignatureCapacity.MANAGEMENT, typed_name="Manoj Mistry", context=context
+    )
+    survey = surveys.survey_open(survey=survey, actor=rep)
+    codes = surveys.codes_print(survey=survey, actor=rep, count=len(_DEMO_ANSWERS) + 3)
+    questions = surveys.survey_questions(survey)
+    likert = [q for q in questions if q.kind == QuestionKind.LIKERT]
+    yes_no = next(q for q in questions if q.kind == QuestionKind.YES_NO)
+    shift = next(q for q in questions if q.kind == QuestionKind.GROUP)
+    comment = next(q for q in questions if q.kind == QuestionKind.TEXT)
+    for code, (told, trained, secure, group, text) in zip(codes, _DEMO_ANSWERS, strict=False):
+        posted = {
+            f"q-{likert[0].pk}": told,
+            f"q-{yes_no.pk}": trained,
+            f"q-{likert[1].pk}": secure,
+            f"q-{shift.pk}": group,
+            f"q-{comment.pk}": text,
+        }
+        surveys.respond(code=code, answers=surveys.clean_answers(survey, posted))
+    surveys.survey_close(survey=survey, actor=rep)

@@ -401,10 +401,13 @@ def new_code() -> str:
     return f"{raw[:5]}-{raw[5:]}"
 
 
+_MISREAD = str.maketrans("OIL", "011")
+
+
 def normalise_code(text: str) -> str:
     """What someone typed, as the code it names: case, spaces and dashes ignored, O read as 0, I and L as 1."""
     cleaned = "".join(ch for ch in text.upper() if ch.isalnum())
-    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    return cleaned.translate(_MISREAD)
 
 
 def code_hash(text: str) -> str:
@@ -679,7 +682,9 @@ def survey_results(survey: Survey, responses: list[dict[str, str]] | None = None
                         "label": label,
                         "shown": label in shown,
                         "responses": len(rows) if label in shown else None,
-                        "questions": [{"id": str(q.pk), **_tally(q, rows)} for q in scored]
+                        "questions": [
+                            {"id": str(q.pk), "text": q.text, "kind": q.kind, **_tally(q, rows)} for q in scored
+                        ]
                         if label in shown and rows
                         else [],
                     }

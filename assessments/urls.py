@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from assessments import plan_views, review_views, views
+from assessments import plan_views, review_views, survey_views, views
 
 app_name = "assessments"
 
@@ -35,6 +35,15 @@ urlpatterns = [
     path("evidence/<uuid:evidence_id>/download/", views.evidence_download, name="evidence_download"),
     path("evidence/<uuid:evidence_id>/delete/", views.evidence_delete, name="evidence_delete"),
     # Plans
+    path("surveys/", survey_views.survey_list, name="surveys"),
+    path("surveys/new/", survey_views.survey_create, name="survey_create"),
+    path("surveys/<uuid:survey_id>/", survey_views.survey_detail, name="survey"),
+    path("surveys/<uuid:survey_id>/edit/", survey_views.survey_edit, name="survey_edit"),
+    path("surveys/<uuid:survey_id>/approve/", survey_views.survey_approve, name="survey_approve"),
+    path("surveys/<uuid:survey_id>/open/", survey_views.survey_open, name="survey_open"),
+    path("surveys/<uuid:survey_id>/close/", survey_views.survey_close, name="survey_close"),
+    path("surveys/<uuid:survey_id>/codes/", survey_views.survey_codes, name="survey_codes"),
+    path("surveys/<uuid:survey_id>/invite/", survey_views.survey_invite, name="survey_invite"),
     path("plans/", plan_views.plan_list, name="plans"),
     path("plans/new/", plan_views.plan_create, name="plan_create"),
     path("plans/<uuid:plan_id>/", plan_views.plan_detail, name="plan"),

@@ -55,3 +55,18 @@ def requester_key(request: HttpRequest) -> str:
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"
     return f"address:{client_limit_address(request)}"
+
+
+def over_minute_limit(bucket: str, requester: str, per_minute: int) -> bool:
+    """Whether `requester` (see `requester_key`) has gone over `per_minute` attempts at `bucket` in the
+    current minute; each call counts one attempt. The count lives in the cache for a minute only."""
+    from django.core.cache import cache
+
+    key = f"{bucket}-rate:{requester}"
+    if cache.add(key, 1, timeout=60):
+        return False
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between the two calls
+        return False
+    return count > per_minute

@@ -66,6 +66,10 @@ ACTIONS: dict[str, Action] = {
     "view_supply_chain": Action(_("see the supplier register, campaigns and buyers' requests"), _REVIEWERS),
     "edit_content": Action(_("edit assessments, plans, EqIAs, evidence and suppliers"), _EDITORS),
     "comment": Action(_("comment on assessments and plans"), _REVIEWERS),
+    "run_surveys": Action(
+        _("draft workforce surveys, open and close them, and hand out their codes"),
+        _REVIEWERS,
+    ),
     "sign_management": Action(_("sign for management"), _EDITORS),
     "sign_commitment": Action(_("sign or withdraw the commitment"), frozenset({Role.OWNER})),
     "countersign_workforce": Action(

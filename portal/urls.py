@@ -57,6 +57,7 @@ urlpatterns = [
     # Other apps' pages are included by module path, so portal imports none of them.
     path("", include("principles.public_urls")),
     path("", include("assessments.account_urls")),
+    path("", include("assessments.survey_public_urls")),
     path("", include("supplychain.public_urls")),
     path("", include("reports.public_urls")),
     # Every tenant page lives under /o/<slug>/; portal.tenancy.TenantMiddleware guards them all.

@@ -6,7 +6,6 @@ import hashlib
 from dataclasses import dataclass
 from typing import IO, Any
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -15,6 +14,7 @@ from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
 from assessments.models import Assessment, AssessmentStatus
+from portal.addresses import over_minute_limit
 from portal.audit import audit_record
 from portal.models import Membership, Organisation, User
 from portal.roles import role_can
@@ -224,15 +224,7 @@ def report_download(*, report: AttestationReport, membership: Membership, actor:
 def verify_rate_limited(requester: str) -> bool:
     """Public verification: at most VERIFY_LIMIT_PER_MINUTE checks a minute per requester (a signed-in
     person, else a client address: `portal.addresses.requester_key`)."""
-    key = f"verify-rate:{requester}"
-    added = cache.add(key, 1, timeout=60)
-    if added:
-        return False
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        return False
-    return count > VERIFY_LIMIT_PER_MINUTE
+    return over_minute_limit("verify", requester, VERIFY_LIMIT_PER_MINUTE)
 
 
 def file_matches(report: AttestationReport, upload: IO[bytes], *, max_bytes: int | None = None) -> bool:

@@ -140,6 +140,12 @@ def _lookup(organisation: Organisation, name: str, path: str, final_only: bool) 
         return _first(SupplierLink.objects.filter(supplier_organisation=organisation))
     if name == "report_id":
         return _first(AttestationReport.objects.filter(organisation=organisation))
+    if name == "survey_id":
+        from assessments.models import Survey
+
+        surveys = Survey.objects.filter(organisation=organisation)
+        # Auditors see closed surveys only; everyone else gets the draft, whose pages all answer.
+        return _first(surveys.filter(status="closed" if final_only else "draft")) or _first(surveys)
     raise AssertionError(f"No test id for path parameter {name!r} in {path}: add it to tests/api/world.py")
 
 
