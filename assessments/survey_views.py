@@ -172,6 +172,7 @@ def survey_detail(request: TenantRequest, org_slug: str, survey_id: Any) -> Http
             and approvals.get(capacity) is None,
             "answered": answered,
             "results": survey.results,
+            "group_tables": surveys.group_tables(survey.results) if survey.results else [],
             "before_after": _before_after(survey),
             "likert_choices": surveys.LIKERT_CHOICES,
             "signature_count": len(signatures),

@@ -11,7 +11,8 @@ Anonymity by construction (DESIGN.md section 12, README "Workforce surveys"):
   and the messages go straight to the mail server, not through the outbox that keeps bodies;
 * answering writes no audit event, no notification, no session; the code travels in the link's
   fragment (`/s/#CODE`), which browsers never send to a server, so no access log holds it;
-* results (`survey_results`) are computed from the whole set of responses once the survey is closed:
+* results (`survey_results`) are computed from the whole set of responses once the survey is closed,
+  and then the responses and codes are deleted: only the aggregate is kept;
   no result below the threshold (never under 5), groups hidden with complementary suppression
   (`shown_groups`), written answers only above the threshold and in an order that says nothing of
   when they were written.
@@ -531,7 +532,7 @@ def survey_for_code(text: str) -> Survey:
             .first()
         )
     if code is None:
-        raise CodeRefused(_("This code is not one we issued. Check the code and try again."))
+        raise CodeRefused(_("This code is not one we issued, or its survey has closed. Check the code and try again."))
     if code.spent:
         raise CodeRefused(_("This code has already been used. Each code can be used once."))
     if code.survey.status != SurveyStatus.OPEN:
@@ -724,7 +725,10 @@ def survey_close(*, survey: Survey, actor: User) -> Survey:
         plan = Plan.objects.select_for_update().get(pk=locked.plan_id) if locked.plan_id else None
         locked.bound_to_plan = plan is not None and plan.status in PLAN_OPEN_TO_REVIEW
         locked.save(update_fields=["status", "closed_on", "results", "results_hash", "bound_to_plan"])
-        SurveyCode.objects.filter(survey=locked, spent=False).delete()  # unused codes are no use to anyone now
+        # Only the aggregate is kept: the individual answers go (nothing can ever be worked out from them
+        # again, nor matched with a server log by the order they were written in), and the codes with them.
+        SurveyResponse.objects.filter(survey=locked).delete()
+        SurveyCode.objects.filter(survey=locked).delete()
         if plan is not None and locked.bound_to_plan:
             plan.survey_results = [*plan.survey_results, plan_record(locked)]
             plan.save(update_fields=["survey_results"])
@@ -753,3 +757,39 @@ def plan_record(survey: Survey) -> dict[str, Any]:
         "results": survey.results,
         "results_hash": survey.results_hash,
     }
+
+
+def _in_short(tally: dict[str, Any]) -> str:
+    if tally.get("kind") == QuestionKind.LIKERT or "agree_percent" in tally:
+        return _("%(p)s%% agree") % {"p": tally["agree_percent"]}
+    return _("%(p)s%% yes") % {"p": tally["yes_percent"]}
+
+
+def group_tables(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each grouping question's results as a table: a column per answer (hidden ones marked), a row per
+    question, "67% agree" or "83% yes" in each shown cell. For the survey page and the report."""
+    tables = []
+    for group in results.get("groups") or []:
+        columns = [
+            {
+                "label": _("Did not say") if option["label"] == NOT_GIVEN else option["label"],
+                "shown": option["shown"],
+                "responses": option["responses"],
+                "cells": {q["id"]: _in_short(q) for q in option["questions"]},
+            }
+            for option in group["options"]
+        ]
+        rows = [
+            {
+                "text": question["text"],
+                "cells": [
+                    column["cells"].get(question["id"], "")
+                    if column["shown"] and column["responses"]
+                    else ("" if column["shown"] else None)
+                    for column in columns
+                ],
+            }
+            for question in results.get("questions") or []
+        ]
+        tables.append({"question": group["question"], "columns": columns, "rows": rows})
+    return tables

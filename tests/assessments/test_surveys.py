@@ -144,6 +144,8 @@ def test_a_code_works_once_and_only_for_an_open_survey(tenant) -> None:
     assert len(surveys.normalise_code(code)) == 10
     # Typed carelessly: lower case, spaces, no dash.
     answer(survey, code.lower().replace("-", " "), shift="Nights")
+    with scopes_disabled():
+        assert SurveyResponse.objects.filter(survey=survey).count() == 1
     with pytest.raises(CodeRefused, match="already been used"):
         answer(survey, code)
     with pytest.raises(CodeRefused, match="not one we issued"):
@@ -154,8 +156,10 @@ def test_a_code_works_once_and_only_for_an_open_survey(tenant) -> None:
     with pytest.raises(CodeRefused):
         answer(survey, other)
     with scopes_disabled():
-        assert SurveyResponse.objects.filter(survey=survey).count() == 1
-        assert not SurveyCode.objects.filter(survey=survey, spent=False).exists()  # unused codes go at closing
+        # Only the aggregate is kept once closed: the answers and the codes are gone.
+        assert Survey.objects.get(pk=survey.pk).results["responses"] == 1
+        assert not SurveyResponse.objects.filter(survey=survey).exists()
+        assert not SurveyCode.objects.filter(survey=survey).exists()
 
 
 def test_codes_are_kept_only_as_keyed_hashes(tenant) -> None:
