@@ -56,6 +56,7 @@ class AssessmentsConfig(AppConfig):
         register_export_section(name="assessments", order=20, rows=dp.assessment_rows)
         register_export_section(name="evidence", order=21, rows=dp.evidence_rows)
         register_export_section(name="plans", order=30, rows=dp.plan_rows)
+        register_export_section(name="surveys", order=31, rows=dp.survey_rows)
         register_export_section(name="comments", order=40, rows=dp.comment_rows)
         register_export_section(name="change_requests", order=41, rows=dp.change_request_rows)
         register_export_files(name="evidence", files=dp.evidence_files)

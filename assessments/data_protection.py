@@ -18,6 +18,8 @@ from assessments.models import (
     Plan,
     Response,
     ReviewComment,
+    Survey,
+    SurveyQuestion,
 )
 from assessments.workflow import PLAN_SECTIONS
 from portal.exports import ExportFile, person, safe_file_name
@@ -160,6 +162,7 @@ def plan_rows(organisation: Organisation) -> list[dict[str, Any]]:
                 if eqia
                 else None,
                 "action_items": [_action(item) for item in plan.action_items.all()],
+                "survey_results": plan.survey_results,
                 "created_by": person(plan.created_by),
                 "created_at": plan.created_at,
                 "submitted_by": person(plan.submitted_by),
@@ -168,6 +171,42 @@ def plan_rows(organisation: Organisation) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def survey_rows(organisation: Organisation) -> list[dict[str, Any]]:
+    """Workforce surveys with their questions and aggregate results: never a response or a code (a closed
+    survey keeps none, and an open one's answers are not results until it closes)."""
+    surveys = (
+        Survey.objects.filter(organisation=organisation)
+        .select_related("created_by")
+        .prefetch_related(Prefetch("questions", queryset=SurveyQuestion.objects.order_by("position")))
+        .order_by("created_at")
+    )
+    return [
+        {
+            "id": survey.pk,
+            "title": survey.title,
+            "introduction": survey.introduction,
+            "status": survey.status,
+            "plan_id": survey.plan_id,
+            "repeats": survey.repeats_id,
+            "threshold": survey.threshold,
+            "questions": [
+                {"position": q.position, "kind": q.kind, "text": q.text, "principle": q.principle, "options": q.options}
+                for q in survey.questions.all()
+            ],
+            "created_by": person(survey.created_by),
+            "created_at": survey.created_at,
+            "opened_on": survey.opened_on,
+            "closed_on": survey.closed_on,
+            "codes_printed": survey.codes_printed,
+            "invitations_sent": survey.invitations_sent,
+            "results": survey.results,
+            "results_hash": survey.results_hash,
+            "bound_to_plan": survey.bound_to_plan,
+        }
+        for survey in surveys
+    ]
 
 
 def _comment(c: ReviewComment) -> dict[str, Any]:

@@ -324,3 +324,24 @@ def test_a_survey_on_a_final_plan_is_a_follow_up_and_changes_nothing_signed(tena
     closed = surveys.survey_close(survey=survey, actor=tenant.manager)
     assert not closed.bound_to_plan and closed.results["responses"] == 0
     assert subject_hash(fresh(plan)) == before
+
+
+def test_the_organisation_export_holds_the_aggregate_and_never_a_response(tenant) -> None:
+    from assessments.data_protection import plan_rows, survey_rows
+
+    plan = submitted(new_plan(tenant), tenant)
+    survey = open_survey(tenant, plan=plan)
+    for code in surveys.codes_print(survey=survey, actor=tenant.rep, count=5):
+        answer(survey, code, shift="Days", comment="Night shift heard last")
+    still_open = open_survey(tenant, title="Still open")
+    [code] = surveys.codes_print(survey=still_open, actor=tenant.rep, count=1)
+    answer(still_open, code, comment="An answer nobody may export")
+    closed = surveys.survey_close(survey=survey, actor=tenant.rep)
+    with scope(organisation=tenant.organisation):
+        rows = {row["title"]: row for row in survey_rows(tenant.organisation)}
+        [plan_row] = plan_rows(tenant.organisation)
+    assert rows[closed.title]["results"] == closed.results and rows[closed.title]["results_hash"] == closed.results_hash
+    assert rows["Still open"]["results"] is None
+    assert "An answer nobody may export" not in str(rows)
+    assert all("responses" not in row and "codes" not in row for row in rows.values())
+    assert plan_row["survey_results"][0]["results_hash"] == closed.results_hash

@@ -311,6 +311,7 @@ def test_owner_exports_everything_of_the_organisation_and_nothing_of_anyone_else
         "assessments",
         "evidence",
         "plans",
+        "surveys",
         "comments",
         "change_requests",
         "signatures",
@@ -337,6 +338,9 @@ def test_owner_exports_everything_of_the_organisation_and_nothing_of_anyone_else
     assert plan["meetings"][0]["participants"] == "Works council"
     age = next(r for r in plan["eqia"]["rows"] if r["characteristic"] == "age")
     assert age["impact"] == "negative" and age["owner"]["email"] == tenant.rep.email
+    assert (
+        data["surveys"] == []
+    )  # their aggregates are exported when there are some (tests/assessments/test_surveys.py)
     assert [c["body"] for c in data["comments"]] == [COMMENT]
     assert [c["reasons"] for c in data["change_requests"]] == ["Add the night shift"]
     # The commitment, the assessment's two signatures and the plan's one; reservations word for word.
