@@ -80,7 +80,7 @@ def survey_create(request: TenantRequest, org_slug: str) -> HttpResponse:
             repeats = _survey(membership, request.GET["repeat"])
         except (Http404, ValidationError):
             repeats = None
-    initial: dict[str, Any] = {"bank_keys": list(surveys.DEFAULT_BANK_KEYS), "threshold": 5}
+    initial: dict[str, Any] = {"bank_keys": list(surveys.DEFAULT_BANK_KEYS), "threshold": surveys.minimum_threshold()}
     if repeats is not None:
         initial = SurveyForm.initial_from(surveys.questions_input(repeats))
         initial["title"] = _("%(title)s: after the change") % {"title": repeats.title}

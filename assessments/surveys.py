@@ -124,13 +124,18 @@ MAX_INVITATIONS = 300
 TEXT_LIMIT = 2000
 
 
+def minimum_threshold() -> int:
+    """The fewest responses any result needs here: the setting, never below 5."""
+    return max(MIN_SURVEY_THRESHOLD, int(getattr(settings, "PORTAL_SURVEY_MIN_RESPONSES", MIN_SURVEY_THRESHOLD)))
+
+
 @dataclass
 class QuestionsInput:
     """What a drafter chooses: the survey's words, its questions and its grouping questions."""
 
     title: str
     introduction: str = ""
-    threshold: int = MIN_SURVEY_THRESHOLD
+    threshold: int | None = None  # None: the setting's minimum (`minimum_threshold`)
     bank_keys: list[str] = field(default_factory=list)
     own_questions: list[tuple[str, str]] = field(default_factory=list)  # (kind, text): likert or yes_no
     comment_question: str = ""  # the one optional written-answer question, if any
@@ -139,11 +144,13 @@ class QuestionsInput:
 
 def _clean_questions(data: QuestionsInput) -> list[dict[str, Any]]:
     errors: dict[str, str] = {}
+    if data.threshold is None:
+        data.threshold = minimum_threshold()
     if not data.title.strip():
         errors["title"] = _("Give the survey a title")
-    if data.threshold < MIN_SURVEY_THRESHOLD:
+    if data.threshold < minimum_threshold():
         errors["threshold"] = _("A result needs at least %(n)d responses: nobody can be singled out below that") % {
-            "n": MIN_SURVEY_THRESHOLD
+            "n": minimum_threshold()
         }
     unknown = [key for key in data.bank_keys if key not in BANK]
     if unknown:
@@ -644,7 +651,7 @@ def survey_results(survey: Survey, responses: list[dict[str, str]] | None = None
     questions = survey_questions(survey)
     scored = [q for q in questions if q.kind in (QuestionKind.LIKERT, QuestionKind.YES_NO)]
     total = len(responses)
-    threshold = max(survey.threshold, MIN_SURVEY_THRESHOLD)
+    threshold = max(survey.threshold, minimum_threshold())
     results: dict[str, Any] = {
         "responses": total,
         "threshold": threshold,

@@ -181,6 +181,9 @@ CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING below, with request ids
 # A task that fails for a reason that may pass (mail server down, storage unwritable) runs again
 # after this many seconds, doubling on each attempt, up to the maximum (portal.tasking).
+# The fewest responses a workforce survey needs before any result (overall or for a group) is shown;
+# a survey may ask for more, never fewer. Never below 5: a lower value refuses to start.
+PORTAL_SURVEY_MIN_RESPONSES = env_int("PORTAL_SURVEY_MIN_RESPONSES", 5, minimum=5)
 PORTAL_TASK_RETRY_SECONDS = env_int("PORTAL_TASK_RETRY_SECONDS", 60, minimum=1)
 PORTAL_TASK_RETRY_MAX_SECONDS = env_int("PORTAL_TASK_RETRY_MAX_SECONDS", 600, minimum=1)
 CELERY_TASK_SERIALIZER = "json"

@@ -345,3 +345,17 @@ def test_the_organisation_export_holds_the_aggregate_and_never_a_response(tenant
     assert "An answer nobody may export" not in str(rows)
     assert all("responses" not in row and "codes" not in row for row in rows.values())
     assert plan_row["survey_results"][0]["results_hash"] == closed.results_hash
+
+
+def test_the_setting_raises_the_threshold_for_every_survey_and_never_goes_below_five(tenant, settings) -> None:
+    settings.PORTAL_SURVEY_MIN_RESPONSES = 7
+    with pytest.raises(ValidationError, match="at least 7 responses"):
+        surveys.survey_create(organisation=tenant.organisation, actor=tenant.rep, data=questions(threshold=5))
+    survey = open_survey(tenant)  # no threshold given: the setting's
+    assert survey.threshold == 7
+    for code in surveys.codes_print(survey=survey, actor=tenant.rep, count=6):
+        answer(survey, code, shift="Days")
+    assert not surveys.survey_close(survey=survey, actor=tenant.rep).results["shown"]  # 6 < 7
+    settings.PORTAL_SURVEY_MIN_RESPONSES = 3  # set below 5 somehow: 5 still holds
+    assert surveys.minimum_threshold() == 5
+    # Starting with PORTAL_SURVEY_MIN_RESPONSES=4 fails: tests/portal/test_settings.py.

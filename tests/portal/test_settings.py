@@ -73,6 +73,7 @@ def test_production_settings_pass_check_deploy_with_no_warnings() -> None:
         ({"DJANGO_DEBUG": "perhaps"}, "DJANGO_DEBUG must be one of"),
         ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL must be a URL"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be"),
+        ({"PORTAL_SURVEY_MIN_RESPONSES": "4"}, "PORTAL_SURVEY_MIN_RESPONSES must be at least 5; got 4"),
     ],
 )
 def test_bad_configuration_stops_start_up_with_a_clear_message(env, message) -> None:
