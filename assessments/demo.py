@@ -249,6 +249,8 @@ def demo_plans(organisation: Organisation, users: dict[str, User]) -> None:
             context=context,
         )
 
+        demo_follow_up_survey(signed, manager=manager, rep=rep)
+
         # Reviewed a year after it became final by default; the demo brings the date near, so the owner
         # and the manager see "Review the plan" in Your work.
         plans.plan_review_due_set(plan=signed, actor=owner, review_due=today + timedelta(days=21))
@@ -355,3 +357,32 @@ def demo_survey(plan: Any, *, manager: User, rep: User) -> None:
         }
         surveys.respond(code=code, answers=surveys.clean_answers(survey, posted))
     surveys.survey_close(survey=survey, actor=rep)
+
+
+def demo_follow_up_survey(plan: Any, *, manager: User, rep: User) -> None:
+    """The same questions again, now the cobots are in: open, with three answers so far (too few for a
+    result), so the demo shows a survey taking answers and, once closed, before and after."""
+    from assessments import surveys
+    from assessments.models import Survey
+    from portal.models import SignatureCapacity
+    from portal.signing import SigningContext
+
+    context = SigningContext(user_agent="demo data")
+    earlier = Survey.objects.get(organisation=plan.organisation, plan=plan, status="closed")
+    data = surveys.questions_input(earlier)
+    data.title = "Cobots on line 3: three months on"
+    survey = surveys.survey_create(organisation=plan.organisation, actor=rep, plan=plan, repeats=earlier, data=data)
+    surveys.survey_approve(
+        survey=survey, signer=rep, capacity=SignatureCapacity.WORKFORCE, typed_name="Rachel Reid", context=context
+    )
+    surveys.survey_approve(
+        survey=survey, signer=manager, capacity=SignatureCapacity.MANAGEMENT, typed_name="Manoj Mistry", context=context
+    )
+    survey = surveys.survey_open(survey=survey, actor=manager)
+    codes = surveys.codes_print(survey=survey, actor=rep, count=20)
+    by_position = surveys.survey_questions(survey)  # told, training, job security, written answer, shift
+    for code, values in zip(
+        codes, (("4", "yes", "4", "", "Days"), ("5", "yes", "4", "", "Nights"), ("3", "yes", "3", "", "")), strict=False
+    ):
+        answers = dict(zip([f"q-{q.pk}" for q in by_position], values, strict=True))
+        surveys.respond(code=code, answers=surveys.clean_answers(survey, answers))
