@@ -85,6 +85,20 @@ class SurveyForm(PortalFormMixin, forms.Form):
         },
     )
 
+    def __init__(self, *args: Any, about_choices: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if about_choices:
+            about = forms.ChoiceField(
+                label=_("What is the survey about?"),
+                choices=about_choices,
+                required=False,
+                help_text=_(
+                    "A survey about a plan that closes while the plan is under review becomes part of the plan's "
+                    "consultation record, which both sides sign."
+                ),
+            )
+            self.fields = {"about": about, **self.fields}
+
     def questions_input(self) -> QuestionsInput:
         data = self.cleaned_data
         return QuestionsInput(

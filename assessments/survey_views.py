@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods
 from django_scopes import scope
 
 from assessments import surveys, workflow
-from assessments.models import Plan, QuestionKind, Survey, SurveyQuestion, SurveyStatus
+from assessments.models import Assessment, Plan, QuestionKind, Survey, SurveyQuestion, SurveyStatus
 from assessments.survey_forms import ApproveForm, CodeForm, CodesForm, InviteForm, SurveyForm
 from portal.addresses import over_minute_limit, requester_key
 from portal.forms import apply_errors
@@ -38,7 +38,7 @@ def _visible(membership: Membership) -> Any:
 def _survey(membership: Membership, survey_id: Any) -> Survey:
     survey = (
         _visible(membership)
-        .select_related("plan", "repeats", "organisation")
+        .select_related("plan", "assessment", "repeats", "organisation")
         .prefetch_related(
             Prefetch("questions", queryset=SurveyQuestion.objects.order_by("position"), to_attr="questions_in_order")
         )
@@ -48,6 +48,30 @@ def _survey(membership: Membership, survey_id: Any) -> Survey:
     if survey is None:
         raise Http404
     return survey
+
+
+def _about_choices(request: TenantRequest) -> list[tuple[str, str]]:
+    """What a new survey can be about: a plan (its latest versions first) or a self-assessment."""
+    choices = [("", _("Nothing in particular"))]
+    for plan in Plan.objects.filter(organisation=request.organisation).order_by("-created_at")[:50]:
+        choices.append(
+            (f"plan:{plan.pk}", _("Plan: %(title)s (version %(n)d)") % {"title": plan.title, "n": plan.version})
+        )
+    for assessment in Assessment.objects.filter(organisation=request.organisation).order_by("-period_end")[:10]:
+        choices.append((f"assessment:{assessment.pk}", _("Self-assessment: %(title)s") % {"title": assessment.title}))
+    return choices
+
+
+def _about(request: TenantRequest, value: str) -> tuple[Plan | None, Assessment | None]:
+    kind, _sep, pk = value.partition(":")
+    try:
+        if kind == "plan":
+            return Plan.objects.filter(organisation=request.organisation, pk=pk).first(), None
+        if kind == "assessment":
+            return None, Assessment.objects.filter(organisation=request.organisation, pk=pk).first()
+    except ValidationError:  # not a UUID
+        pass
+    return None, None
 
 
 def _plan_choice(request: TenantRequest) -> Plan | None:
@@ -62,7 +86,7 @@ def _plan_choice(request: TenantRequest) -> Plan | None:
 
 def survey_list(request: TenantRequest, org_slug: str) -> HttpResponse:
     membership = require(request, "view_dashboard")
-    found = list(_visible(membership).select_related("plan").annotate(answered=Count("responses")))
+    found = list(_visible(membership).select_related("plan", "assessment").annotate(answered=Count("responses")))
     return render(
         request,
         "surveys/list.html",
@@ -87,14 +111,20 @@ def survey_create(request: TenantRequest, org_slug: str) -> HttpResponse:
         plan = plan or repeats.plan
     elif plan is not None:
         initial["title"] = _("%(title)s: your views") % {"title": plan.title}
-    form = SurveyForm(request.POST or None, initial=initial)
+    # With a plan or an earlier survey given, the survey is about that; otherwise the drafter chooses.
+    choices = _about_choices(request) if plan is None and repeats is None else None
+    form = SurveyForm(request.POST or None, initial=initial, about_choices=choices)
     if request.method == "POST" and form.is_valid():
+        assessment = None
+        if choices is not None:
+            plan, assessment = _about(request, form.cleaned_data.get("about") or "")
         try:
             survey = surveys.survey_create(
                 organisation=request.organisation,
                 actor=request.user,
                 data=form.questions_input(),
                 plan=plan,
+                assessment=assessment,
                 repeats=repeats,
             )
         except ValidationError as exc:

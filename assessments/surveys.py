@@ -40,6 +40,7 @@ from django_scopes import scope, scopes_disabled
 
 from assessments.models import (
     MIN_SURVEY_THRESHOLD,
+    Assessment,
     AssessmentStatus,
     Plan,
     QuestionKind,
@@ -226,6 +227,7 @@ def survey_create(
     actor: User,
     data: QuestionsInput,
     plan: Plan | None = None,
+    assessment: Assessment | None = None,
     repeats: Survey | None = None,
 ) -> Survey:
     questions = _clean_questions(data)
@@ -233,6 +235,7 @@ def survey_create(
         survey = Survey.objects.create(
             organisation=organisation,
             plan=plan,
+            assessment=assessment if plan is None else None,
             repeats=repeats,
             title=data.title.strip(),
             introduction=data.introduction.strip(),
@@ -246,7 +249,11 @@ def survey_create(
             verb="survey.drafted",
             target=survey,
             target_label=survey.title,
-            after={"questions": len(questions), "plan": str(plan.pk) if plan else None},
+            after={
+                "questions": len(questions),
+                "plan": str(plan.pk) if plan else None,
+                "assessment": str(assessment.pk) if assessment and not plan else None,
+            },
         )
     return survey
 

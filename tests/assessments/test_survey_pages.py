@@ -224,3 +224,38 @@ def test_survey_pages_run_a_fixed_number_of_queries_within_the_budget(tenant, cl
     closed = _queries(rep, url(tenant, f"{first.pk}/"))
     for count in (*counts["list"], *counts["open"], *counts["answer"], closed):
         assert count <= MAX_QUERIES, counts
+
+
+def test_a_survey_without_a_plan_given_says_what_it_is_about(tenant, framework) -> None:
+    from assessments.services import assessment_create
+
+    plan = new_plan(tenant)
+    from datetime import date
+
+    assessment = assessment_create(
+        organisation=tenant.organisation,
+        actor=tenant.manager,
+        framework=framework,
+        title="Self-assessment 2026",
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 12, 31),
+    )
+    manager = client_for(tenant.manager)
+    page = manager.get(url(tenant, "new/")).content.decode()
+    assert f'value="plan:{plan.pk}"' in page and f'value="assessment:{assessment.pk}"' in page
+    response = manager.post(
+        url(tenant, "new/"),
+        {"about": f"assessment:{assessment.pk}", "title": "Pulse", "threshold": "5", "bank_keys": ["fair"]},
+    )
+    assert response.status_code == 302
+    with scopes_disabled():
+        survey = Survey.objects.get()
+    assert survey.assessment_id == assessment.pk and survey.plan_id is None
+    assert "Self-assessment 2026" in manager.get(response["Location"]).content.decode()
+    # Anything not offered (another organisation's plan, nonsense) is refused, and nothing is made.
+    refused = manager.post(
+        url(tenant, "new/"), {"about": "plan:not-a-uuid", "title": "Pulse 2", "threshold": "5", "bank_keys": ["fair"]}
+    )
+    assert refused.status_code == 200 and "Select a valid choice" in refused.content.decode()
+    with scopes_disabled():
+        assert not Survey.objects.filter(title="Pulse 2").exists()
