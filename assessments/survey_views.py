@@ -22,22 +22,16 @@ from assessments.models import Assessment, Plan, QuestionKind, Survey, SurveyQue
 from assessments.survey_forms import ApproveForm, CodeForm, CodesForm, InviteForm, SurveyForm
 from portal.addresses import over_minute_limit, requester_key
 from portal.forms import apply_errors
-from portal.models import Membership, Role, SignatureCapacity
+from portal.models import Membership, SignatureCapacity
 from portal.signing import signing_context
 from portal.tenancy import TenantRequest, require
 
 CODE_ATTEMPTS_PER_MINUTE = 20
 
 
-def _visible(membership: Membership) -> Any:
-    """The surveys `membership` may see: an auditor sees closed ones (finalised work) only."""
-    found = Survey.objects.filter(organisation=membership.organisation)
-    return found.filter(status=SurveyStatus.CLOSED) if membership.role == Role.AUDITOR else found
-
-
 def _survey(membership: Membership, survey_id: Any) -> Survey:
     survey = (
-        _visible(membership)
+        surveys.visible_surveys(membership)
         .select_related("plan", "assessment", "repeats", "organisation")
         .prefetch_related(
             Prefetch("questions", queryset=SurveyQuestion.objects.order_by("position"), to_attr="questions_in_order")
@@ -86,7 +80,9 @@ def _plan_choice(request: TenantRequest) -> Plan | None:
 
 def survey_list(request: TenantRequest, org_slug: str) -> HttpResponse:
     membership = require(request, "view_dashboard")
-    found = list(_visible(membership).select_related("plan", "assessment").annotate(answered=Count("responses")))
+    found = list(
+        surveys.visible_surveys(membership).select_related("plan", "assessment").annotate(answered=Count("responses"))
+    )
     return render(
         request,
         "surveys/list.html",

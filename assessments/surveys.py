@@ -52,7 +52,7 @@ from assessments.models import (
 )
 from portal.audit import audit_record
 from portal.canonical import canonical_json, sha256_hex
-from portal.models import Organisation, Signature, SignatureCapacity, SignatureDecision, User
+from portal.models import Membership, Organisation, Role, Signature, SignatureCapacity, SignatureDecision, User
 from portal.signing import SigningContext, signature_record, snapshot_hash
 
 # --- The question bank ---------------------------------------------------------------------------
@@ -298,6 +298,13 @@ def questions_input(survey: Survey) -> QuestionsInput:
         else:
             data.own_questions.append((q.kind, q.text))
     return data
+
+
+def visible_surveys(membership: Membership) -> Any:
+    """The surveys `membership` may see (web and API): any member's, except that an auditor sees closed
+    ones only (finalised work)."""
+    found = Survey.objects.filter(organisation=membership.organisation)
+    return found.filter(status=SurveyStatus.CLOSED) if membership.role == Role.AUDITOR else found
 
 
 def survey_questions(survey: Survey) -> list[SurveyQuestion]:

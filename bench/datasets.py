@@ -122,6 +122,7 @@ def data_ids(data: str) -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
         Evidence,
         Plan,
         Response,
+        Survey,
     )
     from portal.models import Invitation, Membership, Organisation, OrganisationExport
     from portal.roles import Role
@@ -222,6 +223,11 @@ def data_ids(data: str) -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
             ids["change_request"] = change_request.pk
             ids["change_request_kind"] = change_request.subject_type
             ids["change_request_subject"] = change_request.subject_id
+
+        for key, status in (("closed_survey", "closed"), ("open_survey", "open"), ("draft_survey", "draft")):
+            survey = Survey.objects.filter(organisation=org, status=status).order_by("created_at").first()
+            if survey is not None:
+                ids[key] = survey.pk
 
         campaigns = Campaign.objects.filter(organisation=org)
         # As runs A-D: the demo's newest campaign, seed_scale's first.

@@ -163,6 +163,8 @@ ROUTES: dict[str, dict[str, str | tuple[str, ...]]] = {
     API + "plans/<uuid:plan_id>/meetings/": {_GET: "view_dashboard", _POST: "edit_content"},
     API + "plans/<uuid:plan_id>/meetings/<uuid:meeting_id>/": {_GET: "view_dashboard", "DELETE": "edit_content"},
     API + "plans/<uuid:plan_id>/eqia/": {_GET: "view_dashboard", "PUT": "edit_content"},
+    API + "surveys/": {_GET: "view_dashboard"},
+    API + "surveys/<uuid:survey_id>/": {_GET: "view_dashboard"},
     **{
         API + f"{kind}/<uuid:subject_id>/{tail}": methods
         for kind in ("assessments", "plans")
