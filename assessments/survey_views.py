@@ -159,21 +159,6 @@ def survey_edit(request: TenantRequest, org_slug: str, survey_id: Any) -> HttpRe
     return render(request, "surveys/form.html", {"form": form, "plan": survey.plan, "repeats": None, "survey": survey})
 
 
-def _before_after(survey: Survey) -> list[dict[str, Any]]:
-    """Each question asked both times, with the earlier survey's result next to this one's."""
-    earlier = survey.repeats
-    before_results: dict[str, Any] = (earlier.results if earlier is not None else None) or {}
-    after_results: dict[str, Any] = survey.results or {}
-    if not before_results.get("shown") or not after_results.get("shown"):
-        return []
-    before = {q["text"]: q for q in before_results["questions"]}
-    return [
-        {"text": q["text"], "kind": q["kind"], "before": before[q["text"]], "after": q}
-        for q in after_results["questions"]
-        if q["text"] in before
-    ]
-
-
 def survey_detail(request: TenantRequest, org_slug: str, survey_id: Any) -> HttpResponse:
     membership = require(request, "view_dashboard")
     survey = _survey(membership, survey_id)
@@ -199,7 +184,7 @@ def survey_detail(request: TenantRequest, org_slug: str, survey_id: Any) -> Http
             "answered": answered,
             "results": survey.results,
             "group_tables": surveys.group_tables(survey.results) if survey.results else [],
-            "before_after": _before_after(survey),
+            "before_after": surveys.before_after(survey.repeats.results if survey.repeats else None, survey.results),
             "likert_choices": surveys.LIKERT_CHOICES,
             "signature_count": len(signatures),
         },

@@ -780,6 +780,30 @@ def plan_record(survey: Survey) -> dict[str, Any]:
     }
 
 
+def headline_percent(question: dict[str, Any]) -> int | None:
+    """A question's result in one number: the share who agree (agree/disagree) or said yes (yes/no)."""
+    return question.get("agree_percent") if question.get("kind") == QuestionKind.LIKERT else question.get("yes_percent")
+
+
+def before_after(earlier: dict[str, Any] | None, later: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Each question asked both times (the same text and kind), the earlier result beside the later one
+    (`headline_percent`); none unless both surveys' results are shown. For the survey page and the report."""
+    earlier, later = earlier or {}, later or {}
+    if not earlier.get("shown") or not later.get("shown"):
+        return []
+    before = {(q["text"], q.get("kind")): q for q in earlier.get("questions") or []}
+    return [
+        {
+            "text": q["text"],
+            "kind": q.get("kind", ""),
+            "before": headline_percent(before[(q["text"], q.get("kind"))]),
+            "after": headline_percent(q),
+        }
+        for q in later.get("questions") or []
+        if (q["text"], q.get("kind")) in before
+    ]
+
+
 def _in_short(tally: dict[str, Any]) -> str:
     if tally.get("kind") == QuestionKind.LIKERT or "agree_percent" in tally:
         return _("%(p)s%% agree") % {"p": tally["agree_percent"]}

@@ -115,7 +115,7 @@ def report_context(report: Any, *, issued_at: datetime | None = None, chain: Any
     from portal.audit import audit_verify_chain
     from portal.models import AuditEvent, Membership
     from principles.services import active_commitment
-    from reports import signed_text
+    from reports import signed_text, survey_results
     from reports.models import VALID_FOR
     from supplychain.models import Campaign
     from supplychain.selectors import campaign_coverage
@@ -185,6 +185,11 @@ def report_context(report: Any, *, issued_at: datetime | None = None, chain: Any
         ]
 
         plans = signed_text.plans_context(organisation)
+        # Every closed workforce survey in one query: the plans' surveys come from their records above;
+        # these give the before-and-after of a repeated survey, and the surveys bound to no plan.
+        closed_surveys = survey_results.closed_surveys(organisation)
+        survey_results.add_before_after(plans, closed_surveys)
+        other_surveys = survey_results.other_surveys(closed_surveys)
         coverage = []
         for campaign in Campaign.objects.filter(organisation=organisation).order_by("created_at"):
             coverage.append(
@@ -296,6 +301,7 @@ def report_context(report: Any, *, issued_at: datetime | None = None, chain: Any
         "criteria": criteria,
         "signatures": assessment_signatures,
         "plans": plans,
+        "other_surveys": other_surveys,
         "coverage": coverage,
         "audit": {
             "ok": chain.ok,
@@ -318,6 +324,7 @@ def report_context(report: Any, *, issued_at: datetime | None = None, chain: Any
                 "open_change_requests": open_change_requests,
             },
             "coverage": _coverage_summary(coverage),
+            "surveys": survey_results.summary(plans, other_surveys),
         },
         "basis": {
             "prepared_by": prepared_by,

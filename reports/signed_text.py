@@ -3,7 +3,8 @@ signature trail per item, like an e-signature completion certificate.
 
 A signature binds the SHA-256 of a canonical snapshot of the item (`assessments.workflow.plan_snapshot`),
 and the snapshot itself is stored with the signature. The report reproduces that stored snapshot,
-every field that enters the hash, so the reader sees the very text behind each fingerprint. The
+every field that enters the hash (the consultation record's workforce surveys included, shown by
+`reports.survey_results`), so the reader sees the very text behind each fingerprint. The
 plans' contents and signatures are read for all final plans at once: five queries, however many
 plans there are.
 """
@@ -44,6 +45,7 @@ from assessments.workflow import (
 from portal.models import Organisation, Signature, SignatureCapacity
 from portal.roles import Role
 from portal.signing import snapshot_hash
+from reports.survey_results import plan_surveys
 
 # How the signer proved who they were, from Signature.auth_methods (allauth's records of the session).
 FIRST_FACTORS = {
@@ -231,6 +233,7 @@ def _plan_entry(plan: Plan, signatures: list[Signature]) -> dict[str, Any]:
     fields = {e["name"]: e for e in consultation["entries"]}
     outcome = snapshot.get("sections", {}).get("consultation", {}).get("consultation_outcome", "")
     equality = _equality(snapshot, owners)
+    signature_trail = [signature_row(v, text_hash=text_hash) for v in views]
     return {
         "title": snapshot.get("title", plan.title),
         "kind_label": _label(PlanKind, snapshot.get("kind", plan.kind)),
@@ -253,7 +256,9 @@ def _plan_entry(plan: Plan, signatures: list[Signature]) -> dict[str, Any]:
         "outcome_without_meetings": not meetings and outcome in CONSULTED_OUTCOMES,
         "eqia": equality,
         "evidence": _evidence(snapshot),
-        "signatures": [signature_row(v, text_hash=text_hash) for v in views],
+        # The workforce surveys in the consultation record, as the text reproduced holds them.
+        "surveys": plan_surveys(snapshot, signature_trail, text_hash),
+        "signatures": signature_trail,
     }
 
 

@@ -259,3 +259,25 @@ def test_a_survey_without_a_plan_given_says_what_it_is_about(tenant, framework) 
     assert refused.status_code == 200 and "Select a valid choice" in refused.content.decode()
     with scopes_disabled():
         assert not Survey.objects.filter(title="Pulse 2").exists()
+
+
+def test_a_survey_repeated_after_the_change_shows_before_and_after(tenant, client) -> None:
+    first = open_survey(tenant, title="Before go-live")
+    for code in surveys.codes_print(survey=first, actor=tenant.rep, count=5):
+        _answer(client, code, first, likert="2", yes_no="no", group="Days")
+    surveys.survey_close(survey=first, actor=tenant.rep)
+    rep = client_for(tenant.rep)
+    form = rep.get(url(tenant, f"new/?repeat={first.pk}")).content.decode()
+    assert "Before go-live: after the change" in form and "This repeats" in form
+    with scope(organisation=tenant.organisation):
+        data = surveys.questions_input(first)
+    data.title = "After go-live"
+    later = surveys.survey_create(organisation=tenant.organisation, actor=tenant.rep, data=data, repeats=first)
+    approve(later, tenant)
+    later = surveys.survey_open(survey=later, actor=tenant.rep)
+    for code in surveys.codes_print(survey=later, actor=tenant.rep, count=5):
+        _answer(client, code, later, likert="4", yes_no="yes", group="Days")
+    surveys.survey_close(survey=later, actor=tenant.rep)
+    page = rep.get(url(tenant, f"{later.pk}/")).content.decode()
+    table = page[page.index("Before and after the change") :]
+    assert "0% agree" in table and "100% agree" in table and "0% yes" in table and "100% yes" in table
