@@ -163,9 +163,75 @@ def evidence_uploaded(event: AuditEvent) -> str:
     }
 
 
+def _survey_count(event: AuditEvent, singular: str, plural: str) -> str:
+    after = event.after if isinstance(event.after, dict) else {}
+    count = int(after.get("count") or 0)
+    return ngettext(singular, plural, count) % {
+        "actor": actor_name(event),
+        "count": count,
+        "target": quoted(event.target_label),
+    }
+
+
+def survey_codes_printed(event: AuditEvent) -> str:
+    return _survey_count(
+        event,
+        "%(actor)s printed %(count)d code for the workforce survey %(target)s",
+        "%(actor)s printed %(count)d codes for the workforce survey %(target)s",
+    )
+
+
+def survey_invitations_sent(event: AuditEvent) -> str:
+    return _survey_count(
+        event,
+        "%(actor)s emailed %(count)d invitation to the workforce survey %(target)s",
+        "%(actor)s emailed %(count)d invitations to the workforce survey %(target)s",
+    )
+
+
+def survey_closed(event: AuditEvent) -> str:
+    after = event.after if isinstance(event.after, dict) else {}
+    words = {"actor": actor_name(event), "target": quoted(event.target_label), "n": int(after.get("responses") or 0)}
+    if after.get("bound_to_plan"):
+        return (
+            gettext(
+                "%(actor)s closed the workforce survey %(target)s after %(n)d responses: its results joined the "
+                "plan's consultation record"
+            )
+            % words
+        )
+    return gettext("%(actor)s closed the workforce survey %(target)s after %(n)d responses") % words
+
+
 def register() -> None:
     register_subject(subject_type="assessment", noun=_("the self-assessment"))
     register_subject(subject_type="plan", noun=_("the plan"))
+    register_subject(subject_type="survey", noun=_("the questions of the workforce survey"))
+    register_verbs(
+        group=_("Workforce surveys"),
+        verbs={
+            "survey.drafted": Verb(
+                _("Drafted a workforce survey"),
+                _("%(actor)s drafted the workforce survey %(target)s"),
+                label_is_title=True,
+            ),
+            "survey.changed": Verb(
+                _("Changed a workforce survey"),
+                _("%(actor)s changed the questions of the workforce survey %(target)s"),
+                label_is_title=True,
+            ),
+            "survey.opened": Verb(
+                _("Opened a workforce survey"),
+                _("%(actor)s opened the workforce survey %(target)s for answers"),
+                label_is_title=True,
+            ),
+            "survey.codes_printed": Verb(_("Printed survey codes"), survey_codes_printed, label_is_title=True),
+            "survey.invitations_sent": Verb(
+                _("Emailed survey invitations"), survey_invitations_sent, label_is_title=True
+            ),
+            "survey.closed": Verb(_("Closed a workforce survey"), survey_closed, label_is_title=True),
+        },
+    )
     register_verbs(
         group=_("Self-assessments"),
         verbs={

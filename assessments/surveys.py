@@ -32,6 +32,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -458,17 +459,22 @@ def codes_print(*, survey: Survey, actor: User, count: int) -> list[str]:
         raise ValidationError({"count": _("Print between 1 and %(n)d codes at a time") % {"n": MAX_CODES}})
     with scope(organisation=survey.organisation), transaction.atomic():
         codes = _issue(survey, count)
-        Survey.objects.filter(pk=survey.pk).update(codes_printed=survey.codes_printed + count)
-        survey.codes_printed += count
-        audit_record(
-            organisation=survey.organisation,
-            actor=actor,
-            verb="survey.codes_printed",
-            target=survey,
-            target_label=survey.title,
-            after={"count": count},
-        )
+        _count_reached(survey, actor, "codes_printed", count, verb="survey.codes_printed")
     return codes
+
+
+def _count_reached(survey: Survey, actor: User, counter: str, count: int, *, verb: str) -> None:
+    """Add `count` to the survey's `counter` (codes printed, invitations sent), with its audit event."""
+    Survey.objects.filter(pk=survey.pk).update(**{counter: F(counter) + count})
+    setattr(survey, counter, getattr(survey, counter) + count)
+    audit_record(
+        organisation=survey.organisation,
+        actor=actor,
+        verb=verb,
+        target=survey,
+        target_label=survey.title,
+        after={"count": count},
+    )
 
 
 def parse_addresses(text: str) -> list[str]:
@@ -522,16 +528,7 @@ def invitations_send(*, survey: Survey, actor: User, addresses: list[str]) -> in
         messages.append(message)
     sent = get_connection().send_messages(messages) or 0
     with scope(organisation=survey.organisation), transaction.atomic():
-        Survey.objects.filter(pk=survey.pk).update(invitations_sent=survey.invitations_sent + sent)
-        survey.invitations_sent += sent
-        audit_record(
-            organisation=survey.organisation,
-            actor=actor,
-            verb="survey.invitations_sent",
-            target=survey,
-            target_label=survey.title,
-            after={"count": sent},
-        )
+        _count_reached(survey, actor, "invitations_sent", sent, verb="survey.invitations_sent")
     return sent
 
 

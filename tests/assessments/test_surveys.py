@@ -359,3 +359,27 @@ def test_the_setting_raises_the_threshold_for_every_survey_and_never_goes_below_
     settings.PORTAL_SURVEY_MIN_RESPONSES = 3  # set below 5 somehow: 5 still holds
     assert surveys.minimum_threshold() == 5
     # Starting with PORTAL_SURVEY_MIN_RESPONSES=4 fails: tests/portal/test_settings.py.
+
+
+def test_the_audit_trail_tells_a_surveys_story_in_sentences_and_never_names_a_respondent(tenant) -> None:
+    from portal.activity import sentence, with_subject_titles
+
+    survey = open_survey(tenant, title="Line 3 pulse")
+    for code in surveys.codes_print(survey=survey, actor=tenant.rep, count=5):
+        answer(survey, code, shift="Days", comment="Secret words")
+    surveys.survey_close(survey=survey, actor=tenant.rep)
+    with scopes_disabled():
+        events = with_subject_titles(
+            AuditEvent.objects.filter(organisation=tenant.organisation).select_related("actor").order_by("sequence")
+        )
+        lines = [sentence(event) for event in events]
+    rep, manager = tenant.rep.display_name, tenant.manager.display_name
+    assert lines == [
+        f"{rep} drafted the workforce survey “Line 3 pulse”",
+        f"{manager} signed the questions of the workforce survey “Line 3 pulse” for management",
+        f"{rep} countersigned the questions of the workforce survey “Line 3 pulse” for the workforce",
+        f"{manager} opened the workforce survey “Line 3 pulse” for answers",
+        f"{rep} printed 5 codes for the workforce survey “Line 3 pulse”",
+        f"{rep} closed the workforce survey “Line 3 pulse” after 5 responses",
+    ]
+    assert "Secret words" not in str(list(events.values()))
