@@ -339,7 +339,8 @@ def _answer_page(request: HttpRequest, template: str, context: dict[str, Any], s
     response = render(request, template, context, status=status)
     response["X-Robots-Tag"] = "noindex"
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    # The site's own Referrer-Policy (same-origin) stays: "no-referrer" makes browsers send "Origin: null"
+    # with the form, which the CSRF check refuses. The code is in the fragment, never in a Referer.
     return response
 
 
