@@ -47,6 +47,7 @@ class AssessmentsConfig(AppConfig):
         register_awaiting(name="actions", queries=work.action_queries, build=work.action_item)
         register_awaiting(name="evidence", queries=work.evidence_queries, build=work.evidence_item)
         register_awaiting(name="plans", queries=work.plan_queries, build=work.plan_item)
+        register_awaiting(name="surveys", queries=work.survey_queries, build=work.survey_item)
         register_demo_step(order=20, name="assessment", step=demo_assessment)
 
         from assessments import data_protection as dp

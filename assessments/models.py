@@ -499,6 +499,9 @@ class Survey(models.Model):
     threshold = models.PositiveSmallIntegerField(_("fewest responses for a result"), default=MIN_SURVEY_THRESHOLD)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    # When the words both sides approve last changed: an approval given before it no longer counts
+    # ("Your work" asks each side again).
+    questions_changed_at = models.DateTimeField(default=timezone.now)
     opened_on = models.DateField(null=True, blank=True)
     closed_on = models.DateField(null=True, blank=True)
     # Frozen when the survey closes: the aggregate results (never a response) and their SHA-256.

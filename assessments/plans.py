@@ -471,6 +471,12 @@ def readable_plan_snapshot(snapshot: dict[str, Any], owners: dict[str, str] | No
                         f"{meeting['participants']}\n{meeting['notes']}".strip(),
                     )
                 )
+            from assessments.surveys import record_text
+
+            for record in data.get("surveys", []):
+                rows.append(
+                    (_("Workforce survey “%(title)s”") % {"title": record.get("title", "")}, record_text(record))
+                )
         if key == "equality":
             for row in equality_act_order(data.get("rows", [])):
                 label = Characteristic(row["characteristic"]).label

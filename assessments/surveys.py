@@ -272,7 +272,8 @@ def survey_update(*, survey: Survey, actor: User, data: QuestionsInput) -> Surve
             data.introduction.strip(),
             data.threshold,
         )
-        locked.save(update_fields=["title", "introduction", "threshold"])
+        locked.questions_changed_at = timezone.now()
+        locked.save(update_fields=["title", "introduction", "threshold", "questions_changed_at"])
         _write_questions(locked, questions)
         audit_record(
             organisation=locked.organisation,
@@ -835,3 +836,35 @@ def group_tables(results: dict[str, Any]) -> list[dict[str, Any]]:
         ]
         tables.append({"question": group["question"], "columns": columns, "rows": rows})
     return tables
+
+
+def record_text(record: dict[str, Any]) -> str:
+    """A plan's survey record (`plan_record`) as plain lines, for the page that shows exactly what is
+    signed: the counts, each question's result, the groups shown, the written answers, the fingerprint."""
+    results = record.get("results") or {}
+    lines = [
+        _("Closed on %(date)s with %(n)d responses")
+        % {"date": record.get("closed_on") or "", "n": results.get("responses", 0)}
+    ]
+    if not results.get("shown"):
+        lines.append(
+            _("No result is shown for fewer than %(n)d responses, so that nobody can be singled out.")
+            % {"n": results.get("threshold", MIN_SURVEY_THRESHOLD)}
+        )
+    for question in results.get("questions") or []:
+        lines.append(f"{question['text']} {_in_short(question)}")
+    for table in group_tables(results):
+        shown = [
+            f"{column['label']}: " + ", ".join(row["cells"][i] for row in table["rows"] if row["cells"][i])
+            for i, column in enumerate(table["columns"])
+            if column["shown"] and column["responses"]
+        ]
+        hidden = [column["label"] for column in table["columns"] if not column["shown"]]
+        lines.append(f"{table['question']} " + "; ".join(shown or [_("no group large enough to show")]))
+        if hidden:
+            lines.append(_("Not shown: %(groups)s") % {"groups": ", ".join(hidden)})
+    comments = results.get("comments") or {}
+    for text in comments.get("answers") or []:
+        lines.append(f"“{text}”")
+    lines.append(_("Results fingerprint (SHA-256): %(hash)s") % {"hash": record.get("results_hash", "")})
+    return "\n".join(lines)

@@ -437,3 +437,40 @@ def plan_item(row: WorkRow, context: WorkContext) -> WorkItem:
         detail=(_("The review was due on %(date)s") if overdue else _("Due for review on %(date)s"))
         % {"date": _date(row.due)},
     )
+
+
+# --- Workforce surveys waiting for one side's approval ---------------------------------------------
+
+
+def survey_queries(context: WorkContext) -> list[WorkQuery]:
+    """Draft surveys in the person's organisations whose questions their side (management for owners
+    and managers, the workforce for representatives) has not approved since the words last changed."""
+    queries = []
+    for roles, capacity in ((MANAGEMENT, "management"), ((Role.WORKFORCE_REP,), "workforce")):
+        ids = context.organisation_ids(roles)
+        if not ids:
+            continue
+        orgs, params = sql_in(ids)
+        sql = (
+            f"SELECT {kind_sql('surveys')}, x.organisation_id, x.id, x.title, {NULL_DATE}, x.questions_changed_at,"  # noqa: S608 - constants
+            f" CAST(%s AS TEXT), {NULL_TEXT}, {NULL_TEXT}, {NULL_TEXT}, {NULL_TEXT}, {NULL_TEXT}"
+            f" FROM assessments_survey x WHERE x.organisation_id IN {orgs} AND x.status = 'draft'"
+            " AND NOT EXISTS (SELECT 1 FROM portal_signature s WHERE s.subject_type = 'survey'"
+            " AND s.subject_id = x.id AND s.capacity = %s AND s.signed_at >= x.questions_changed_at)"
+        )
+        queries.append(WorkQuery(sql, [capacity, *params, capacity]))
+    return queries
+
+
+def survey_item(row: WorkRow, context: WorkContext) -> WorkItem:
+    organisation = context.organisation(row.organisation_id)
+    return WorkItem(
+        kind="survey_approval",
+        organisation=organisation,
+        title=row.title or "",
+        action=_("Approve the questions for the workforce")
+        if row.s1 == "workforce"
+        else _("Approve the questions for management"),
+        url=reverse("assessments:survey_approve", kwargs={"org_slug": organisation.slug, "survey_id": row.id}),
+        detail=_("Workforce survey drafted or changed on %(date)s") % {"date": _date(timezone.localtime(row.at))},
+    )

@@ -281,3 +281,28 @@ def test_a_survey_repeated_after_the_change_shows_before_and_after(tenant, clien
     page = rep.get(url(tenant, f"{later.pk}/")).content.decode()
     table = page[page.index("Before and after the change") :]
     assert "0% agree" in table and "100% agree" in table and "0% yes" in table and "100% yes" in table
+
+
+def test_your_work_asks_each_side_to_approve_until_it_has_and_again_when_the_words_change(tenant) -> None:
+    survey = surveys.survey_create(
+        organisation=tenant.organisation,
+        actor=tenant.rep,
+        data=surveys.QuestionsInput(title="Scanner pulse", bank_keys=["data_known"]),
+    )
+    rep, manager, member = client_for(tenant.rep), client_for(tenant.manager), client_for(tenant.member)
+
+    def waiting(client) -> list[str]:
+        page = client.get("/your-work/").content.decode()
+        return re.findall(r"Approve the questions for (management|the workforce)", page)
+
+    assert waiting(rep) == ["the workforce"] and waiting(manager) == ["management"] and waiting(member) == []
+    surveys.survey_approve(
+        survey=survey, signer=tenant.rep, capacity=SignatureCapacity.WORKFORCE, typed_name="Rae", context=CONTEXT
+    )
+    assert waiting(rep) == [] and waiting(manager) == ["management"]
+    surveys.survey_update(
+        survey=survey, actor=tenant.manager, data=surveys.QuestionsInput(title="Scanner pulse", bank_keys=["fair"])
+    )
+    assert waiting(rep) == ["the workforce"]  # the words changed: the rep's approval no longer counts
+    approve(survey, tenant)
+    assert waiting(rep) == [] and waiting(manager) == []

@@ -312,6 +312,14 @@ def test_closing_binds_the_results_into_the_plan_so_the_countersignature_covers_
     with scopes_disabled():
         record = fresh(plan).survey_results[0]
     assert record["title"] == survey.title
+    # The signing page's "exactly what you are signing" shows it, fingerprint included.
+    from assessments.plans import readable_plan_snapshot
+
+    [consultation] = [section for section in readable_plan_snapshot(snapshot) if section.key == "consultation"]
+    label, text = consultation.fields[-1]
+    assert label == f"Workforce survey “{survey.title}”"
+    assert "with 5 responses" in text and "I was told about this change before it was decided. 100% agree" in text
+    assert closed.results_hash in text and "Not shown: Nights, Weekends, Did not say" not in text
 
 
 def test_a_survey_on_a_final_plan_is_a_follow_up_and_changes_nothing_signed(tenant) -> None:
