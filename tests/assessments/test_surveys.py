@@ -391,3 +391,68 @@ def test_the_audit_trail_tells_a_surveys_story_in_sentences_and_never_names_a_re
         f"{rep} closed the workforce survey “Line 3 pulse” after 5 responses",
     ]
     assert "Secret words" not in str(list(events.values()))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_code_sent_twice_at_the_same_moment_makes_one_response(tenant) -> None:
+    import threading
+
+    from django.db import connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite takes one writer at a time: the race needs PostgreSQL's concurrent transactions")
+    survey = open_survey(tenant)
+    [code] = surveys.codes_print(survey=survey, actor=tenant.rep, count=1)
+    qs = by_kind(survey)
+    with scope(organisation=survey.organisation):
+        answers = surveys.clean_answers(
+            survey, {f"q-{qs[QuestionKind.LIKERT].pk}": "4", f"q-{qs[QuestionKind.YES_NO].pk}": "yes"}
+        )
+    barrier, outcomes = threading.Barrier(2), []
+
+    def send() -> None:
+        try:
+            barrier.wait(timeout=10)
+            surveys.respond(code=code, answers=answers)
+            outcomes.append("saved")
+        except CodeRefused:
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["refused", "saved"]
+    with scopes_disabled():
+        assert SurveyResponse.objects.filter(survey=survey).count() == 1
+
+
+def test_the_countersigned_snapshot_changes_if_a_result_changes(tenant) -> None:
+    from assessments.signatures import void_signatures
+
+    plan = submitted(new_plan(tenant), tenant)
+    survey = open_survey(tenant, plan=plan)
+    for code in surveys.codes_print(survey=survey, actor=tenant.rep, count=5):
+        answer(survey, code, shift="Days")
+    surveys.survey_close(survey=survey, actor=tenant.rep)
+    rep_signature = sign(fresh(plan), tenant.rep)
+    sign(fresh(plan), tenant.manager)
+    assert fresh(plan).status == "final"
+    assert list(void_signatures(tenant.organisation)) == []
+    assert rep_signature.snapshot["sections"]["consultation"]["surveys"][0]["results"]["responses"] == 5
+    # Someone with the database alters one figure of the results the representatives countersigned.
+    with scopes_disabled():
+        record = fresh(plan).survey_results[0]
+        record["results"]["questions"][0]["agree_percent"] = 20
+        type(plan).objects.filter(pk=plan.pk).update(survey_results=[record])
+    assert subject_hash(fresh(plan)) != rep_signature.content_hash
+    void = {v.signature.pk: v.reason for v in void_signatures(tenant.organisation)}
+    assert void[rep_signature.pk] == "the plan changed after it was signed"
+    # And the questions both sides approved are checked too.
+    with scopes_disabled():
+        survey.questions.filter(position=1).update(text="A question nobody approved")
+    reasons = [v.reason for v in void_signatures(tenant.organisation) if v.signature.subject_type == "survey"]
+    assert reasons == ["the survey changed after it was signed"] * 2
