@@ -323,11 +323,24 @@ def survey_invite(request: TenantRequest, org_slug: str, survey_id: Any) -> Http
     if request.method == "POST" and form.is_valid():
         try:
             addresses = surveys.parse_addresses(form.cleaned_data["addresses"])
-            sent = surveys.invitations_send(survey=survey, actor=request.user, addresses=addresses)
+            outcome = surveys.invitations_send(survey=survey, actor=request.user, addresses=addresses)
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, _("%(n)d invitations sent. The addresses were not kept.") % {"n": sent})
+            if outcome.unsent:
+                # The box keeps the addresses still to send, so trying again sends nobody twice.
+                form = InviteForm({"addresses": "\n".join(outcome.unsent)})
+                form.is_valid()
+                form.add_error(
+                    None,
+                    _(
+                        "The mail server stopped answering: %(sent)d invitations were sent and %(left)d were not. "
+                        "The addresses not yet sent are below: try again in a few minutes."
+                    )
+                    % {"sent": outcome.sent, "left": len(outcome.unsent)},
+                )
+                return render(request, "surveys/invite.html", {"survey": survey, "form": form}, status=503)
+            messages.success(request, _("%(n)d invitations sent. The addresses were not kept.") % {"n": outcome.sent})
             return redirect("assessments:survey", org_slug=org_slug, survey_id=survey.pk)
     return render(request, "surveys/invite.html", {"survey": survey, "form": form})
 

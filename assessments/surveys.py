@@ -20,9 +20,11 @@ Anonymity by construction (DESIGN.md section 12, README "Workforce surveys"):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
+import smtplib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -504,33 +506,56 @@ def parse_addresses(text: str) -> list[str]:
     return addresses
 
 
-def invitations_send(*, survey: Survey, actor: User, addresses: list[str]) -> int:
+@dataclass(frozen=True)
+class InvitationsSent:
+    sent: int
+    unsent: list[str]  # the addresses the mail server did not take (it stopped answering), in order
+
+
+def invitations_send(*, survey: Survey, actor: User, addresses: list[str]) -> InvitationsSent:
     """Email each address its own single-use link. The addresses are not kept anywhere, and the
     messages go straight to the mail server (not the outbox, which keeps bodies), so no record ties
-    an address to a code. Returns how many were sent."""
+    an address to a code. If the mail server stops answering, the addresses not yet sent are
+    returned so the sender can try them again (their codes were never seen and are no use)."""
     _require_open(survey)
     with scope(organisation=survey.organisation), transaction.atomic():
         codes = _issue(survey, len(addresses))
     subject = _("A short anonymous survey from %(org)s") % {"org": survey.organisation.name}
-    messages = []
-    for address, code in zip(addresses, codes, strict=True):
-        context = {
-            "survey": survey,
-            "organisation": survey.organisation,
-            "code": code,
-            "link": f"{settings.SITE_URL}/s/#{code}",
-            "site_url": settings.SITE_URL,
-            "subject": subject,
-        }
-        message = EmailMultiAlternatives(
-            subject=subject, body=render_to_string("email/survey_invitation.txt", context), to=[address]
-        )
-        message.attach_alternative(render_to_string("email/survey_invitation.html", context), "text/html")
-        messages.append(message)
-    sent = get_connection().send_messages(messages) or 0
-    with scope(organisation=survey.organisation), transaction.atomic():
-        _count_reached(survey, actor, "invitations_sent", sent, verb="survey.invitations_sent")
-    return sent
+    sent, unsent = 0, []
+    connection = get_connection()
+    try:
+        connection.open()
+        for index, (address, code) in enumerate(zip(addresses, codes, strict=True)):
+            context = {
+                "survey": survey,
+                "organisation": survey.organisation,
+                "code": code,
+                "link": f"{settings.SITE_URL}/s/#{code}",
+                "site_url": settings.SITE_URL,
+                "subject": subject,
+            }
+            message = EmailMultiAlternatives(
+                subject=subject,
+                body=render_to_string("email/survey_invitation.txt", context),
+                to=[address],
+                connection=connection,
+            )
+            message.attach_alternative(render_to_string("email/survey_invitation.html", context), "text/html")
+            try:
+                message.send()
+            except (smtplib.SMTPException, OSError):
+                unsent = addresses[index:]
+                break
+            sent += 1
+    except (smtplib.SMTPException, OSError):  # could not even connect
+        unsent = addresses[sent:]
+    finally:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            connection.close()
+    if sent:
+        with scope(organisation=survey.organisation), transaction.atomic():
+            _count_reached(survey, actor, "invitations_sent", sent, verb="survey.invitations_sent")
+    return InvitationsSent(sent=sent, unsent=unsent)
 
 
 # --- Answering (public, no sign-in) ---------------------------------------------------------------

@@ -306,3 +306,33 @@ def test_your_work_asks_each_side_to_approve_until_it_has_and_again_when_the_wor
     assert waiting(rep) == ["the workforce"]  # the words changed: the rep's approval no longer counts
     approve(survey, tenant)
     assert waiting(rep) == [] and waiting(manager) == []
+
+
+def test_invitations_through_a_real_mail_server_and_what_happens_when_it_is_down(tenant, settings) -> None:
+    from tests.smtp import SmtpServer
+
+    smtp = SmtpServer()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", smtp.port, False
+    settings.EMAIL_TIMEOUT = 5
+    survey = open_survey(tenant)
+    manager = client_for(tenant.manager)
+    # Down: nothing is sent, the page says so and keeps every address for the next try.
+    down = manager.post(url(tenant, f"{survey.pk}/invite/"), {"addresses": "ann@acme.example, bob@acme.example"})
+    assert down.status_code == 503
+    page = down.content.decode()
+    assert "0 invitations were sent and 2 were not" in page
+    assert "ann@acme.example\nbob@acme.example" in page
+    with scopes_disabled():
+        assert Survey.objects.get(pk=survey.pk).invitations_sent == 0
+    smtp.start()
+    try:
+        sent = manager.post(url(tenant, f"{survey.pk}/invite/"), {"addresses": "ann@acme.example\nbob@acme.example"})
+        assert sent.status_code == 302
+        assert len(smtp.to("ann@acme.example")) == 1 and len(smtp.to("bob@acme.example")) == 1
+        body = smtp.to("ann@acme.example")[0].message.get_body(preferencelist=("plain",)).get_content()
+        assert "/s/#" in body and "not linked to your answers" in body
+    finally:
+        smtp.stop()
+    with scopes_disabled():
+        assert Survey.objects.get(pk=survey.pk).invitations_sent == 2

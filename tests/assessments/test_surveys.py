@@ -176,7 +176,7 @@ def test_invitations_send_each_address_its_own_link_and_keep_no_address(tenant) 
     survey = open_survey(tenant)
     addresses = surveys.parse_addresses("ann@acme.example; bob@acme.example\n<cat@acme.example>, ann@acme.example")
     assert addresses == ["ann@acme.example", "bob@acme.example", "cat@acme.example"]
-    assert surveys.invitations_send(survey=survey, actor=tenant.manager, addresses=addresses) == 3
+    assert surveys.invitations_send(survey=survey, actor=tenant.manager, addresses=addresses).sent == 3
     assert sorted(m.to[0] for m in mail.outbox) == addresses
     links = {m.body.split("/s/#", 1)[1][:11] for m in mail.outbox}
     assert len(links) == 3
