@@ -336,3 +336,31 @@ def test_invitations_through_a_real_mail_server_and_what_happens_when_it_is_down
         smtp.stop()
     with scopes_disabled():
         assert Survey.objects.get(pk=survey.pk).invitations_sent == 2
+
+
+def test_every_survey_form_page_stays_within_the_query_budget(tenant) -> None:
+    from tests.querycount import MAX_QUERIES
+
+    draft = surveys.survey_create(
+        organisation=tenant.organisation,
+        actor=tenant.rep,
+        data=surveys.QuestionsInput(title="Draft", bank_keys=["fair"]),
+    )
+    opened = open_survey(tenant, title="Open")
+    manager = client_for(tenant.manager)
+    pages = [
+        url(tenant, "new/"),
+        url(tenant, f"new/?repeat={opened.pk}"),
+        url(tenant, f"{draft.pk}/edit/"),
+        url(tenant, f"{draft.pk}/approve/"),
+        url(tenant, f"{draft.pk}/open/"),
+        url(tenant, f"{opened.pk}/close/"),
+        url(tenant, f"{opened.pk}/codes/"),
+        url(tenant, f"{opened.pk}/invite/"),
+    ]
+    counts = {page: _queries(manager, page) for page in pages}
+    assert all(count <= MAX_QUERIES for count in counts.values()), counts
+    for n in range(3):  # more surveys, plans and approvals change no page's count
+        open_survey(tenant, title=f"More {n}")
+        new_plan(tenant, title=f"Plan {n}")
+    assert {page: _queries(manager, page) for page in pages} == counts
