@@ -21,7 +21,7 @@ from assessments.models import (
     Survey,
     SurveyQuestion,
 )
-from assessments.workflow import PLAN_SECTIONS
+from assessments.workflow import plan_sections
 from portal.exports import ExportFile, person, safe_file_name
 from portal.models import Organisation, Signature, User
 
@@ -139,7 +139,9 @@ def plan_rows(organisation: Organisation) -> list[dict[str, Any]]:
                 "kind": plan.kind,
                 "title": plan.title,
                 "status": plan.status,
-                "sections": {key: {name: getattr(plan, name) for name in fields} for key, _t, fields in PLAN_SECTIONS},
+                "sections": {
+                    key: {name: getattr(plan, name) for name in fields} for key, _t, fields in plan_sections(plan.kind)
+                },
                 "evidence": sorted(str(c.evidence_id) for c in plan.citations.all()),
                 "meetings": [
                     {"id": m.pk, "held_on": m.held_on, "participants": m.participants, "notes": m.notes}

@@ -224,6 +224,9 @@ class PlanKind(models.TextChoices):
     DIGITALISATION = "digitalisation", _("Digitalisation plan")
     RETRAINING = "retraining", _("Retraining and skills plan")
     DATA_USE = "data_use", _("Data-use code of conduct")
+    # A data-protection impact assessment of one system in the technology register (Plan.system), with the
+    # workforce's views recorded: its own sections (assessments.workflow.DPIA_SECTIONS), the same review.
+    DPIA = "dpia", _("Data-protection impact assessment")
 
 
 class ConsultationOutcome(models.TextChoices):
@@ -284,6 +287,19 @@ class Plan(models.Model):
     # The aggregate results of the workforce surveys that closed while the plan was under consultation
     # (assessments.surveys.survey_close): part of the consultation record, so of what both sides sign.
     survey_results = models.JSONField(default=list, blank=True)
+    # Data-protection impact assessments only (kind "dpia"): the system it assesses and its own sections.
+    system = models.ForeignKey(
+        "TechnologySystem", null=True, blank=True, on_delete=models.PROTECT, related_name="dpias"
+    )
+    dpia_nature = models.TextField(_("nature of the processing"), blank=True)
+    dpia_scope = models.TextField(_("scope of the processing"), blank=True)
+    dpia_context = models.TextField(_("context of the processing"), blank=True)
+    dpia_purpose = models.TextField(_("purpose of the processing"), blank=True)
+    dpia_necessity = models.TextField(_("why the processing is necessary and proportionate"), blank=True)
+    dpia_risks = models.TextField(_("risks to the people whose data it is"), blank=True)
+    dpia_measures = models.TextField(_("measures to reduce the risks"), blank=True)
+    consultation_method = models.TextField(_("how workers and their representatives were consulted"), blank=True)
+    workers_views = models.TextField(_("what workers said, in their words where given"), blank=True)
 
     objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
 
@@ -575,3 +591,167 @@ class SurveyResponse(models.Model):
 
     def __str__(self) -> str:
         return "a response"
+
+
+# --- Technology register and new technology agreement (DESIGN.md section 13) ------------------------
+#
+# The rules (clocks, links, the agreement's clauses and signing) live in assessments/technology.py.
+
+
+class SystemStatus(models.TextChoices):
+    PLANNED = "planned", _("Planned")
+    PILOTING = "piloting", _("Piloting")
+    LIVE = "live", _("Live")
+    RETIRED = "retired", _("Retired")
+
+
+class WorkerDecision(models.TextChoices):
+    ALLOCATION = "allocation", _("Allocation of work")
+    PERFORMANCE = "performance", _("Performance")
+    DISCIPLINE = "discipline", _("Discipline")
+    HIRING = "hiring", _("Hiring")
+
+
+class TechnologySystem(models.Model):
+    """One digital system in use or planned that touches workers."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="technology_systems")
+    name = models.CharField(_("name"), max_length=200)
+    supplier_name = models.CharField(_("supplier"), max_length=200, blank=True)
+    purpose = models.TextField(_("what it is for"), blank=True)
+    sites = models.CharField(_("sites affected"), max_length=300, blank=True)
+    teams = models.CharField(_("teams affected"), max_length=300, blank=True)
+    go_live_on = models.DateField(_("go-live date"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=SystemStatus.choices, default=SystemStatus.PLANNED)
+    worker_data = models.TextField(_("data it collects about workers"), blank=True)
+    monitors_people = models.BooleanField(_("it monitors people"), default=False)
+    # WorkerDecision values: the decisions about people it makes or supports.
+    decisions = models.JSONField(_("decisions about people it makes or supports"), default=list, blank=True)
+    # The clocks of the new technology agreement in force start from these (assessments.technology.clocks).
+    notice_given_on = models.DateField(_("date notice was given to the representatives"), null=True, blank=True)
+    committee_met_on = models.DateField(_("date the joint technology committee met on it"), null=True, blank=True)
+    # What needs someone now, kept by assessments.technology.refresh_attention for "Your work":
+    # "" (nothing), "notice" (give notice), "meeting" (committee meeting due), "breach" (go-live inside the
+    # notice period while it can still be moved), with the date it is due by.
+    attention = models.CharField(max_length=10, blank=True)
+    attention_due = models.DateField(null=True, blank=True)
+    # The breaches already written to the audit trail (clock key and dates), so each is recorded once.
+    breaches_recorded = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"], name="technology_system_name_unique"),
+        ]
+        indexes = [models.Index(fields=["organisation", "attention"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def processes_worker_data(self) -> bool:
+        return bool(self.worker_data.strip() or self.monitors_people or self.decisions)
+
+    def decision_labels(self) -> list[str]:
+        labels = dict(WorkerDecision.choices)
+        return [str(labels[d]) for d in self.decisions if d in labels]
+
+
+class SystemLink(models.Model):
+    """A plan, a self-assessment criterion or an evidence file that concerns a system (exactly one)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    system = models.ForeignKey(TechnologySystem, on_delete=models.CASCADE, related_name="links")
+    plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.CASCADE, related_name="system_links")
+    criterion = models.ForeignKey(Criterion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    evidence = models.ForeignKey(Evidence, null=True, blank=True, on_delete=models.CASCADE, related_name="system_links")
+
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(plan__isnull=False, criterion__isnull=True, evidence__isnull=True)
+                    | models.Q(plan__isnull=True, criterion__isnull=False, evidence__isnull=True)
+                    | models.Q(plan__isnull=True, criterion__isnull=True, evidence__isnull=False)
+                ),
+                name="system_link_one_target",
+            ),
+            models.UniqueConstraint(fields=["system", "plan"], name="system_link_plan_once"),
+            models.UniqueConstraint(fields=["system", "criterion"], name="system_link_criterion_once"),
+            models.UniqueConstraint(fields=["system", "evidence"], name="system_link_evidence_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"link from {self.system_id}"
+
+
+class AgreementStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    IN_FORCE = "in_force", _("In force")
+    SUPERSEDED = "superseded", _("Superseded")
+
+
+class TechnologyAgreement(models.Model):
+    """A new technology agreement between management and the workforce's representatives. It is in force
+    once both sides have signed its current words; a later version signed by both supersedes it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="technology_agreements")
+    title = models.CharField(_("title"), max_length=200)
+    version = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=12, choices=AgreementStatus.choices, default=AgreementStatus.DRAFT)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    # When the words last changed: a signature given before then is on other words.
+    changed_at = models.DateTimeField(default=timezone.now)
+    in_force_on = models.DateField(null=True, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True)  # of the words both sides signed
+
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "version"], name="technology_agreement_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} (version {self.version})"
+
+
+class AgreementClause(models.Model):
+    """One clause, adapted from the library (`key`) or written from scratch (`key` empty). `days` is the
+    period the clause sets, where it sets one; its text says "{days}" where the number goes."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    agreement = models.ForeignKey(TechnologyAgreement, on_delete=models.CASCADE, related_name="clauses")
+    position = models.PositiveSmallIntegerField()
+    key = models.CharField(max_length=20, blank=True)
+    title = models.CharField(_("heading"), max_length=200)
+    text = models.TextField(_("wording"))
+    days = models.PositiveSmallIntegerField(_("days"), null=True, blank=True)
+
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "position"], name="agreement_clause_position"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def wording(self) -> str:
+        return self.text.replace("{days}", str(self.days) if self.days is not None else "")

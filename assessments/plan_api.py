@@ -46,8 +46,11 @@ from portal.models import Signature, SignatureCapacity, SignatureDecision
 from portal.text import SingleLineValidator
 from principles.models import Criterion
 
-SECTION_KEYS = [key for key, _title, _fields in workflow.PLAN_SECTIONS]
-SECTION_FIELD_NAMES = [name for _key, _title, fields in workflow.PLAN_SECTIONS for name in fields]
+_ALL_SECTIONS = [*workflow.PLAN_SECTIONS, *workflow.DPIA_SECTIONS]
+SECTION_KEYS = list(dict.fromkeys(key for key, _title, _fields in _ALL_SECTIONS))
+SECTION_FIELD_NAMES = list(dict.fromkeys(name for _key, _title, fields in _ALL_SECTIONS for name in fields))
+# A DPIA is started from its system (POST .../technology/systems/<id>/dpia/), never as a plain plan.
+CREATABLE_KINDS = [(value, label) for value, label in PlanKind.choices if value != PlanKind.DPIA]
 
 
 # Service refusals that are about the item's state (409) or about who is asking (403), by the code
@@ -135,6 +138,11 @@ class PlanSerializer(PlanSummarySerializer):
     content_hash = serializers.SerializerMethodField(
         help_text="SHA-256 of exactly what a signature covers now; send it back when signing."
     )
+    system = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        allow_null=True,
+        help_text="A data-protection impact assessment's system in the technology register; null for other plans.",
+    )
     problems = serializers.SerializerMethodField(help_text="What stops the plan going to workforce review.")
     blockers = serializers.SerializerMethodField(help_text="Why the plan cannot be agreed as it stands.")
 
@@ -142,6 +150,7 @@ class PlanSerializer(PlanSummarySerializer):
         fields = [
             *PlanSummarySerializer.Meta.fields,
             "submitted_by",
+            "system",
             *SECTION_FIELD_NAMES,
             "evidence",
             "content_hash",
@@ -171,7 +180,11 @@ class PlanQuery(serializers.Serializer[Any]):
 
 
 class PlanCreateSerializer(StrictSerializer):
-    kind = serializers.ChoiceField(choices=PlanKind.choices, error_messages={"required": "Choose the kind of plan"})
+    kind = serializers.ChoiceField(
+        choices=CREATABLE_KINDS,
+        error_messages={"required": "Choose the kind of plan"},
+        help_text="A data-protection impact assessment is started from its system in the technology register.",
+    )
     title = serializers.CharField(
         max_length=200,
         error_messages={"required": "Enter a title for the plan", "blank": "Enter a title for the plan"},
@@ -263,15 +276,25 @@ class PlanDetailView(PlanMixin, OrganisationGenericView):
         evidence = values.pop("evidence", None)
         if not values and evidence is None:
             raise serializers.ValidationError(_("Send at least one section field, or the evidence the plan cites."))
-        sections = [key for key, _title, fields in workflow.PLAN_SECTIONS if any(f in values for f in fields)]
+        kind_sections = workflow.plan_sections(plan.kind)
+        own_fields = {name for _key, _title, fields in kind_sections for name in fields}
+        foreign = sorted(name for name in values if name not in own_fields)
+        if foreign:
+            raise serializers.ValidationError(
+                {
+                    name: [_("A %(kind)s has no such field.") % {"kind": plan.get_kind_display().lower()}]
+                    for name in foreign
+                }
+            )
+        sections = [key for key, _title, fields in kind_sections if any(f in values for f in fields)]
         with service_errors():
             # Evidence rides with the first section saved, as on the section pages (any of them).
-            for index, section in enumerate(sections or ["technology"]):
+            for index, section in enumerate(sections or [kind_sections[0][0]]):
                 plans.plan_update_section(
                     plan=Plan.objects.get(pk=plan.pk),
                     actor=request.user,
                     section=section,
-                    values={f: values[f] for f in plans.SECTION_FIELDS[section] if f in values},
+                    values={f: values[f] for f in workflow.section_fields(plan.kind)[section] if f in values},
                     evidence_ids=evidence if index == 0 else None,
                 )
         return Response(PlanSerializer(self.get_plan()).data)
@@ -689,7 +712,7 @@ class CommentListView(SubjectMixin, OrganisationListView):
 
     def _anchor_exists(self, subject: Any, anchor: str) -> bool:
         if self.subject_kind == "plan":
-            return anchor in SECTION_KEYS
+            return anchor in workflow.section_fields(subject.kind)
         return bool(Criterion.objects.filter(framework=subject.framework_id, code=anchor).exists())
 
     @extend_schema(request=CommentCreateSerializer, responses={201: CommentSerializer})

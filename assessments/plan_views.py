@@ -62,7 +62,7 @@ def plan_create(request: TenantRequest, org_slug: str) -> HttpResponse:
 
 def _section_status(plan: Plan, key: str, problems: dict[str, str]) -> str:
     if key in problems:
-        fields = plans.SECTION_FIELDS.get(key, [])
+        fields = workflow.section_fields(plan.kind).get(key, [])
         started = (
             any(getattr(plan, f) for f in fields) if fields else any(r.impact for r in workflow.eqia_rows(plan.eqia))
         )
@@ -78,7 +78,7 @@ def plan_detail(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpResp
     problems = dict(reversed(plans.plan_problems(plan)))
     sections = [
         {"key": key, "title": title, "status": _section_status(plan, key, problems), "problem": problems.get(key)}
-        for key, title, _fields in workflow.PLAN_SECTIONS
+        for key, title, _fields in workflow.plan_sections(plan.kind)
     ]
     current_hash = workflow.subject_hash(plan)
     capacity = workflow.capacity_for(membership)
@@ -124,12 +124,19 @@ def plan_section(request: TenantRequest, org_slug: str, plan_id: Any, section: s
     plan = selectors.get_plan_for(membership, plan_id)
     if section == "equality":
         return redirect("assessments:plan_eqia", org_slug=org_slug, plan_id=plan.pk)
-    if section not in plans.SECTION_FIELDS:
+    fields = workflow.section_fields(plan.kind)
+    if section not in fields:
         raise Http404
-    can_edit = membership.can("edit_content") and plan.is_editable
-    form_class = section_form(plans.SECTION_FIELDS[section])
+    title = workflow.section_titles(plan.kind)[section]
+    can_cite = membership.can("edit_content") and plan.is_editable
+    # A DPIA's record of the workforce's views is written by their representatives as well.
+    can_edit = plan.is_editable and (
+        membership.can("edit_content")
+        or (section in workflow.WORKFORCE_SECTIONS and membership.can("record_workforce_views"))
+    )
+    form_class = section_form(fields[section])
     form = form_class(request.POST or None, instance=plan)
-    evidence = list(selectors.evidence_library(request.organisation)) if can_edit else []
+    evidence = list(selectors.evidence_library(request.organisation)) if can_cite else []
     cited_evidence = [c.evidence for c in plan.citations.select_related("evidence").order_by("evidence__original_name")]
     cited = {e.pk for e in cited_evidence}
     if request.method == "POST":
@@ -142,12 +149,14 @@ def plan_section(request: TenantRequest, org_slug: str, plan_id: Any, section: s
                     actor=request.user,
                     section=section,
                     values=form.cleaned_data,
-                    evidence_ids=request.POST.getlist("evidence") if "evidence-shown" in request.POST else None,
+                    evidence_ids=request.POST.getlist("evidence")
+                    if can_cite and "evidence-shown" in request.POST
+                    else None,
                 )
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:
-                messages.success(request, _("%(section)s has been saved.") % {"section": plans.SECTION_TITLES[section]})
+                messages.success(request, _("%(section)s has been saved.") % {"section": title})
                 return redirect("assessments:plan", org_slug=org_slug, plan_id=plan.pk)
     comments = selectors.comments_by_anchor(plan, "plan", anchor=section).get(section, [])
     return render(
@@ -156,9 +165,10 @@ def plan_section(request: TenantRequest, org_slug: str, plan_id: Any, section: s
         {
             "plan": plan,
             "section": section,
-            "section_title": plans.SECTION_TITLES[section],
+            "section_title": title,
             "form": form,
             "can_edit": can_edit,
+            "can_cite": can_cite,
             "evidence_library": evidence,
             "cited": cited,
             "cited_evidence": cited_evidence,
@@ -171,7 +181,7 @@ def plan_section(request: TenantRequest, org_slug: str, plan_id: Any, section: s
                     plan._meta.get_field(n).verbose_name,  # type: ignore[union-attr]
                     getattr(plan, f"get_{n}_display")() if n == "consultation_outcome" else getattr(plan, n),
                 )
-                for n in plans.SECTION_FIELDS[section]
+                for n in fields[section]
             ],
         },
     )

@@ -27,24 +27,24 @@ from assessments.models import (
     Impact,
     Plan,
     PlanCitation,
+    PlanKind,
     a_year_after,
 )
 from assessments.workflow import (
-    PLAN_SECTIONS,
     WORKFORCE,
     _members_with,
     _notify,
     eqia_owner_names,
     eqia_rows,
+    plan_sections,
     plan_snapshot,
+    section_fields,
+    section_titles,
 )
 from portal.audit import audit_record
 from portal.models import Membership, Organisation, User
 from portal.text import one_line, require_single_line
 from portal.versions import bump
-
-SECTION_FIELDS = {key: fields for key, _title, fields in PLAN_SECTIONS}
-SECTION_TITLES = {key: title for key, title, _fields in PLAN_SECTIONS}
 
 
 def _lock_editable(plan: Plan) -> Plan:
@@ -86,15 +86,16 @@ def plan_update_section(
     *, plan: Plan, actor: User, section: str, values: dict[str, Any], evidence_ids: list[Any] | None = None
 ) -> Plan:
     """Save one section's fields (and, for any section, the evidence the plan cites)."""
-    if section not in SECTION_FIELDS or section == "equality":
+    fields = section_fields(plan.kind)
+    if section not in fields or section == "equality":
         raise ValidationError(_("Unknown section"))
     _require_editable(plan)
     organisation = plan.organisation
     with scope(organisation=organisation), transaction.atomic():
         # Re-read under a lock: a copy loaded before the plan was submitted or signed must not write.
         _lock_editable(plan)
-        before = {name: getattr(plan, name) for name in SECTION_FIELDS[section]}
-        for name in SECTION_FIELDS[section]:
+        before = {name: getattr(plan, name) for name in fields[section]}
+        for name in fields[section]:
             if name in values:
                 setattr(plan, name, values[name])
         if (
@@ -103,7 +104,7 @@ def plan_update_section(
             and not plan.consultation_conditions.strip()
         ):
             raise ValidationError({"consultation_conditions": _("Write down the conditions attached to the agreement")})
-        plan.save(update_fields=SECTION_FIELDS[section])
+        plan.save(update_fields=fields[section])
         if evidence_ids is not None:
             wanted = set(
                 Evidence.objects.filter(organisation=organisation, pk__in=evidence_ids).values_list("pk", flat=True)
@@ -115,14 +116,14 @@ def plan_update_section(
             PlanCitation.objects.bulk_create(
                 PlanCitation(organisation=organisation, plan=plan, evidence_id=e) for e in wanted - current
             )
-        after = {name: getattr(plan, name) for name in SECTION_FIELDS[section]}
+        after = {name: getattr(plan, name) for name in fields[section]}
         if before != after:
             audit_record(
                 organisation=organisation,
                 actor=actor,
                 verb="plan.updated",
                 target=plan,
-                target_label=f"{plan.title}: {SECTION_TITLES[section]}",
+                target_label=f"{plan.title}: {section_titles(plan.kind)[section]}",
                 before={k: v for k, v in before.items() if before[k] != after[k]},
                 after={k: v for k, v in after.items() if before[k] != after[k]},
             )
@@ -274,12 +275,28 @@ def plan_problems(plan: Plan, *, eqia_unassessed: bool | None = None) -> list[tu
 
 def _plan_problems(plan: Plan, *, eqia_unassessed: bool | None = None) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
-    if not plan.technology.strip() or not plan.rationale.strip():
+    if plan.kind == PlanKind.DPIA:
+        problems.extend(_dpia_problems(plan))
+    elif not plan.technology.strip() or not plan.rationale.strip():
         problems.append(("technology", _("Describe the technology and why it is being introduced")))
     if plan.shared_on is None or not plan.information_disclosed.strip():
         problems.append(
             ("consultation", _("Record when the plan was shared with the workforce and what was disclosed"))
         )
+    if plan.kind != PlanKind.DPIA:
+        problems.extend(_plan_section_problems(plan))
+    eqia = getattr(plan, "eqia", None)
+    if eqia_unassessed is None and eqia is not None:
+        eqia_unassessed = any(not r.impact for r in eqia_rows(eqia))
+    if eqia is None or eqia_unassessed:
+        problems.append(("equality", _("Assess the impact on every characteristic in the equality impact assessment")))
+    elif not eqia.outcome:
+        problems.append(("equality", _("Choose the outcome of the equality impact assessment")))
+    return problems
+
+
+def _plan_section_problems(plan: Plan) -> list[tuple[str, str]]:
+    problems = []
     if not plan.hse_impact.strip():
         problems.append(("health_safety", _("Assess the health, safety, welfare and environmental impact")))
     if not (plan.retraining_who.strip() and plan.retraining_how.strip()):
@@ -288,13 +305,21 @@ def _plan_problems(plan: Plan, *, eqia_unassessed: bool | None = None) -> list[t
         problems.append(("data", _("Say what employee data is used and for what")))
     if not plan.jobs_affected.strip():
         problems.append(("jobs", _("Say which jobs are affected")))
-    eqia = getattr(plan, "eqia", None)
-    if eqia_unassessed is None and eqia is not None:
-        eqia_unassessed = any(not r.impact for r in eqia_rows(eqia))
-    if eqia is None or eqia_unassessed:
-        problems.append(("equality", _("Assess the impact on every characteristic in the equality impact assessment")))
-    elif not eqia.outcome:
-        problems.append(("equality", _("Choose the outcome of the equality impact assessment")))
+    return problems
+
+
+def _dpia_problems(plan: Plan) -> list[tuple[str, str]]:
+    problems = []
+    if not (plan.dpia_nature.strip() and plan.dpia_scope.strip() and plan.dpia_purpose.strip()):
+        problems.append(("processing", _("Describe the nature, scope and purpose of the processing")))
+    if not plan.dpia_necessity.strip():
+        problems.append(("necessity", _("Say why the processing is necessary and proportionate")))
+    if not plan.dpia_risks.strip():
+        problems.append(("risks", _("Assess the risks to the people whose data it is")))
+    if not plan.dpia_measures.strip():
+        problems.append(("measures", _("Say what will be done to reduce the risks")))
+    if not (plan.consultation_method.strip() and plan.workers_views.strip()):
+        problems.append(("workforce_views", _("Record how workers were consulted and what they said")))
     return problems
 
 
@@ -349,7 +374,7 @@ def plan_amend(*, plan: Plan, actor: User) -> Plan:
     with scope(organisation=organisation), transaction.atomic():
         if Plan.objects.filter(organisation=organisation, family_id=plan.family_id, version__gt=plan.version).exists():
             raise ValidationError(_("A newer version of this plan already exists."), code="newer_version")
-        fields = [f for _k, _t, names in PLAN_SECTIONS for f in names]
+        fields = [f for _k, _t, names in plan_sections(plan.kind) for f in names]
         new = Plan.objects.create(
             organisation=organisation,
             family_id=plan.family_id,
@@ -358,6 +383,7 @@ def plan_amend(*, plan: Plan, actor: User) -> Plan:
             title=plan.title,
             created_by=actor,
             survey_results=plan.survey_results,  # the consultation record goes on with its surveys
+            system_id=plan.system_id,
             **{name: getattr(plan, name) for name in fields},
         )
         for meeting in plan.meetings.all():
@@ -414,7 +440,7 @@ def plan_diff(old: Plan, new: Plan) -> list[SectionDiff]:
         before = {s.key: s for s in readable_plan_snapshot(plan_snapshot(old), owners)}
         after = {s.key: s for s in readable_plan_snapshot(plan_snapshot(new), owners)}
     diffs = []
-    for key, title, _fields in PLAN_SECTIONS:
+    for key, title, _fields in plan_sections(new.kind):
         a_lines, b_lines = _readable_lines(before[key]), _readable_lines(after[key])
         lines = [(d[0], d[2:]) for d in difflib.ndiff(a_lines, b_lines) if d[0] in " -+"]
         diffs.append(SectionDiff(key, title, a_lines != b_lines, lines))
@@ -452,7 +478,7 @@ def readable_plan_snapshot(snapshot: dict[str, Any], owners: dict[str, str] | No
     from assessments.models import Plan
 
     sections = []
-    for key, title, fields in PLAN_SECTIONS:
+    for key, title, fields in plan_sections(snapshot.get("kind", "")):
         data = snapshot["sections"].get(key, {})
         rows: list[tuple[str, Any]] = []
         for name in fields:

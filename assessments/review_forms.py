@@ -94,7 +94,8 @@ class SignForm(PortalFormMixin, forms.Form):
 class PlanCreateForm(PortalFormMixin, forms.Form):
     kind = forms.ChoiceField(
         label=_("What kind of plan is it?"),
-        choices=PlanKind.choices,
+        # A DPIA is started from its system in the technology register.
+        choices=[(value, label) for value, label in PlanKind.choices if value != PlanKind.DPIA],
         widget=forms.RadioSelect,
         error_messages={"required": _("Choose the kind of plan")},
     )

@@ -151,6 +151,42 @@ PLAN_SECTIONS: list[tuple[str, str, list[str]]] = [
     ("equality", "Equality impact assessment", []),
 ]
 
+# A data-protection impact assessment (kind "dpia") of a system in the technology register: the standard
+# sections, then how workers and their representatives were consulted and what they said.
+DPIA_SECTIONS: list[tuple[str, str, list[str]]] = [
+    (
+        "processing",
+        "Nature, scope, context and purpose of the processing",
+        ["dpia_nature", "dpia_scope", "dpia_context", "dpia_purpose"],
+    ),
+    ("necessity", "Necessity and proportionality", ["dpia_necessity"]),
+    ("risks", "Risks to the people whose data it is", ["dpia_risks"]),
+    ("measures", "Measures to reduce the risks", ["dpia_measures"]),
+    (
+        "consultation",
+        "Consultation with the workforce",
+        ["shared_on", "information_disclosed", "consultation_outcome", "consultation_conditions"],
+    ),
+    ("workforce_views", "The workforce's views", ["consultation_method", "workers_views", "reps_response"]),
+    ("equality", "Equality impact assessment", []),
+]
+
+# The sections a workforce representative writes as well as management (role action "record_workforce_views").
+WORKFORCE_SECTIONS = frozenset({"workforce_views"})
+
+
+def plan_sections(kind: str) -> list[tuple[str, str, list[str]]]:
+    """(key, title, fields) for each section of a plan of this kind, in order."""
+    return DPIA_SECTIONS if kind == "dpia" else PLAN_SECTIONS
+
+
+def section_fields(kind: str) -> dict[str, list[str]]:
+    return {key: fields for key, _title, fields in plan_sections(kind)}
+
+
+def section_titles(kind: str) -> dict[str, str]:
+    return {key: title for key, title, _fields in plan_sections(kind)}
+
 
 def plan_contents() -> tuple[Prefetch, ...]:
     """Lookups for `prefetch_related` on plans (their EqIA selected with them): with these, reading a plan's
@@ -200,7 +236,9 @@ def plan_snapshot(plan: Plan) -> dict[str, Any]:
         "title": plan.title,
         "sections": {},
     }
-    for key, _title, fields in PLAN_SECTIONS:
+    if plan.system_id is not None:  # only for a DPIA: other plans' snapshots are as they were signed
+        snapshot["system"] = str(plan.system_id)
+    for key, _title, fields in plan_sections(plan.kind):
         snapshot["sections"][key] = {name: getattr(plan, name) for name in fields}
     snapshot["sections"]["consultation"]["meetings"] = [
         {"held_on": m.held_on, "participants": m.participants, "notes": m.notes} for m in plan_meetings(plan)

@@ -66,6 +66,10 @@ ACTIONS: dict[str, Action] = {
     "view_supply_chain": Action(_("see the supplier register, campaigns and buyers' requests"), _REVIEWERS),
     "edit_content": Action(_("edit assessments, plans, EqIAs, evidence and suppliers"), _EDITORS),
     "comment": Action(_("comment on assessments and plans"), _REVIEWERS),
+    "record_workforce_views": Action(
+        _("record the workforce's views in a data-protection impact assessment"), _REVIEWERS
+    ),
+    "negotiate_agreement": Action(_("draft and adapt the new technology agreement's clauses"), _REVIEWERS),
     "run_surveys": Action(
         _("draft workforce surveys, open and close them, and hand out their codes"),
         _REVIEWERS,

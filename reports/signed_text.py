@@ -32,11 +32,11 @@ from assessments.models import (
 from assessments.plans import equality_act_order
 from assessments.workflow import (
     AGREEING_DECISIONS,
-    PLAN_SECTIONS,
     SignatureView,
     Subject,
     eqia_owner_names,
     plan_contents,
+    plan_sections,
     plan_snapshot,
     signature_view,
     subject_hash,
@@ -151,7 +151,7 @@ def _sections(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
     """The snapshot's sections with their headings, every field that enters the hash, word for word."""
     sections = []
     stored = snapshot.get("sections", {})
-    for key, title, fields in PLAN_SECTIONS:
+    for key, title, fields in plan_sections(snapshot.get("kind", "")):
         if key == "equality":
             continue  # shown with its rows as a table, see _equality
         data = stored.get(key, {})
