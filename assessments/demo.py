@@ -386,3 +386,198 @@ def demo_follow_up_survey(plan: Any, *, manager: User, rep: User) -> None:
     ):
         answers = dict(zip([f"q-{q.pk}" for q in by_position], values, strict=True))
         surveys.respond(code=code, answers=surveys.clean_answers(survey, answers))
+
+
+def demo_technology(organisation: Organisation, users: dict[str, User]) -> None:
+    """The technology register with one system in each state, under a new technology agreement both sides
+    signed: a planned dashboard whose committee meeting is due (on "Your work"), with its DPIA in draft and
+    the workforce's views recorded; a piloting scheduler with a final DPIA; a live system from before the
+    agreement; a retired one."""
+    from assessments import plans, technology, workflow
+    from assessments.models import Characteristic, EqiaOutcome, Impact, SystemStatus, TechnologySystem
+    from assessments.technology import ClauseInput
+    from portal.models import SignatureCapacity, SignatureDecision
+    from portal.signing import SigningContext
+
+    owner, manager, rep = users["owner@acme.example"], users["manager@acme.example"], users["rep@acme.example"]
+    context = SigningContext(user_agent="demo data")
+    today = timezone.localdate()
+    with scope(organisation=organisation):
+        if TechnologySystem.objects.filter(organisation=organisation).exists():
+            return
+        # Systems that were there before the agreement.
+        technology.system_create(
+            organisation=organisation,
+            actor=manager,
+            values={
+                "name": "Time and attendance (ERP)",
+                "supplier_name": "Sage",
+                "purpose": "Clocking in and out, holiday and absence records for payroll.",
+                "sites": "Sheffield",
+                "teams": "Everyone",
+                "status": SystemStatus.LIVE,
+                "go_live_on": today - timedelta(days=730),
+                "worker_data": "Clock-in and clock-out times, absence reasons, holiday balances.",
+                "monitors_people": True,
+                "decisions": [],
+            },
+        )
+        technology.system_create(
+            organisation=organisation,
+            actor=manager,
+            values={
+                "name": "Job card scanner",
+                "supplier_name": "DocuScan",
+                "purpose": "Scanned paper job cards into the ERP; replaced by tablets at each cell.",
+                "sites": "Sheffield",
+                "teams": "Machining",
+                "status": SystemStatus.RETIRED,
+                "go_live_on": today - timedelta(days=2000),
+                "worker_data": "Operator initials on each job card.",
+            },
+        )
+
+        agreement = technology.agreement_create(
+            organisation=organisation, actor=manager, title="New technology agreement"
+        )
+        clauses = [
+            ClauseInput(c.title, c.text, c.key, 60 if c.key == technology.NOTICE else c.days)
+            for c in agreement.clauses.all()
+        ]
+        technology.agreement_update(agreement=agreement, actor=rep, title="New technology agreement", clauses=clauses)
+        for signer, capacity, name, job in (
+            (rep, SignatureCapacity.WORKFORCE, "Rachel Reid", "Unite workplace representative"),
+            (owner, SignatureCapacity.MANAGEMENT, "Olivia Owen", "Managing Director"),
+        ):
+            technology.agreement_sign(
+                agreement=agreement,
+                signer=signer,
+                capacity=capacity,
+                typed_name=name,
+                job_title=job,
+                expected_hash=technology.agreement_hash(agreement),
+                context=context,
+            )
+
+        eqia_rows = [
+            plans.EqiaRowInput(c, Impact.NEUTRAL, "No differential effect found in the affected teams.", "", None)
+            for c in Characteristic.values
+        ]
+        eqia_rows[Characteristic.values.index(Characteristic.CARING)] = plans.EqiaRowInput(
+            Characteristic.CARING,
+            Impact.NEGATIVE,
+            "Shift changes at short notice fall hardest on people with caring responsibilities.",
+            "Changes are offered, never imposed, with 14 days' notice.",
+            manager,
+        )
+
+        # Piloting, with notice given and the committee met in time, and its DPIA agreed by both sides.
+        scheduler = technology.system_create(
+            organisation=organisation,
+            actor=manager,
+            values={
+                "name": "Fatigue-aware shift scheduler",
+                "supplier_name": "RotaWise",
+                "purpose": "Proposes shift patterns that limit consecutive nights and long runs of overtime.",
+                "sites": "Sheffield",
+                "teams": "Machining, assembly",
+                "status": SystemStatus.PILOTING,
+                "go_live_on": today - timedelta(days=10),
+                "worker_data": "Shift history, overtime hours, stated availability.",
+                "monitors_people": False,
+                "decisions": ["allocation"],
+            },
+        )
+        technology.notice_record(
+            system=scheduler,
+            actor=manager,
+            notice_given_on=today - timedelta(days=75),
+            committee_met_on=today - timedelta(days=68),
+        )
+        dpia = technology.dpia_start(system=scheduler, actor=manager)
+        for section, values in {
+            "processing": {
+                "dpia_nature": "Shift history, overtime hours and stated availability of 120 shift workers.",
+                "dpia_scope": "Machining and assembly at Sheffield; kept 12 months.",
+                "dpia_context": "Unionised site; the shift pattern is a collective agreement matter.",
+                "dpia_purpose": "Propose rotas that keep within the fatigue limits agreed with the union.",
+            },
+            "necessity": {"dpia_necessity": "Rotas already use this data by hand; no new data is collected."},
+            "risks": {"dpia_risks": "Proposals could be treated as instructions, or availability used against people."},
+            "measures": {
+                "dpia_measures": "Supervisors approve every rota; availability is never used in performance reviews."
+            },
+            "consultation": {
+                "shared_on": today - timedelta(days=75),
+                "information_disclosed": "The supplier's data sheet, the fatigue rules and a sample rota.",
+                "consultation_outcome": "agreed",
+            },
+        }.items():
+            plans.plan_update_section(plan=dpia, actor=manager, section=section, values=values)
+        plans.plan_update_section(
+            plan=dpia,
+            actor=rep,
+            section="workforce_views",
+            values={
+                "consultation_method": "Two meetings on each shift and a joint technology committee meeting.",
+                "workers_views": "“Fine if it stops the back-to-back nights, as long as we can still swap "
+                "shifts between ourselves.”",
+                "reps_response": "Agreed, with swaps between workers kept outside the system.",
+            },
+        )
+        plans.eqia_save(
+            plan=dpia,
+            actor=manager,
+            rows=eqia_rows,
+            outcome=EqiaOutcome.ADJUST,
+            justification="Changes are offered, never imposed, with 14 days' notice.",
+        )
+        plans.plan_submit(plan=dpia, actor=manager)
+        for signer, name in ((rep, "Rachel Reid"), (owner, "Olivia Owen")):
+            workflow.subject_sign(
+                subject=dpia,
+                signer=signer,
+                decision=SignatureDecision.SIGN,
+                typed_name=name,
+                expected_hash=workflow.subject_hash(dpia),
+                context=context,
+            )
+
+        # Planned, notice given five days ago: the committee meeting is due (on "Your work"); the DPIA is
+        # being written and the representative has recorded what workers said.
+        dashboard = technology.system_create(
+            organisation=organisation,
+            actor=manager,
+            values={
+                "name": "Line 3 cell output dashboard",
+                "supplier_name": "Acme Analytics Ltd",
+                "purpose": "Shows units per hour for each cell on screens by the line.",
+                "sites": "Sheffield",
+                "teams": "Line 3",
+                "status": SystemStatus.PLANNED,
+                "go_live_on": today + timedelta(days=70),
+                "worker_data": "Units per hour per cell, with the operators signed in to the cell.",
+                "monitors_people": True,
+                "decisions": ["performance", "allocation"],
+            },
+        )
+        technology.notice_record(
+            system=dashboard, actor=manager, notice_given_on=today - timedelta(days=5), committee_met_on=None
+        )
+        draft = technology.dpia_start(system=dashboard, actor=manager)
+        plans.plan_update_section(
+            plan=draft,
+            actor=manager,
+            section="risks",
+            values={"dpia_risks": "Cell figures could be read as individual performance, or shown as a league table."},
+        )
+        plans.plan_update_section(
+            plan=draft,
+            actor=rep,
+            section="workforce_views",
+            values={
+                "consultation_method": "A meeting with the line 3 operators on each shift.",
+                "workers_views": "“We don't want our names on a screen by the line.”",
+                "reps_response": "",
+            },
+        )

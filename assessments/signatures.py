@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from django.core.files.storage import default_storage
 from django_scopes import scope
 
-from assessments.models import Assessment, Citation, Evidence, Plan, PlanCitation, Survey
+from assessments.models import Assessment, Citation, Evidence, Plan, PlanCitation, Survey, TechnologyAgreement
 from assessments.surveys import survey_hash
+from assessments.technology import agreement_hash
 from assessments.workflow import subject_hash
 from portal.models import Organisation, Signature
 from portal.signing import snapshot_hash
@@ -34,8 +35,8 @@ def _file_sha256(evidence: Evidence) -> str | None:
 
 
 def _changed_files(organisation: Organisation, subject_type: str, subject_id: object) -> list[str]:
-    if subject_type == "survey":
-        return []  # a survey cites no file
+    if subject_type in ("survey", "agreement"):
+        return []  # a survey or an agreement cites no file
     if subject_type == "plan":
         evidence = Evidence.objects.filter(pk__in=PlanCitation.objects.filter(plan_id=subject_id).values("evidence_id"))
     else:
@@ -54,9 +55,13 @@ def void_signatures(organisation: Organisation) -> Iterator[VoidSignature]:
             if snapshot_hash(signature.snapshot) != signature.content_hash:
                 yield VoidSignature(signature, "the stored snapshot was altered after signing")
                 continue
-            if signature.subject_type not in ("assessment", "plan", "survey"):
+            if signature.subject_type not in ("assessment", "plan", "survey", "agreement"):
                 continue
             key = (signature.subject_type, str(signature.subject_id))
+            if key not in current and signature.subject_type == "agreement":
+                # An agreement's signatures bind its words (assessments.technology.agreement_snapshot).
+                agreement = TechnologyAgreement.objects.filter(pk=signature.subject_id).first()
+                current[key] = agreement_hash(agreement) if agreement else None
             if key not in current and signature.subject_type == "survey":
                 # A survey's approvals bind its words (assessments.surveys.survey_snapshot).
                 survey = Survey.objects.filter(pk=signature.subject_id).first()

@@ -44,8 +44,9 @@ from assessments.models import (
     TechnologySystem,
     WorkerDecision,
 )
+from assessments.workflow import capacity_for
 from portal.audit import audit_record
-from portal.models import Organisation, Signature, SignatureCapacity, SignatureDecision, User
+from portal.models import Membership, Organisation, Signature, SignatureCapacity, SignatureDecision, User
 from portal.signing import SigningContext, signature_record, snapshot_hash
 from portal.text import require_single_line
 from principles.models import Criterion
@@ -751,6 +752,9 @@ def agreement_sign(
                 _("The agreement changed while you were reading it. Read it again, then sign."),
                 code="content_changed",
             )
+        membership = Membership.objects.filter(organisation=organisation, user=signer).first()
+        if membership is None or capacity_for(membership) != capacity:
+            raise ValidationError(_("Your role does not sign for this side of the agreement."), code="wrong_capacity")
         signatures = agreement_signatures(locked)
         if current_signatures(locked, signatures, current).get(capacity) is not None:
             raise ValidationError(_("Your side has already signed these words."), code="already_signed")

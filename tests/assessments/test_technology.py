@@ -53,9 +53,7 @@ def agreement_in_force(tenant, notice_days: int = 90, meeting_days: int = 14) ->
     agreement = technology.agreement_create(organisation=tenant.organisation, actor=tenant.manager, title="NTA")
     with scope(organisation=tenant.organisation):
         clauses = [
-            ClauseInput(
-                c.title, c.text, c.key, {"notice": notice_days, "committee": meeting_days}.get(c.key, c.days)
-            )
+            ClauseInput(c.title, c.text, c.key, {"notice": notice_days, "committee": meeting_days}.get(c.key, c.days))
             for c in agreement.clauses.all()
         ]
     technology.agreement_update(agreement=agreement, actor=tenant.manager, title="NTA", clauses=clauses)
@@ -409,3 +407,51 @@ def test_a_new_agreement_in_force_moves_every_clock_to_its_periods(tenant) -> No
         assert states(system, TODAY)["go_live"] == "breached"
         assert reload(system).attention == "breach"
     assert timezone.now()  # travel ended
+
+
+def test_words_changed_in_the_database_after_signing_void_both_signatures(tenant) -> None:
+    """Someone with the application's own database role rewrites a clause of the agreement in force:
+    `verify_signatures` names both signatures as void."""
+    from assessments.models import AgreementClause
+    from assessments.signatures import void_signatures
+
+    agreement = agreement_in_force(tenant)
+    with scope(organisation=tenant.organisation):
+        assert list(void_signatures(tenant.organisation)) == []
+        AgreementClause.objects.filter(agreement=agreement, key="notice").update(days=7)
+        void = list(void_signatures(tenant.organisation))
+    assert {v.signature.capacity for v in void} == {SignatureCapacity.MANAGEMENT, SignatureCapacity.WORKFORCE}
+    assert {v.reason for v in void} == {"the agreement changed after it was signed"}
+
+
+def test_each_person_signs_only_for_their_own_side(tenant) -> None:
+    agreement = technology.agreement_create(organisation=tenant.organisation, actor=tenant.manager, title="NTA")
+    with scope(organisation=tenant.organisation):
+        expected = technology.agreement_hash(agreement)
+    technology.agreement_sign(
+        agreement=agreement,
+        signer=tenant.owner,
+        capacity=SignatureCapacity.MANAGEMENT,
+        typed_name="Owen",
+        expected_hash=expected,
+        context=CONTEXT,
+    )
+    for user in (tenant.owner, tenant.auditor, tenant.member):
+        with pytest.raises(ValidationError, match="does not sign for this side"):
+            technology.agreement_sign(
+                agreement=agreement,
+                signer=user,
+                capacity=SignatureCapacity.WORKFORCE,
+                typed_name="Someone",
+                expected_hash=expected,
+                context=CONTEXT,
+            )
+    with pytest.raises(ValidationError, match="does not sign for this side"):
+        technology.agreement_sign(
+            agreement=agreement,
+            signer=tenant.rep,
+            capacity=SignatureCapacity.MANAGEMENT,
+            typed_name="Rae",
+            expected_hash=expected,
+            context=CONTEXT,
+        )
