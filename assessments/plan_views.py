@@ -22,6 +22,7 @@ from assessments.models import (
     EqiaOutcome,
     Impact,
     Plan,
+    PlanKind,
 )
 from assessments.review_forms import EQIA_OUTCOME_HINTS, MeetingForm, PlanCreateForm, ReviewDateForm, section_form
 from portal.forms import apply_errors
@@ -346,9 +347,26 @@ def plan_submit(request: TenantRequest, org_slug: str, plan_id: Any) -> HttpResp
     return render(
         request,
         "plans/submit.html",
-        {"plan": plan, "problems": problems, "reps": reps, "tried": request.method == "POST"},
+        {
+            "plan": plan,
+            "problems": problems,
+            "reps": reps,
+            "tried": request.method == "POST",
+            "dpia_rows": _dpia_summary(plan) if plan.kind == PlanKind.DPIA else [],
+        },
         status=400 if request.method == "POST" and problems else 200,
     )
+
+
+def _dpia_summary(plan: Plan) -> list[tuple[str, str, str]]:
+    """(section, title, the start of its first answer) for a DPIA's check page, equality aside."""
+    rows = []
+    for key, title, fields in workflow.plan_sections(plan.kind):
+        if key == "equality":
+            continue
+        text = next((str(getattr(plan, f)) for f in fields if getattr(plan, f) and f != "shared_on"), "")
+        rows.append((key, title, text))
+    return rows
 
 
 @require_http_methods(["GET", "POST"])

@@ -30,6 +30,12 @@ def section_title(key: str) -> str:
         "skills": _("Skills and retraining"),
         "data": _("Employee data use"),
         "jobs": _("Jobs, redeployment and reinvestment"),
+        # A data-protection impact assessment's own sections (assessments.workflow.DPIA_SECTIONS).
+        "processing": _("Nature, scope, context and purpose of the processing"),
+        "necessity": _("Necessity and proportionality"),
+        "risks": _("Risks to the people whose data it is"),
+        "measures": _("Measures to reduce the risks"),
+        "workforce_views": _("The workforce's views"),
     }
     return titles.get(key) or _("Equality impact assessment")
 
