@@ -405,11 +405,11 @@ def _link_key(link: SystemLink) -> tuple[str, Any]:
 def _link_labels(links: list[SystemLink]) -> list[str]:
     labels = []
     for link in links:
-        if link.plan_id:
+        if link.plan is not None:
             labels.append(f"plan: {link.plan.title} (version {link.plan.version})")
-        elif link.criterion_id:
+        elif link.criterion is not None:
             labels.append(f"criterion: {link.criterion.code}")
-        else:
+        elif link.evidence is not None:
             labels.append(f"evidence: {link.evidence.original_name}")
     return sorted(labels)
 

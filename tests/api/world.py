@@ -146,6 +146,20 @@ def _lookup(organisation: Organisation, name: str, path: str, final_only: bool) 
         surveys = Survey.objects.filter(organisation=organisation)
         # Auditors see closed surveys only; everyone else gets the draft, whose pages all answer.
         return _first(surveys.filter(status="closed" if final_only else "draft")) or _first(surveys)
+    if name == "system_id":
+        from assessments.models import TechnologySystem
+
+        systems = TechnologySystem.objects.filter(organisation=organisation).order_by("name")
+        # One without a DPIA, so starting one and deleting the system both get past their checks.
+        return _first(systems.filter(dpias__isnull=True)) or _first(systems)
+    if name == "agreement_id":
+        from assessments.models import TechnologyAgreement
+
+        agreements = TechnologyAgreement.objects.filter(organisation=organisation)
+        # Auditors see signed versions only; everyone else gets the draft, which every operation changes.
+        return _first(agreements.exclude(status="draft") if final_only else agreements.filter(status="draft")) or (
+            _first(agreements)
+        )
     raise AssertionError(f"No test id for path parameter {name!r} in {path}: add it to tests/api/world.py")
 
 
@@ -318,10 +332,71 @@ def _more_rows(acme: Organisation, northern: Organisation, owner: User) -> None:
                 requested_by=rep,
                 reasons=f"Change {n + 1}: say who is retrained first.",
             )
+    _technology(acme, owner, today)
     final = _final_assessment(acme)
     AttestationReport.objects.create(
         organisation=acme, assessment_id=final, status="failed", error="Rendering stopped: test row", requested_by=owner
     )
+
+
+def _technology(acme: Organisation, owner: User, today: Any) -> None:
+    """Two systems (one with notice given and its DPIA started) and two versions of the new technology
+    agreement: one in force, signed by both sides, and a draft of the next. What the demo already has
+    is kept."""
+    from datetime import timedelta
+
+    from assessments import technology
+    from assessments.models import AgreementStatus, TechnologyAgreement, TechnologySystem
+    from portal.models import SignatureCapacity
+    from portal.signing import SigningContext
+
+    manager = User.objects.get(email="manager@acme.example")
+    rep = User.objects.get(email="rep@acme.example")
+    systems = {
+        "Shift allocation app": {
+            "supplier_name": "Rota Systems Ltd",
+            "purpose": "Offers open shifts to operators by skill",
+            "sites": "Sheffield",
+            "teams": "Machining; Assembly",
+            "status": "piloting",
+            "go_live_on": today + timedelta(days=120),
+            "worker_data": "Skills, availability and shift history",
+            "monitors_people": False,
+            "decisions": ["allocation"],
+        },
+        "Wearable exposure sensors": {
+            "supplier_name": "Safe Air GmbH",
+            "purpose": "Measures dust and noise exposure on line 3",
+            "status": "planned",
+            "worker_data": "Exposure readings per badge",
+            "monitors_people": True,
+        },
+    }
+    for name, values in systems.items():
+        if not TechnologySystem.objects.filter(organisation=acme, name=name).exists():
+            system = technology.system_create(organisation=acme, actor=owner, values={"name": name, **values})
+            if name == "Shift allocation app":
+                technology.notice_record(
+                    system=system, actor=owner, notice_given_on=today - timedelta(days=10), committee_met_on=None
+                )
+                technology.dpia_start(system=system, actor=owner)
+    agreements = TechnologyAgreement.objects.filter(organisation=acme)
+    if not agreements.filter(status=AgreementStatus.IN_FORCE).exists():
+        draft = technology.agreement_draft(acme) or technology.agreement_create(
+            organisation=acme, actor=owner, title="New technology agreement"
+        )
+        for user, capacity in ((manager, SignatureCapacity.MANAGEMENT), (rep, SignatureCapacity.WORKFORCE)):
+            if technology.current_signatures(draft)[capacity] is None:
+                technology.agreement_sign(
+                    agreement=draft,
+                    signer=user,
+                    capacity=capacity,
+                    typed_name=user.full_name or user.email,
+                    expected_hash=technology.agreement_hash(draft),
+                    context=SigningContext(user_agent="api world"),
+                )
+    if technology.agreement_draft(acme) is None:
+        technology.agreement_create(organisation=acme, actor=owner, title="New technology agreement: 2027 review")
 
 
 def _final_assessment(organisation: Organisation) -> Any:
