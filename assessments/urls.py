@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from assessments import plan_views, review_views, survey_views, views
+from assessments import plan_views, review_views, survey_views, technology_csv_views, technology_views, views
 
 app_name = "assessments"
 
@@ -44,6 +44,32 @@ urlpatterns = [
     path("surveys/<uuid:survey_id>/close/", survey_views.survey_close, name="survey_close"),
     path("surveys/<uuid:survey_id>/codes/", survey_views.survey_codes, name="survey_codes"),
     path("surveys/<uuid:survey_id>/invite/", survey_views.survey_invite, name="survey_invite"),
+    # Technology register and new technology agreement
+    path("technology/", technology_views.system_list, name="technology"),
+    path("technology/new/", technology_views.system_create, name="technology_create"),
+    path("technology/agreement/", technology_views.agreement_page, name="technology_agreement"),
+    path("technology/agreement/new/", technology_views.agreement_create, name="technology_agreement_create"),
+    path(
+        "technology/agreement/<uuid:agreement_id>/edit/",
+        technology_views.agreement_edit,
+        name="technology_agreement_edit",
+    ),
+    path(
+        "technology/agreement/<uuid:agreement_id>/sign/",
+        technology_views.agreement_sign,
+        name="technology_agreement_sign",
+    ),
+    path(
+        "technology/agreement/<uuid:agreement_id>/delete/",
+        technology_views.agreement_delete,
+        name="technology_agreement_delete",
+    ),
+    path("technology/<uuid:system_id>/", technology_views.system_detail, name="technology_system"),
+    path("technology/<uuid:system_id>/edit/", technology_views.system_edit, name="technology_edit"),
+    path("technology/<uuid:system_id>/notice/", technology_views.system_notice, name="technology_notice"),
+    path("technology/<uuid:system_id>/links/", technology_views.system_links, name="technology_links"),
+    path("technology/<uuid:system_id>/delete/", technology_views.system_delete, name="technology_delete"),
+    path("technology/<uuid:system_id>/dpia/", technology_views.system_dpia, name="technology_dpia"),
     path("plans/", plan_views.plan_list, name="plans"),
     path("plans/new/", plan_views.plan_create, name="plan_create"),
     path("plans/<uuid:plan_id>/", plan_views.plan_detail, name="plan"),
@@ -71,4 +97,7 @@ urlpatterns = [
         name="change_request_answer",
     ),
     path("review/<slug:kind>/<uuid:subject_id>/sign/", review_views.sign, name="sign"),
+    # The technology register as CSV (assessments/technology_csv_views.py)
+    path("technology/import/", technology_csv_views.technology_import, name="technology_import"),
+    path("technology/export.csv", technology_csv_views.technology_export, name="technology_export"),
 ]

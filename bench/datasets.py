@@ -123,6 +123,8 @@ def data_ids(data: str) -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
         Plan,
         Response,
         Survey,
+        TechnologyAgreement,
+        TechnologySystem,
     )
     from portal.models import Invitation, Membership, Organisation, OrganisationExport
     from portal.roles import Role
@@ -228,6 +230,13 @@ def data_ids(data: str) -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
             survey = Survey.objects.filter(organisation=org, status=status).order_by("created_at").first()
             if survey is not None:
                 ids[key] = survey.pk
+
+        system = TechnologySystem.objects.filter(organisation=org).order_by("name", "pk").first()
+        if system is not None:
+            ids["system"] = system.pk
+        draft_agreement = TechnologyAgreement.objects.filter(organisation=org, status="draft").first()
+        if draft_agreement is not None:
+            ids["draft_agreement"] = draft_agreement.pk
 
         campaigns = Campaign.objects.filter(organisation=org)
         # As runs A-D: the demo's newest campaign, seed_scale's first.

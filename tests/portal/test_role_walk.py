@@ -114,6 +114,27 @@ ROUTES: dict[str, dict[str, str | tuple[str, ...]]] = {
     WEB + "surveys/<uuid:survey_id>/close/": {_GET: "run_surveys", _POST: "run_surveys"},
     WEB + "surveys/<uuid:survey_id>/codes/": {_GET: "run_surveys", _POST: "run_surveys"},
     WEB + "surveys/<uuid:survey_id>/invite/": {_GET: "run_surveys", _POST: "run_surveys"},
+    WEB + "technology/": {_GET: "view_dashboard"},
+    WEB + "technology/new/": {_GET: "edit_content", _POST: "edit_content"},
+    WEB + "technology/agreement/": {_GET: "view_dashboard"},
+    WEB + "technology/agreement/new/": {_GET: "negotiate_agreement", _POST: "negotiate_agreement"},
+    WEB + "technology/agreement/<uuid:agreement_id>/edit/": {
+        _GET: "negotiate_agreement",
+        _POST: "negotiate_agreement",
+    },
+    WEB + "technology/agreement/<uuid:agreement_id>/sign/": {_GET: SIGN, _POST: SIGN},
+    WEB + "technology/agreement/<uuid:agreement_id>/delete/": {
+        _GET: "negotiate_agreement",
+        _POST: "negotiate_agreement",
+    },
+    WEB + "technology/<uuid:system_id>/": {_GET: "view_dashboard"},
+    WEB + "technology/<uuid:system_id>/edit/": {_GET: "edit_content", _POST: "edit_content"},
+    WEB + "technology/<uuid:system_id>/notice/": {_GET: "edit_content", _POST: "edit_content"},
+    WEB + "technology/<uuid:system_id>/links/": {_GET: "edit_content", _POST: "edit_content"},
+    WEB + "technology/<uuid:system_id>/delete/": {_GET: "edit_content", _POST: "edit_content"},
+    WEB + "technology/<uuid:system_id>/dpia/": {_POST: "edit_content"},
+    WEB + "technology/import/": {_GET: "edit_content", _POST: "edit_content"},
+    WEB + "technology/export.csv": {_GET: "view_dashboard"},
     WEB + "plans/": {_GET: "view_dashboard"},
     WEB + "plans/new/": {_GET: "edit_content", _POST: "edit_content"},
     WEB + "plans/<uuid:plan_id>/": {_GET: "view_dashboard"},
@@ -165,6 +186,23 @@ ROUTES: dict[str, dict[str, str | tuple[str, ...]]] = {
     API + "plans/<uuid:plan_id>/eqia/": {_GET: "view_dashboard", "PUT": "edit_content"},
     API + "surveys/": {_GET: "view_dashboard"},
     API + "surveys/<uuid:survey_id>/": {_GET: "view_dashboard"},
+    API + "technology/systems/": {_GET: "view_dashboard", _POST: "edit_content"},
+    API + "technology/systems/import/": {_POST: "edit_content"},
+    API + "technology/systems/<uuid:system_id>/": {
+        _GET: "view_dashboard",
+        "PATCH": "edit_content",
+        "DELETE": "edit_content",
+    },
+    API + "technology/systems/<uuid:system_id>/notice/": {_POST: "edit_content"},
+    API + "technology/systems/<uuid:system_id>/links/": {"PUT": "edit_content"},
+    API + "technology/systems/<uuid:system_id>/dpia/": {_POST: "edit_content"},
+    API + "technology/agreements/": {_GET: "view_dashboard", _POST: "negotiate_agreement"},
+    API + "technology/agreements/<uuid:agreement_id>/": {
+        _GET: "view_dashboard",
+        "PATCH": "negotiate_agreement",
+        "DELETE": "negotiate_agreement",
+    },
+    API + "technology/agreements/<uuid:agreement_id>/sign/": {_POST: SIGN},
     **{
         API + f"{kind}/<uuid:subject_id>/{tail}": methods
         for kind in ("assessments", "plans")
@@ -421,7 +459,14 @@ def _web_value(acme: Organisation, name: str, route: str, final_only: bool) -> A
     if name == "number":
         return 1
     if name == "section":
-        return "technology"
+        # The first section of the plan the route gets (a DPIA has sections of its own).
+        from assessments.models import Plan
+        from assessments.workflow import plan_sections
+
+        kind = (
+            Plan.objects.filter(pk=_lookup(acme, "plan_id", route, final_only)).values_list("kind", flat=True).first()
+        )
+        return plan_sections(kind or "")[0][0]
     if name == "membership_id":
         return _lookup(acme, "member_id", route, final_only)
     if name == "response_id":
