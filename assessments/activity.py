@@ -203,10 +203,128 @@ def survey_closed(event: AuditEvent) -> str:
     return gettext("%(actor)s closed the workforce survey %(target)s after %(n)d responses") % words
 
 
+def _technology_field(name: str) -> str:
+    from django.core.exceptions import FieldDoesNotExist
+
+    from assessments.models import TechnologySystem
+
+    try:
+        field = TechnologySystem._meta.get_field(name)
+    except FieldDoesNotExist:  # a field since removed: its name in words
+        return name.replace("_", " ")
+    return str(getattr(field, "verbose_name", "") or name.replace("_", " "))
+
+
+def system_changed(event: AuditEvent) -> str:
+    after = event.after if isinstance(event.after, dict) else {}
+    words = {"actor": actor_name(event), "target": quoted(event.target_label)}
+    if not after:
+        return gettext("%(actor)s changed the system %(target)s in the technology register") % words
+    return gettext("%(actor)s changed the system %(target)s in the technology register: %(fields)s") % {
+        **words,
+        "fields": join_words([_technology_field(name) for name in after]),
+    }
+
+
+def _day(value: object) -> str:
+    from datetime import date
+
+    from django.utils.formats import date_format
+
+    try:
+        return date_format(date.fromisoformat(str(value)[:10]), "j F Y")
+    except ValueError:
+        return ""
+
+
+def notice_recorded(event: AuditEvent) -> str:
+    after = event.after if isinstance(event.after, dict) else {}
+    before = event.before if isinstance(event.before, dict) else {}
+    words = {"actor": actor_name(event), "target": quoted(event.target_label)}
+    notice, met = after.get("notice_given_on"), after.get("committee_met_on")
+    if met and met != before.get("committee_met_on"):
+        return gettext("%(actor)s recorded that the joint technology committee met on %(target)s on %(date)s") % {
+            **words,
+            "date": _day(met),
+        }
+    if notice and notice != before.get("notice_given_on"):
+        return gettext("%(actor)s recorded that notice of %(target)s was given to the representatives on %(date)s") % {
+            **words,
+            "date": _day(notice),
+        }
+    return gettext("%(actor)s cleared the notice or committee meeting dates of %(target)s") % words
+
+
+def agreement_in_force(event: AuditEvent) -> str:
+    after = event.after if isinstance(event.after, dict) else {}
+    words = {"actor": actor_name(event), "target": quoted(event.target_label)}
+    if after.get("supersedes"):
+        return gettext(
+            "%(actor)s gave the last signature: the new technology agreement %(target)s is in force, in place of "
+            "version %(version)s"
+        ) % {**words, "version": after["supersedes"]}
+    return gettext("%(actor)s gave the last signature: the new technology agreement %(target)s is in force") % words
+
+
+def clock_breached(event: AuditEvent) -> str:
+    after = event.after if isinstance(event.after, dict) else {}
+    detail = str(after.get("detail") or "").rstrip(".")
+    words = {"target": quoted(event.target_label), "detail": detail}
+    if detail:
+        return gettext("The new technology agreement was breached on the system %(target)s: %(detail)s") % words
+    return gettext("The new technology agreement was breached on the system %(target)s") % words
+
+
 def register() -> None:
     register_subject(subject_type="assessment", noun=_("the self-assessment"))
     register_subject(subject_type="plan", noun=_("the plan"))
     register_subject(subject_type="survey", noun=_("the questions of the workforce survey"))
+    register_subject(subject_type="agreement", noun=_("the new technology agreement"))
+    register_verbs(
+        group=_("Technology register"),
+        verbs={
+            "technology.system_registered": Verb(
+                _("Registered a technology system"),
+                _("%(actor)s registered the system %(target)s in the technology register"),
+                label_is_title=True,
+            ),
+            "technology.system_changed": Verb(_("Changed a technology system"), system_changed, label_is_title=True),
+            "technology.system_removed": Verb(
+                _("Removed a technology system"),
+                _("%(actor)s removed the system %(target)s from the technology register"),
+                label_is_title=True,
+            ),
+            "technology.notice_recorded": Verb(
+                _("Recorded notice or a committee meeting"), notice_recorded, label_is_title=True
+            ),
+            "technology.links_changed": Verb(
+                _("Changed what a technology system is linked to"),
+                _("%(actor)s changed the plans, criteria and evidence the system %(target)s is linked to"),
+                label_is_title=True,
+            ),
+            "technology.clock_breached": Verb(
+                _("Breached the new technology agreement"), clock_breached, label_is_title=True
+            ),
+            "technology.agreement_drafted": Verb(
+                _("Drafted a new technology agreement"),
+                _("%(actor)s drafted the new technology agreement %(target)s"),
+                label_is_title=True,
+            ),
+            "technology.agreement_changed": Verb(
+                _("Changed a new technology agreement"),
+                _("%(actor)s changed the words of the new technology agreement %(target)s"),
+                label_is_title=True,
+            ),
+            "technology.agreement_discarded": Verb(
+                _("Discarded a draft new technology agreement"),
+                _("%(actor)s discarded the draft new technology agreement %(target)s"),
+                label_is_title=True,
+            ),
+            "technology.agreement_in_force": Verb(
+                _("Put a new technology agreement in force"), agreement_in_force, label_is_title=True
+            ),
+        },
+    )
     register_verbs(
         group=_("Workforce surveys"),
         verbs={

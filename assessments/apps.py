@@ -12,7 +12,7 @@ class AssessmentsConfig(AppConfig):
 
         register_activity()
         from assessments.dashboard import current_work_panel, final_results_panel
-        from assessments.demo import demo_assessment, demo_plans
+        from assessments.demo import demo_assessment, demo_plans, demo_technology
         from portal.dashboard import register_panel
         from portal.demo import register_demo_step
 
@@ -48,6 +48,7 @@ class AssessmentsConfig(AppConfig):
         register_awaiting(name="evidence", queries=work.evidence_queries, build=work.evidence_item)
         register_awaiting(name="plans", queries=work.plan_queries, build=work.plan_item)
         register_awaiting(name="surveys", queries=work.survey_queries, build=work.survey_item)
+        register_awaiting(name="technology", queries=work.technology_queries, build=work.technology_item)
         register_demo_step(order=20, name="assessment", step=demo_assessment)
 
         from assessments import data_protection as dp
@@ -58,6 +59,7 @@ class AssessmentsConfig(AppConfig):
         register_export_section(name="evidence", order=21, rows=dp.evidence_rows)
         register_export_section(name="plans", order=30, rows=dp.plan_rows)
         register_export_section(name="surveys", order=31, rows=dp.survey_rows)
+        register_export_section(name="technology", order=32, rows=dp.technology_rows)
         register_export_section(name="comments", order=40, rows=dp.comment_rows)
         register_export_section(name="change_requests", order=41, rows=dp.change_request_rows)
         register_export_files(name="evidence", files=dp.evidence_files)
@@ -65,6 +67,7 @@ class AssessmentsConfig(AppConfig):
         register_personal_data(name="change_requests", order=31, rows=dp.change_requests_made)
         register_account_deletion(name="signed_eqia_owners", hook=dp.keep_signed_eqia_owners)
         register_demo_step(order=30, name="plans", step=demo_plans)
+        register_demo_step(order=31, name="technology", step=demo_technology)
 
         from assessments import reminders
         from portal.reminders import register_scan, register_still_applies
@@ -75,3 +78,6 @@ class AssessmentsConfig(AppConfig):
         register_still_applies(kind="evidence_expiring", check=reminders.evidence_still_applies)
         register_scan(name="plan_reviews", scan=reminders.scan_plan_reviews)
         register_still_applies(kind="plan_review_due", check=reminders.plan_review_still_applies)
+        # Also runs the technology register's daily sweep of its clocks (assessments.technology.sweep_clocks).
+        register_scan(name="technology", scan=reminders.scan_technology)
+        register_still_applies(kind="technology_clock", check=reminders.technology_still_applies)

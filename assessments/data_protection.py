@@ -20,6 +20,9 @@ from assessments.models import (
     ReviewComment,
     Survey,
     SurveyQuestion,
+    SystemLink,
+    TechnologyAgreement,
+    TechnologySystem,
 )
 from assessments.workflow import plan_sections
 from portal.exports import ExportFile, person, safe_file_name
@@ -209,6 +212,105 @@ def survey_rows(organisation: Organisation) -> list[dict[str, Any]]:
         }
         for survey in surveys
     ]
+
+
+def technology_rows(organisation: Organisation) -> list[dict[str, Any]]:
+    """The technology register and the new technology agreements, one row each (`type` says which):
+    each system with every field, what it is linked to and its DPIAs (plans, in plans.json); each
+    agreement with its clauses and a summary of its signatures (in full in signatures.json)."""
+    from assessments.technology import agreement_hash
+
+    links = SystemLink.objects.select_related("criterion").order_by("id")
+    systems = (
+        TechnologySystem.objects.filter(organisation=organisation)
+        .select_related("created_by")
+        .prefetch_related(
+            Prefetch("links", queryset=links), Prefetch("dpias", queryset=Plan.objects.order_by("version"))
+        )
+        .order_by("name")
+    )
+    rows: list[dict[str, Any]] = [
+        {
+            "type": "system",
+            "id": system.pk,
+            "name": system.name,
+            "supplier_name": system.supplier_name,
+            "purpose": system.purpose,
+            "sites": system.sites,
+            "teams": system.teams,
+            "go_live_on": system.go_live_on,
+            "status": system.status,
+            "worker_data": system.worker_data,
+            "monitors_people": system.monitors_people,
+            "decisions": system.decisions,
+            "notice_given_on": system.notice_given_on,
+            "committee_met_on": system.committee_met_on,
+            "attention": system.attention,
+            "attention_due": system.attention_due,
+            "breaches_recorded": system.breaches_recorded,
+            "links": {
+                "plans": sorted(str(link.plan_id) for link in system.links.all() if link.plan_id),
+                "criteria": sorted(link.criterion.code for link in system.links.all() if link.criterion_id),
+                "evidence": sorted(str(link.evidence_id) for link in system.links.all() if link.evidence_id),
+            },
+            "dpia_ids": [str(plan.pk) for plan in system.dpias.all()],
+            "created_by": person(system.created_by),
+            "created_at": system.created_at,
+            "updated_at": system.updated_at,
+        }
+        for system in systems
+    ]
+    agreements = list(
+        TechnologyAgreement.objects.filter(organisation=organisation)
+        .select_related("created_by")
+        .prefetch_related("clauses")
+        .order_by("version")
+    )
+    signatures: dict[Any, list[Signature]] = {}
+    for signature in (
+        Signature.objects.filter(
+            organisation=organisation, subject_type="agreement", subject_id__in=[a.pk for a in agreements]
+        )
+        .select_related("signer")
+        .order_by("signed_at")
+    ):
+        signatures.setdefault(signature.subject_id, []).append(signature)
+    for agreement in agreements:
+        current = agreement_hash(agreement)
+        rows.append(
+            {
+                "type": "agreement",
+                "id": agreement.pk,
+                "title": agreement.title,
+                "version": agreement.version,
+                "status": agreement.status,
+                "in_force_on": agreement.in_force_on,
+                "content_hash": agreement.content_hash,
+                "current_hash": current,
+                "clauses": [
+                    {"position": c.position, "key": c.key, "title": c.title, "text": c.text, "days": c.days}
+                    for c in agreement.clauses.all()
+                ],
+                "signatures": [
+                    {
+                        "id": s.pk,
+                        "capacity": s.capacity,
+                        "decision": s.decision,
+                        "signer": person(s.signer),
+                        "typed_name": s.typed_name,
+                        "job_title": s.job_title,
+                        "signed_at": s.signed_at,
+                        "content_hash": s.content_hash,
+                        "counts": s.is_valid_for(current),  # signed the words as they stand
+                    }
+                    for s in signatures.get(agreement.pk, [])
+                ],
+                "created_by": person(agreement.created_by),
+                "created_at": agreement.created_at,
+                "changed_at": agreement.changed_at,
+            }
+        )
+    return rows
 
 
 def _comment(c: ReviewComment) -> dict[str, Any]:

@@ -525,6 +525,14 @@ def demo_technology(organisation: Organisation, users: dict[str, User]) -> None:
                 "reps_response": "Agreed, with swaps between workers kept outside the system.",
             },
         )
+        plans.meeting_add(
+            plan=dpia,
+            actor=manager,
+            held_on=today - timedelta(days=68),
+            participants="Manoj Mistry (operations), Rachel Reid (Unite), two shift leaders",
+            notes="The joint technology committee went through the DPIA and a sample rota. Agreed that swaps "
+            "between workers stay outside the system.",
+        )
         plans.eqia_save(
             plan=dpia,
             actor=manager,

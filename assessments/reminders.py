@@ -1,6 +1,8 @@
 """The assessments app's reminders (portal.reminders): actions due within 7 days or overdue,
-evidence that current work cites expiring in 30, 14 and 1 days, and final plans whose review date
-is within 30 days or past.
+evidence that current work cites expiring in 30, 14 and 1 days, final plans whose review date
+is within 30 days or past, and the new technology agreement's clocks on each registered system
+(notice due within 14 days, a committee meeting due within 7 days or late, a go-live date inside the
+notice period).
 
 Each scan runs across every organisation (scopes disabled: system work, like the sweeps) and tells
 the same people the "Your work" page shows the thing to (assessments.work), once per key.
@@ -19,8 +21,16 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
-from assessments.models import ActionItem, ActionStatus, Evidence, Plan
-from assessments.work import MANAGEMENT, PLAN_REVIEW_DAYS, action_url, cited_by_current_work, plans_due_for_review
+from assessments.models import ActionItem, ActionStatus, Evidence, Plan, TechnologySystem
+from assessments.work import (
+    MANAGEMENT,
+    PLAN_REVIEW_DAYS,
+    SIGNING,
+    action_url,
+    cited_by_current_work,
+    plans_due_for_review,
+    technology_url,
+)
 from portal.models import Membership, Notification, User
 from portal.notifications import Email, notify
 from portal.reminders import key_date
@@ -263,6 +273,146 @@ def plan_review_still_applies(notifications: list[Notification]) -> set[Any]:
     ids = [i for i in (_uuid(n.target_id) for n in notifications) if i]
     due = dict(plans_due_for_review(horizon=date.max).filter(pk__in=ids).values_list("pk", "review_due"))
     return {n.pk for n in notifications if due.get(_uuid(n.target_id), False) == key_date(n)}
+
+
+# --- The new technology agreement's clocks -------------------------------------------------------
+
+TECHNOLOGY_NOTICE_DAYS = 14  # remind when notice must be given within this many days
+TECHNOLOGY_MEETING_DAYS = 7  # remind when the committee must meet within this many days
+# Each threshold of a technology reminder, and the attention (TechnologySystem.attention) it is about.
+TECHNOLOGY_THRESHOLDS = {
+    f"notice_{TECHNOLOGY_NOTICE_DAYS}d": "notice",
+    f"meeting_{TECHNOLOGY_MEETING_DAYS}d": "meeting",
+    "meeting_late": "meeting",
+    "breach": "breach",
+}
+
+
+def technology_threshold(system: TechnologySystem, today: date) -> str | None:
+    """Which reminder the system's attention calls for today, or None (not yet near enough)."""
+    due = system.attention_due
+    if due is None:
+        return None
+    if system.attention == "notice":
+        return f"notice_{TECHNOLOGY_NOTICE_DAYS}d" if due <= today + timedelta(days=TECHNOLOGY_NOTICE_DAYS) else None
+    if system.attention == "meeting":
+        if due < today:
+            return "meeting_late"
+        return f"meeting_{TECHNOLOGY_MEETING_DAYS}d" if due <= today + timedelta(days=TECHNOLOGY_MEETING_DAYS) else None
+    if system.attention == "breach":
+        return "breach"
+    return None
+
+
+def technology_key(system: TechnologySystem, threshold: str) -> str:
+    return f"technology_clock:{system.pk}:{system.attention_due}:{threshold}"
+
+
+def _technology_words(system: TechnologySystem, threshold: str) -> tuple[str, str]:
+    """(the reminder's sentence, its email's subject)."""
+    words = {
+        "name": system.name,
+        "org": system.organisation.name,
+        "date": _date(system.attention_due),
+        "live": _date(system.go_live_on),
+    }
+    if threshold == "breach":
+        return (
+            _(
+                "Go-live of “%(name)s” in %(org)s on %(date)s is inside the notice period of the new technology "
+                "agreement: move it or agree it"
+            )
+            % words,
+            _("%(org)s: go-live of “%(name)s” is inside the notice period") % words,
+        )
+    if threshold == "meeting_late":
+        return (
+            _("The joint technology committee in %(org)s was due to meet on “%(name)s” by %(date)s") % words,
+            _("%(org)s: the committee meeting on “%(name)s” is late") % words,
+        )
+    if TECHNOLOGY_THRESHOLDS[threshold] == "meeting":
+        return (
+            _("The joint technology committee in %(org)s is due to meet on “%(name)s” by %(date)s") % words,
+            _("%(org)s: the committee is due to meet on “%(name)s” by %(date)s") % words,
+        )
+    return (
+        _("Notice of “%(name)s” in %(org)s is due to the representatives by %(date)s, for go-live on %(live)s") % words,
+        _("%(org)s: give notice of “%(name)s” by %(date)s") % words,
+    )
+
+
+@scopes_disabled()
+def scan_technology(now: datetime) -> int:
+    """First move every system's clocks on with the calendar (assessments.technology.sweep_clocks: the
+    daily sweep runs with each scan, so each sees fresh attention and records breaches that time alone
+    caused), then remind the organisation's owners, managers and representatives (who see it on "Your
+    work") when notice is due within 14 days, a committee meeting within 7 days and again once it is
+    late, and when go-live falls inside the notice period."""
+    from assessments.technology import sweep_clocks
+
+    today = timezone.localdate(now)
+    sweep_clocks(today)
+    systems = list(
+        TechnologySystem.objects.exclude(attention="")
+        .filter(attention_due__isnull=False)
+        .select_related("organisation")
+        .order_by("attention_due", "name")
+    )
+    people: dict[Any, list[User]] = {}
+    for membership in (
+        _active_memberships({s.organisation_id for s in systems}, now)
+        .filter(role__in=SIGNING)
+        .select_related("user")
+        .order_by("user__email")
+    ):
+        people.setdefault(membership.organisation_id, []).append(membership.user)
+    due: list[tuple[TechnologySystem, User, str, str]] = []
+    for system in systems:
+        threshold = technology_threshold(system, today)
+        if threshold is None:
+            continue
+        key = technology_key(system, threshold)
+        due.extend((system, user, threshold, key) for user in people.get(system.organisation_id, []))
+    done = _already([(user.pk, key) for _s, user, _t, key in due])
+    made = 0
+    for system, user, threshold, key in due:
+        if (user.pk, key) in done:
+            continue
+        text, subject = _technology_words(system, threshold)
+        with transaction.atomic():
+            made += len(
+                notify(
+                    kind="technology_clock",
+                    recipients=[user],
+                    organisation=system.organisation,
+                    actor=None,
+                    text=text,
+                    url=technology_url(system.organisation, system.pk),
+                    key=key,
+                    email=Email(subject=subject, template="reminder"),
+                    target=system,
+                )
+            )
+    return made
+
+
+def technology_still_applies(notifications: list[Notification]) -> set[Any]:
+    """The system still needs the same thing (notice, the meeting, a go-live moved) by the date the
+    reminder named: notice recorded, the committee met or go-live moved out of the period drop it."""
+    ids = [i for i in (_uuid(n.target_id) for n in notifications) if i]
+    current = {
+        pk: (attention, due)
+        for pk, attention, due in TechnologySystem.objects.filter(pk__in=ids).values_list(
+            "pk", "attention", "attention_due"
+        )
+    }
+    keep = set()
+    for notification in notifications:
+        threshold = notification.dedupe_key.rsplit(":", 1)[-1]
+        wanted = (TECHNOLOGY_THRESHOLDS.get(threshold), key_date(notification))
+        if current.get(_uuid(notification.target_id)) == wanted:
+            keep.add(notification.pk)
+    return keep
 
 
 def _uuid(value: str) -> Any:

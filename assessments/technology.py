@@ -49,6 +49,7 @@ from portal.audit import audit_record
 from portal.models import Membership, Organisation, Signature, SignatureCapacity, SignatureDecision, User
 from portal.signing import SigningContext, signature_record, snapshot_hash
 from portal.text import require_single_line
+from portal.versions import bump
 from principles.models import Criterion
 
 # --- The clause library --------------------------------------------------------------------------
@@ -973,6 +974,8 @@ def refresh_attention(
     if (attention, due) != (system.attention, system.attention_due):
         system.attention, system.attention_due = attention, due
         TechnologySystem.objects.filter(pk=system.pk).update(attention=attention, attention_due=due)
+        # "Your work" counts it: the header and dashboard built from the organisation are stale (at commit).
+        bump(organisations=[system.organisation_id])
 
 
 def _breach_key(clock: Clock, system: TechnologySystem) -> str:

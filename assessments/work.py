@@ -9,7 +9,7 @@ compiling the querysets cost more than running them (docs/benchmarks.md, run F).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -473,4 +473,62 @@ def survey_item(row: WorkRow, context: WorkContext) -> WorkItem:
         else _("Approve the questions for management"),
         url=reverse("assessments:survey_approve", kwargs={"org_slug": organisation.slug, "survey_id": row.id}),
         detail=_("Workforce survey drafted or changed on %(date)s") % {"date": _date(timezone.localtime(row.at))},
+    )
+
+
+# --- The technology register's clocks (the new technology agreement) ------------------------------
+
+
+def technology_queries(context: WorkContext) -> list[WorkQuery]:
+    """Systems whose agreement clocks need someone (`TechnologySystem.attention`, kept by
+    assessments.technology.refresh_attention and the daily sweep): notice to give, a joint technology
+    committee meeting due or late, a go-live date inside the notice period. For owners, managers and
+    representatives, who are both sides of the agreement."""
+    both_sides = context.organisation_ids(SIGNING)
+    if not both_sides:
+        return []
+    orgs, params = sql_in(both_sides)
+    sql = (
+        f"SELECT {kind_sql('technology')}, x.organisation_id, x.id, x.name, x.attention_due, {NULL_TS},"  # noqa: S608 - constants
+        f" x.attention, CAST(x.go_live_on AS TEXT), {NULL_TEXT}, {NULL_TEXT}, {NULL_TEXT}, {NULL_TEXT}"
+        f" FROM assessments_technologysystem x WHERE x.organisation_id IN {orgs} AND x.attention <> ''"
+    )
+    return [WorkQuery(sql, params)]
+
+
+def technology_url(organisation: Any, system_id: Any) -> str:
+    return reverse("assessments:technology_system", kwargs={"org_slug": organisation.slug, "system_id": system_id})
+
+
+def technology_item(row: WorkRow, context: WorkContext) -> WorkItem:
+    organisation = context.organisation(row.organisation_id)
+    go_live = date.fromisoformat(row.s2[:10]) if row.s2 else None
+    due = row.due
+    if row.s1 == "notice":
+        action = _("Give notice of the new technology")
+        detail = _("Give notice to the representatives by %(date)s for go-live on %(live)s") % {
+            "date": _date(due),
+            "live": _date(go_live) if go_live else "",
+        }
+    elif row.s1 == "meeting":
+        action = _("Hold the joint technology committee meeting")
+        past = due is not None and due < context.today
+        detail = (
+            _("The joint technology committee was due to meet by %(date)s")
+            if past
+            else _("The joint technology committee is due to meet by %(date)s")
+        ) % {"date": _date(due)}
+    else:
+        action = _("Move the go-live date or agree it")
+        detail = _("Go-live on %(live)s is inside the notice period: move it or agree it") % {
+            "live": _date(go_live or due)
+        }
+    return WorkItem(
+        kind="technology",
+        organisation=organisation,
+        title=row.title or "",
+        action=action,
+        url=technology_url(organisation, row.id),
+        due=due,
+        detail=detail,
     )

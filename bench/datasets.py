@@ -111,7 +111,6 @@ def data_ids(data: str) -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
     from django.db.models import F
     from django_scopes import scopes_disabled
 
-    from assessments import plans as plan_rules
     from assessments import selectors as assessment_selectors
     from assessments.models import (
         ActionItem,
@@ -126,6 +125,7 @@ def data_ids(data: str) -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
         TechnologyAgreement,
         TechnologySystem,
     )
+    from assessments.workflow import section_fields
     from portal.models import Invitation, Membership, Organisation, OrganisationExport
     from portal.roles import Role
     from principles.framework import current_framework
@@ -202,7 +202,7 @@ def data_ids(data: str) -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
         section_plan = in_review or editable_plan or plan
         if section_plan is not None:
             ids["section_plan"] = section_plan.pk
-            ids["plan_section"] = next(iter(plan_rules.SECTION_FIELDS))
+            ids["plan_section"] = next(iter(section_fields(section_plan.kind)))
         amended = plans.filter(version__gt=1).order_by("-created_at").first()
         if amended is not None:
             ids["amended_plan"] = amended.pk

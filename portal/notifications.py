@@ -57,6 +57,11 @@ KINDS: dict[str, Kind] = {
             Delivery.IMMEDIATE,
         ),
         Kind("plan_review_due", _("A plan's review date is near"), Delivery.DIGEST),
+        Kind(
+            "technology_clock",
+            _("Notice, a committee meeting or a go-live date under the new technology agreement needs attention"),
+            Delivery.DIGEST,
+        ),
         Kind("export_ready", _("A data export you asked for is ready"), Delivery.IMMEDIATE),
     )
 }

@@ -115,7 +115,7 @@ def report_context(report: Any, *, issued_at: datetime | None = None, chain: Any
     from portal.audit import audit_verify_chain
     from portal.models import AuditEvent, Membership
     from principles.services import active_commitment
-    from reports import signed_text, survey_results
+    from reports import signed_text, survey_results, technology_register
     from reports.models import VALID_FOR
     from supplychain.models import Campaign
     from supplychain.selectors import campaign_coverage
@@ -190,6 +190,7 @@ def report_context(report: Any, *, issued_at: datetime | None = None, chain: Any
         closed_surveys = survey_results.closed_surveys(organisation)
         survey_results.add_before_after(plans, closed_surveys)
         other_surveys = survey_results.other_surveys(closed_surveys)
+        technology = technology_register.technology_context(organisation, issued_on)
         coverage = []
         for campaign in Campaign.objects.filter(organisation=organisation).order_by("created_at"):
             coverage.append(
@@ -302,6 +303,7 @@ def report_context(report: Any, *, issued_at: datetime | None = None, chain: Any
         "signatures": assessment_signatures,
         "plans": plans,
         "other_surveys": other_surveys,
+        "technology": technology,
         "coverage": coverage,
         "audit": {
             "ok": chain.ok,
@@ -325,6 +327,7 @@ def report_context(report: Any, *, issued_at: datetime | None = None, chain: Any
             },
             "coverage": _coverage_summary(coverage),
             "surveys": survey_results.summary(plans, other_surveys),
+            "technology": technology_register.summary(technology),
         },
         "basis": {
             "prepared_by": prepared_by,

@@ -462,7 +462,7 @@ def test_digest_emails_are_claimed_so_a_duplicate_task_sends_nothing(tenant) -> 
 def test_scans_run_with_no_scope_and_leave_tenant_scopes_alone(tenant, assessment, no_scope) -> None:
     with scope(organisation=tenant.organisation):
         action(assessment, tenant.manager, timezone.localdate() + timedelta(days=1))
-    assert run_reminders.apply().get() == {"actions": 1, "evidence": 0, "plan_reviews": 0}
+    assert run_reminders.apply().get() == {"actions": 1, "evidence": 0, "plan_reviews": 0, "technology": 0}
 
 
 # --- Plans due for review -----------------------------------------------------------------------------

@@ -312,6 +312,7 @@ def test_owner_exports_everything_of_the_organisation_and_nothing_of_anyone_else
         "evidence",
         "plans",
         "surveys",
+        "technology",
         "comments",
         "change_requests",
         "signatures",
@@ -341,6 +342,7 @@ def test_owner_exports_everything_of_the_organisation_and_nothing_of_anyone_else
     assert (
         data["surveys"] == []
     )  # their aggregates are exported when there are some (tests/assessments/test_surveys.py)
+    assert data["technology"] == []  # systems and agreements when there are some (test_technology_records.py)
     assert [c["body"] for c in data["comments"]] == [COMMENT]
     assert [c["reasons"] for c in data["change_requests"]] == ["Add the night shift"]
     # The commitment, the assessment's two signatures and the plan's one; reservations word for word.
