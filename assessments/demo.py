@@ -495,7 +495,7 @@ def demo_technology(organisation: Organisation, users: dict[str, User]) -> None:
             committee_met_on=today - timedelta(days=68),
         )
         dpia = technology.dpia_start(system=scheduler, actor=manager)
-        for section, values in {
+        dpia_sections: dict[str, dict[str, Any]] = {
             "processing": {
                 "dpia_nature": "Shift history, overtime hours and stated availability of 120 shift workers.",
                 "dpia_scope": "Machining and assembly at Sheffield; kept 12 months.",
@@ -512,7 +512,8 @@ def demo_technology(organisation: Organisation, users: dict[str, User]) -> None:
                 "information_disclosed": "The supplier's data sheet, the fatigue rules and a sample rota.",
                 "consultation_outcome": "agreed",
             },
-        }.items():
+        }
+        for section, values in dpia_sections.items():
             plans.plan_update_section(plan=dpia, actor=manager, section=section, values=values)
         plans.plan_update_section(
             plan=dpia,
