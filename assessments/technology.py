@@ -23,6 +23,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -1012,7 +1013,7 @@ def record_breaches(
 
 @scopes_disabled()
 def sweep_clocks(today: date | None = None) -> int:
-    """Daily: move every system's "Your work" entry on with the calendar and record breaches that time
+    """Hourly, before the reminders: move every system's "Your work" entry on with the calendar and record breaches that time
     alone caused (a committee meeting not held in time, notice no longer possible before go-live)."""
     today = today or timezone.localdate()
     recorded = 0
@@ -1029,9 +1030,22 @@ def sweep_clocks(today: date | None = None) -> int:
     return recorded
 
 
-def register_rows(organisation: Organisation) -> Any:
-    """The register's systems with their latest DPIA's status, for lists, exports and the report."""
-    return TechnologySystem.objects.filter(organisation=organisation).order_by("name")
+def register_rows(organisation: Organisation, *, search: str = "", status: str = "") -> Any:
+    """The register's systems by name, for lists, exports and the report; `search` matches the name,
+    supplier, purpose, sites or teams, `status` one status (the web list and the API share these)."""
+    systems = TechnologySystem.objects.filter(organisation=organisation).order_by("name")
+    search = search.strip()
+    if search:
+        systems = systems.filter(
+            Q(name__icontains=search)
+            | Q(supplier_name__icontains=search)
+            | Q(purpose__icontains=search)
+            | Q(sites__icontains=search)
+            | Q(teams__icontains=search)
+        )
+    if status:
+        systems = systems.filter(status=status)
+    return systems
 
 
 __all__ = [

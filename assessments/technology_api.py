@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -461,8 +461,8 @@ class DpiaStartedSerializer(serializers.Serializer[Any]):
     )
 
 
-def _systems(organisation: Any) -> QuerySet[TechnologySystem]:
-    return technology.register_rows(organisation).prefetch_related(_dpias())
+def _systems(organisation: Any, *, search: str = "", status: str = "") -> QuerySet[TechnologySystem]:
+    return technology.register_rows(organisation, search=search, status=status).prefetch_related(_dpias())
 
 
 class SystemMixin:
@@ -493,19 +493,7 @@ class SystemListView(SystemMixin, OrganisationListView):
 
     def get_queryset(self) -> QuerySet[TechnologySystem]:
         query = self.query()
-        queryset = _systems(self.organisation)
-        search = query.get("q", "").strip()
-        if search:
-            queryset = queryset.filter(
-                Q(name__icontains=search)
-                | Q(supplier_name__icontains=search)
-                | Q(purpose__icontains=search)
-                | Q(sites__icontains=search)
-                | Q(teams__icontains=search)
-            )
-        if query.get("status"):
-            queryset = queryset.filter(status=query["status"])
-        return queryset
+        return _systems(self.organisation, search=query.get("q", ""), status=query.get("status", ""))
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), **self.serializer_context()}

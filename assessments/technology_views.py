@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -67,13 +67,7 @@ def system_list(request: TenantRequest, org_slug: str) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in SystemStatus.values:
         status = ""
-    systems = technology.register_rows(request.organisation)
-    if search:
-        systems = systems.filter(
-            Q(name__icontains=search) | Q(supplier_name__icontains=search) | Q(purpose__icontains=search)
-        )
-    if status:
-        systems = systems.filter(status=status)
+    systems = technology.register_rows(request.organisation, search=search, status=status)
     page = Paginator(systems, PER_PAGE).get_page(request.GET.get("page"))
     found = list(page.object_list)
     latest: dict[Any, Plan] = {}
