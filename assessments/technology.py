@@ -1013,8 +1013,9 @@ def record_breaches(
 
 @scopes_disabled()
 def sweep_clocks(today: date | None = None) -> int:
-    """Hourly, before the reminders: move every system's "Your work" entry on with the calendar and record breaches that time
-    alone caused (a committee meeting not held in time, notice no longer possible before go-live)."""
+    """Hourly, before the reminders: move every system's "Your work" entry on with the calendar and record
+    breaches that time alone caused (a committee meeting not held in time, notice no longer possible before
+    go-live)."""
     today = today or timezone.localdate()
     recorded = 0
     agreements = {
