@@ -60,8 +60,8 @@ def test_reminders_and_the_digest_fire_once_on_a_real_worker_with_the_clock_move
             app.send_task("portal.tasks.run_reminders", queue=queue)
         runs = _finished(log, "portal.tasks.run_reminders", 2)
         assert sorted(runs) == [
-            "{'actions': 0, 'evidence': 0, 'plan_reviews': 0}",
-            "{'actions': 1, 'evidence': 2, 'plan_reviews': 0}",
+            "{'actions': 0, 'evidence': 0, 'plan_reviews': 0, 'technology': 0}",
+            "{'actions': 1, 'evidence': 2, 'plan_reviews': 0, 'technology': 0}",
         ]
         for _ in range(2):
             app.send_task("portal.tasks.make_digests", queue=queue)
