@@ -663,6 +663,12 @@ def agreement_delete(*, agreement: TechnologyAgreement, actor: User) -> None:
     organisation = agreement.organisation
     with scope(organisation=organisation), transaction.atomic():
         locked = _lock_draft(agreement)
+        if agreement_signatures(locked):
+            # A signature is a record of what someone agreed to: it is never deleted with its draft.
+            raise ValidationError(
+                _("Someone has already signed this draft, so it stays on record. Change its words instead."),
+                code="signed",
+            )
         audit_record(
             organisation=organisation,
             actor=actor,
@@ -670,7 +676,6 @@ def agreement_delete(*, agreement: TechnologyAgreement, actor: User) -> None:
             target=locked,
             target_label=str(locked),
         )
-        Signature.objects.filter(organisation=organisation, subject_type="agreement", subject_id=locked.pk).delete()
         locked.delete()
 
 

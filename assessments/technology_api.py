@@ -47,7 +47,7 @@ from portal.roles import Role
 from portal.text import SingleLineValidator
 
 # Service refusals about the item's state: 409 with the service's code (others: see `service_error`).
-STATE_CODES = frozenset({"dpia_exists", "has_dpia", "not_draft", "draft_exists"})
+STATE_CODES = frozenset({"dpia_exists", "has_dpia", "not_draft", "draft_exists", "signed"})
 
 
 @contextmanager

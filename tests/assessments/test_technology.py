@@ -455,3 +455,29 @@ def test_each_person_signs_only_for_their_own_side(tenant) -> None:
             expected_hash=expected,
             context=CONTEXT,
         )
+
+
+def test_a_signed_draft_is_never_discarded_with_its_signature(tenant) -> None:
+    """A signature records what someone agreed to: the service, the page and the API refuse to delete a
+    draft anyone has signed, and the signature stays."""
+    from tests.conftest import client_for
+
+    agreement = technology.agreement_create(organisation=tenant.organisation, actor=tenant.manager, title="NTA")
+    with scope(organisation=tenant.organisation):
+        expected = technology.agreement_hash(agreement)
+    signature = technology.agreement_sign(
+        agreement=agreement,
+        signer=tenant.rep,
+        capacity=SignatureCapacity.WORKFORCE,
+        typed_name="Rae",
+        expected_hash=expected,
+        context=CONTEXT,
+    )
+    with pytest.raises(ValidationError, match="already signed this draft"):
+        technology.agreement_delete(agreement=agreement, actor=tenant.manager)
+    slug = tenant.organisation.slug
+    page = client_for(tenant.manager).post(f"/o/{slug}/technology/agreement/{agreement.pk}/delete/", follow=True)
+    assert "already signed this draft" in page.content.decode()
+    with scope(organisation=tenant.organisation):
+        assert TechnologyAgreement.objects.filter(pk=agreement.pk).exists()
+        assert Signature.objects.filter(pk=signature.pk).exists()
