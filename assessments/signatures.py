@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.core.files.storage import default_storage
 from django_scopes import scope
 
 from assessments.models import Assessment, Citation, Evidence, Plan, PlanCitation, Survey, TechnologyAgreement
@@ -15,6 +13,7 @@ from assessments.technology import agreement_hash
 from assessments.workflow import subject_hash
 from portal.models import Organisation, Signature
 from portal.signing import snapshot_hash
+from portal.storage import file_sha256
 
 
 @dataclass(frozen=True)
@@ -24,12 +23,9 @@ class VoidSignature:
 
 
 def _file_sha256(evidence: Evidence) -> str | None:
+    """The file's hash as stored now, read through its storage (the local folder or the bucket)."""
     try:
-        with default_storage.open(evidence.file.name or "", "rb") as handle:
-            digest = hashlib.sha256()
-            for chunk in iter(lambda: handle.read(64 * 1024), b""):
-                digest.update(chunk)
-            return digest.hexdigest()
+        return file_sha256(evidence.file.name or "", evidence.file.storage)
     except (OSError, ValueError):
         return None
 

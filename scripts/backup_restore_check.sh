@@ -7,6 +7,8 @@
 #   - `manage.py migrate --check`: no unapplied migrations;
 #   - `manage.py verify_audit_trail`: every organisation's hash chain is intact;
 #   - `manage.py verify_signatures`: every signature still matches its content and cited files;
+#   - `manage.py verify_stored_files`: every stored file (evidence, report PDFs, exports) is there
+#     and has the SHA-256 recorded when it was stored;
 #   - the row count of every table equals the source's, counted in the very snapshot pg_dump read;
 #   - row-level security, policies, table owners and grants are the same as the source's.
 # Prints a summary with timings, exits non-zero if anything failed, and always drops the scratch
@@ -25,6 +27,10 @@
 # Environment:
 #   PORTAL_VAR_DIR         where the portal keeps its files (default ./var); PORTAL_VAR_DIR/private
 #                          is copied and the checks read the copy.
+#   PORTAL_STORAGE_URL     when the files live in a bucket (docs/deploy.md): nothing is copied and
+#                          the checks read the files from the bucket, through the storage API.
+#   BACKUP_CHECK_STORAGE_URL  the bucket to read instead, e.g. the replica or restored copy of the
+#                          bucket (default PORTAL_STORAGE_URL), with the same AWS_* keys.
 #   PYTHON                 the portal's Python (default .venv/bin/python).
 #   BACKUP_CHECK_ADMIN_DB  database to connect to for CREATE/DROP DATABASE (default postgres).
 #   BACKUP_CHECK_JOBS      parallel pg_restore jobs (default 2).
@@ -251,7 +257,10 @@ echo "Dumped $SOURCE_DB: $(human_bytes "$DUMP_BYTES") in $DUMP_SECONDS s."
 # The private files (evidence, reports, exports), copied after the dump so every file it names is there.
 t="$(now)"
 mkdir -p "$WORK/var"
-if [[ -d "$VAR_DIR/private" ]]; then
+STORAGE_URL="${BACKUP_CHECK_STORAGE_URL:-${PORTAL_STORAGE_URL:-}}"
+if [[ -n "$STORAGE_URL" ]]; then
+    FILES_NOTE="in the bucket $(redact "${STORAGE_URL%%\?*}"): read there by the checks, not copied"
+elif [[ -d "$VAR_DIR/private" ]]; then
     tar -C "$VAR_DIR" -cf "$WORK/private.tar" private
     FILES_COUNT="$(find "$VAR_DIR/private" -type f | wc -l)"
     FILES_BYTES="$(stat -c %s "$WORK/private.tar")"
@@ -323,7 +332,7 @@ record() {  # name, PASS|FAIL, detail
 # manage.py against the restored copy and the copied files; no broker or cache needed.
 manage() {
     env -u REDIS_URL -u CACHE_URL DATABASE_URL="$RESTORE_URL" PORTAL_VAR_DIR="$WORK/var" \
-        "$PYTHON" manage.py "$@"
+        PORTAL_STORAGE_URL="$STORAGE_URL" "$PYTHON" manage.py "$@"
 }
 
 t="$(now)"
@@ -366,6 +375,20 @@ else
         record "signatures" FAIL "$void of $signatures void (verify_signatures, $(seconds_since "$t") s)"
     else
         record "signatures" FAIL "verify_signatures failed: see its output ($(seconds_since "$t") s)"
+    fi
+fi
+
+t="$(now)"
+if manage verify_stored_files >"$WORK/files.out" 2>&1; then
+    record "stored files" PASS "$(tail -n 1 "$WORK/files.out" | sed 's/ in the .*:/:/') (verify_stored_files, $(seconds_since "$t") s)"
+else
+    grep '^BAD ' "$WORK/files.out" | head -n 40 >&2 || true
+    bad="$(grep -c '^BAD ' "$WORK/files.out" || true)"
+    if [[ "$bad" -gt 0 ]]; then
+        record "stored files" FAIL "$bad missing or changed (verify_stored_files, $(seconds_since "$t") s)"
+    else
+        cat "$WORK/files.out" >&2
+        record "stored files" FAIL "verify_stored_files failed: see its output ($(seconds_since "$t") s)"
     fi
 fi
 
