@@ -35,6 +35,7 @@ from portal.models import Membership, Notification, User
 from portal.notifications import Email, notify
 from portal.reminders import key_date
 from portal.roles import role_can
+from portal.webhooks import emit
 
 ACTION_DUE_DAYS = 7
 EVIDENCE_THRESHOLDS = (30, 14, 1)  # days before expiry
@@ -104,6 +105,18 @@ def scan_actions(now: datetime) -> int:
         words = {"title": action.title, "org": organisation.name, "date": when}
         # The notification and its email row commit together, or neither does.
         with transaction.atomic():
+            if threshold == "overdue":
+                emit(
+                    organisation,
+                    "action.overdue",
+                    {
+                        "id": str(action.pk),
+                        "title": action.title,
+                        "due_date": action.due_date.isoformat(),
+                        "url": action_url(action, can_edit=True),
+                    },
+                    event_id=f"action.overdue:{action.pk}:{action.due_date.isoformat()}",
+                )
             made += len(
                 notify(
                     kind="action_due",
@@ -188,6 +201,13 @@ def scan_evidence(now: datetime) -> int:
             "date": _date(item.expiry_date),
         }
         with transaction.atomic():
+            url = reverse("assessments:evidence_detail", kwargs={"org_slug": organisation.slug, "evidence_id": item.pk})
+            emit(
+                organisation,
+                "evidence.expiring",
+                {"id": str(item.pk), "title": words["name"], "expiry_date": str(item.expiry_date), "url": url},
+                event_id=key,  # once per evidence and threshold, whoever is reminded
+            )
             made += len(
                 notify(
                     kind="evidence_expiring",

@@ -38,6 +38,7 @@ from portal.notifications import Email, notify
 from portal.roles import Role
 from portal.text import require_single_line
 from portal.versions import bump
+from portal.webhooks import emit
 from principles.models import Criterion, Framework
 
 
@@ -540,6 +541,7 @@ def assessment_submit(*, assessment: Assessment, actor: User) -> list[str]:
             before={"status": before},
             after={"status": locked.status, "notified": [r.user.email for r in reps]},
         )
+        emit(organisation, "assessment.submitted", {"id": str(locked.pk), "title": locked.title, "url": path})
     with scope(organisation=assessment.organisation):  # callers outside a request (tasks, commands) have no scope
         assessment.refresh_from_db()
     return [r.user.email for r in reps]

@@ -43,6 +43,7 @@ from portal.models import Membership, Organisation, Signature, SignatureCapacity
 from portal.notifications import Email, notify
 from portal.roles import Role, role_can
 from portal.signing import SigningContext, signature_record, snapshot_hash
+from portal.webhooks import emit
 
 Subject = Assessment | Plan
 AGREEING_DECISIONS = (SignatureDecision.SIGN, SignatureDecision.SIGN_WITH_RESERVATIONS)
@@ -563,8 +564,34 @@ def comment_resolve(*, comment: ReviewComment, actor: User) -> ReviewComment:
     return comment
 
 
+def webhook_data(subject: Subject, **extra: Any) -> dict[str, Any]:
+    """A webhook's data about an assessment or plan (portal.webhooks.emit)."""
+    return {
+        "type": subject_type_of(subject),
+        "id": str(subject.pk),
+        "title": subject.title,
+        "url": subject_url(subject),
+        **extra,
+    }
+
+
 def _set_status(subject: Subject, status: str, actor: User, verb: str, extra: dict[str, Any] | None = None) -> None:
     before = subject.status
+    if status == AssessmentStatus.CHANGES_REQUESTED:
+        # The signatures given in this round stop counting: the item must be signed again once changed.
+        voided = (
+            Signature.objects.filter(
+                organisation=subject.organisation,
+                subject_type=subject_type_of(subject),
+                subject_id=subject.pk,
+                decision__in=AGREEING_DECISIONS,
+                signed_at__gte=subject.submitted_at,
+            ).count()
+            if subject.submitted_at
+            else 0
+        )
+        if voided:
+            emit(subject.organisation, "signature.voided", webhook_data(subject, signatures=voided))
     subject.status = status
     fields = ["status"]
     if status == AssessmentStatus.FINAL:
@@ -585,6 +612,14 @@ def _set_status(subject: Subject, status: str, actor: User, verb: str, extra: di
         before={"status": before},
         after={"status": status, **(extra or {})},
     )
+    events: dict[tuple[str, str], str] = {
+        (AssessmentStatus.AGREED, "assessment"): "assessment.agreed",
+        (AssessmentStatus.FINAL, "assessment"): "assessment.final",
+        (AssessmentStatus.AGREED, "plan"): "plan.agreed",
+    }
+    event = events.get((status, subject_type_of(subject)))
+    if event:
+        emit(subject.organisation, event, webhook_data(subject))
 
 
 def changes_request(*, subject: Subject, actor: User, reasons: str) -> ChangeRequest:
@@ -783,6 +818,11 @@ def subject_sign(
                 {"reasons": signature.reasons, "declined": True},
             )
         else:
+            emit(
+                organisation,
+                "signature.given",
+                webhook_data(locked, signature=str(signature.pk), capacity=capacity, decision=decision),
+            )
             _agree_if_complete(locked, signer, current_hash)
         message = _("%(who)s %(label)s “%(title)s”.") % {
             "who": signature.typed_name,

@@ -429,3 +429,24 @@ def register_portal_verbs() -> None:
             ),
         },
     )
+    register_verbs(
+        group=_("Webhooks"),
+        verbs={
+            "webhook.created": (_("Added a webhook"), _("%(actor)s added a webhook to %(label)s")),
+            "webhook.secret_rotated": (
+                _("Rotated a webhook's secret"),
+                _("%(actor)s rotated the secret of the webhook to %(label)s"),
+            ),
+            "webhook.paused": (_("Paused a webhook"), _("%(actor)s paused the webhook to %(label)s")),
+            "webhook.paused_failing": (
+                _("A failing webhook was paused"),
+                _("The webhook to %(label)s kept failing and was paused"),
+            ),
+            "webhook.resumed": (_("Resumed a webhook"), _("%(actor)s resumed the webhook to %(label)s")),
+            "webhook.deleted": (_("Deleted a webhook"), _("%(actor)s deleted the webhook to %(label)s")),
+            "webhook.sent_again": (
+                _("Sent a webhook delivery again"),
+                _("%(actor)s sent an event to the webhook at %(label)s again"),
+            ),
+        },
+    )

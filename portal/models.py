@@ -566,3 +566,82 @@ class Digest(models.Model):
 
     def __str__(self) -> str:
         return f"digest for {self.recipient_id} on {self.local_date} ({self.status})"
+
+
+class WebhookDeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to send")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class WebhookEndpoint(models.Model):
+    """An owner's subscription of a URL to some of the portal's events (portal.webhooks).
+
+    The secret signs every delivery (HMAC-SHA256), so it is kept as it is (the portal must sign with it);
+    it is shown once, when the endpoint is made and when it is rotated. An endpoint whose deliveries
+    keep failing for days is paused (`paused_at`) and its owners are told."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.URLField(_("URL"), max_length=500)
+    # The event keys (portal.webhooks.EVENTS) it receives.
+    events = models.JSONField(default=list)
+    secret = models.CharField(max_length=100, editable=False)
+    secret_rotated_at = models.DateTimeField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    # Why it is paused: "" (by an owner) or "failing" (by the portal, after days of failures).
+    paused_reason = models.CharField(max_length=20, blank=True)
+    # When its deliveries started failing without a success since; None while they succeed.
+    failing_since = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: a row with a status, sent by a worker after commit, retried with backoff
+    for a day (`queued_at` starts the window; "Send again" starts a new one), swept when its task is lost."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=40)
+    # The same for every endpoint the event goes to, and across "Send again": receivers dedupe on it.
+    event_id = models.CharField(max_length=200)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=10, choices=WebhookDeliveryStatus.choices, default=WebhookDeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    queued_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "event_id"], name="webhook_event_once_per_endpoint"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["endpoint", "-created_at"]),
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.endpoint_id} ({self.status})"

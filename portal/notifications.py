@@ -63,6 +63,7 @@ KINDS: dict[str, Kind] = {
             Delivery.DIGEST,
         ),
         Kind("export_ready", _("A data export you asked for is ready"), Delivery.IMMEDIATE),
+        Kind("webhook_paused", _("A webhook of your organisation kept failing and is paused"), Delivery.IMMEDIATE),
     )
 }
 

@@ -87,6 +87,9 @@ ACTIONS: dict[str, Action] = {
         _("invite and remove members, change roles and grant auditors access"), frozenset({Role.OWNER})
     ),
     "export_data": Action(_("export the organisation's data"), frozenset({Role.OWNER})),
+    "manage_webhooks": Action(
+        _("send the organisation's events to other systems by webhooks"), frozenset({Role.OWNER})
+    ),
 }
 
 # action -> roles allowed (what `role_can` reads).

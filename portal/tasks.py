@@ -324,3 +324,20 @@ def apply_retention() -> dict[str, int]:
     removed = retention_apply()
     logger.info("retention: %s", ", ".join(f"{k}={v}" for k, v in removed.items()))
     return removed
+
+
+@app.task(bind=True, tenant=True, after_response=True)
+def send_webhook(self, *, organisation: Organisation, delivery_id: str) -> str:
+    """Send one webhook delivery (portal.webhooks.deliver). A failure is recorded on the row with its next
+    try; the beat's sweep publishes it then (a wait of up to hours is no Celery countdown)."""
+    from portal.webhooks import deliver
+
+    return deliver(organisation, delivery_id)
+
+
+@app.task
+def sweep_webhook_deliveries() -> int:
+    """Publish the webhook deliveries due now: retries, and sends whose task was lost."""
+    from portal.webhooks import sweep
+
+    return sweep()

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from portal import digest_views, notification_views, views
+from portal import digest_views, notification_views, views, webhook_views
 
 handler400 = "portal.views.error_400"
 handler403 = "portal.views.error_403"
@@ -21,6 +21,19 @@ tenant_patterns = [
     path("settings/export/new/", views.export_create, name="export_create"),
     path("settings/export/<uuid:export_id>/", views.export_detail, name="export_detail"),
     path("settings/export/<uuid:export_id>/download/", views.export_download, name="export_download"),
+    path("settings/webhooks/", webhook_views.webhook_list, name="webhook_list"),
+    path("settings/webhooks/new/", webhook_views.webhook_create, name="webhook_create"),
+    path("settings/webhooks/<uuid:endpoint_id>/", webhook_views.webhook_detail, name="webhook_detail"),
+    path("settings/webhooks/<uuid:endpoint_id>/secret/", webhook_views.webhook_secret, name="webhook_secret"),
+    path("settings/webhooks/<uuid:endpoint_id>/rotate/", webhook_views.webhook_rotate, name="webhook_rotate"),
+    path("settings/webhooks/<uuid:endpoint_id>/pause/", webhook_views.webhook_pause, name="webhook_pause"),
+    path("settings/webhooks/<uuid:endpoint_id>/resume/", webhook_views.webhook_resume, name="webhook_resume"),
+    path("settings/webhooks/<uuid:endpoint_id>/delete/", webhook_views.webhook_delete, name="webhook_delete"),
+    path(
+        "settings/webhooks/<uuid:endpoint_id>/deliveries/<uuid:delivery_id>/send-again/",
+        webhook_views.webhook_send_again,
+        name="webhook_send_again",
+    ),
 ]
 
 urlpatterns = [

@@ -9,6 +9,7 @@ from typing import IO, Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
@@ -18,6 +19,7 @@ from portal.addresses import over_minute_limit
 from portal.audit import audit_record
 from portal.models import Membership, Organisation, User
 from portal.roles import role_can
+from portal.webhooks import emit
 from reports.models import AttestationReport, ReportStatus
 
 VERIFY_LIMIT_PER_MINUTE = 30
@@ -77,6 +79,10 @@ def report_revoke(*, report: AttestationReport, actor: User, reason: str) -> Att
             target=report,
             target_label=str(report.pk),
             after={"reason": report.revoked_reason},
+        )
+        url = reverse("reports:detail", kwargs={"org_slug": report.organisation.slug, "report_id": report.pk})
+        emit(
+            report.organisation, "report.revoked", {"id": str(report.pk), "title": report.assessment.title, "url": url}
         )
     return report
 

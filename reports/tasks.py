@@ -6,6 +6,7 @@ import hashlib
 import logging
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.files.base import ContentFile
@@ -17,6 +18,7 @@ from django_scopes import scopes_disabled
 from portal.audit import audit_record, audit_verify_chain
 from portal.celery import app
 from portal.models import Organisation
+from portal.webhooks import emit
 from reports.models import AttestationReport, ReportStatus
 
 logger = logging.getLogger(__name__)
@@ -85,7 +87,15 @@ def render_report_task(self, *, organisation: Organisation, report_id: str) -> s
             after={"pages": pages, "sha256": hashlib.sha256(pdf).hexdigest()},
         )
         _tell_requester(report)
+        emit(organisation, "report.ready", _webhook_data(report))
     return "ready"
+
+
+def _webhook_data(report: AttestationReport) -> dict[str, Any]:
+    from django.urls import reverse
+
+    url = reverse("reports:detail", kwargs={"org_slug": report.organisation.slug, "report_id": report.pk})
+    return {"id": str(report.pk), "title": report.assessment.title, "url": url}
 
 
 def _tell_requester(report: AttestationReport) -> None:
