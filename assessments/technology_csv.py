@@ -118,7 +118,8 @@ class ImportResult:
 # --- Export ----------------------------------------------------------------------------------------
 
 
-def export_rows(organisation: Organisation) -> list[list[object]]:
+def export_values(organisation: Organisation) -> list[list[object]]:
+    """The register's rows in `COLUMNS` order, dates as dates (for the XLSX export; the CSV writes them as text)."""
     with scope(organisation=organisation):
         systems = list(technology.register_rows(organisation))
     return [
@@ -128,21 +129,33 @@ def export_rows(organisation: Organisation) -> list[list[object]]:
             s.purpose,
             s.sites,
             s.teams,
-            _iso(s.go_live_on),
+            s.go_live_on,
             s.status,
             s.worker_data,
             "yes" if s.monitors_people else "no",
             ";".join(s.decisions),
-            _iso(s.notice_given_on),
-            _iso(s.committee_met_on),
+            s.notice_given_on,
+            s.committee_met_on,
         ]
         for s in systems
     ]
 
 
+def export_rows(organisation: Organisation) -> list[list[object]]:
+    """The register's rows as the CSV writes them: dates as yyyy-mm-dd text."""
+    return [[_iso(value) if isinstance(value, date) else value for value in row] for row in export_values(organisation)]
+
+
 def export_csv(organisation: Organisation) -> str:
     """The register as CSV text (UTF-8 with a byte order mark, formulas escaped), in the import's columns."""
     return write_csv(header=list(COLUMNS), rows=export_rows(organisation))
+
+
+def export_xlsx(organisation: Organisation) -> bytes:
+    """The register as an Excel workbook: the CSV's rows and escaping, with real dates."""
+    from portal.xlsx import Sheet, write_xlsx
+
+    return write_xlsx([Sheet(_("Technology register"), header=list(COLUMNS), rows=export_values(organisation))])
 
 
 def _iso(value: date | None) -> str:

@@ -2,15 +2,30 @@
 
 from django.urls import path
 
-from assessments import plan_views, review_views, survey_views, technology_csv_views, technology_views, views
+from assessments import (
+    plan_views,
+    review_views,
+    spreadsheet_views,
+    survey_views,
+    technology_csv_views,
+    technology_views,
+    views,
+)
 
 app_name = "assessments"
 
 urlpatterns = [
     path("assessments/", views.assessment_list, name="list"),
     path("assessments/new/", views.assessment_create, name="create"),
+    path("assessments/actions.xlsx", spreadsheet_views.action_plan_xlsx, name="action_plan_xlsx"),
     path("assessments/<uuid:assessment_id>/", views.assessment_overview, name="overview"),
     path("assessments/<uuid:assessment_id>/next/", views.assessment_next, name="next"),
+    path("assessments/<uuid:assessment_id>/export.xlsx", spreadsheet_views.assessment_xlsx, name="assessment_xlsx"),
+    path(
+        "assessments/<uuid:assessment_id>/actions.xlsx",
+        spreadsheet_views.assessment_actions_xlsx,
+        name="assessment_actions_xlsx",
+    ),
     path("assessments/<uuid:assessment_id>/principles/<int:number>/", views.principle_page, name="principle"),
     path(
         "assessments/<uuid:assessment_id>/responses/<uuid:response_id>/autosave/",
@@ -100,4 +115,5 @@ urlpatterns = [
     # The technology register as CSV (assessments/technology_csv_views.py)
     path("technology/import/", technology_csv_views.technology_import, name="technology_import"),
     path("technology/export.csv", technology_csv_views.technology_export, name="technology_export"),
+    path("technology/export.xlsx", technology_csv_views.technology_export_xlsx, name="technology_export_xlsx"),
 ]

@@ -237,6 +237,11 @@ def data_ids(data: str) -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
         draft_agreement = TechnologyAgreement.objects.filter(organisation=org, status="draft").first()
         if draft_agreement is not None:
             ids["draft_agreement"] = draft_agreement.pk
+        from portal.models import WebhookEndpoint
+
+        endpoint = WebhookEndpoint.objects.filter(organisation=org).order_by("created_at").first()
+        if endpoint is not None:
+            ids["webhook_endpoint"] = endpoint.pk
 
         campaigns = Campaign.objects.filter(organisation=org)
         # As runs A-D: the demo's newest campaign, seed_scale's first.

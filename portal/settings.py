@@ -13,6 +13,7 @@ from portal.env import (
     env_bool,
     env_int,
     env_list,
+    env_storage,
     env_str,
     env_url,
 )
@@ -186,6 +187,16 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING below, w
 PORTAL_SURVEY_MIN_RESPONSES = env_int("PORTAL_SURVEY_MIN_RESPONSES", 5, minimum=5)
 PORTAL_TASK_RETRY_SECONDS = env_int("PORTAL_TASK_RETRY_SECONDS", 60, minimum=1)
 PORTAL_TASK_RETRY_MAX_SECONDS = env_int("PORTAL_TASK_RETRY_MAX_SECONDS", 600, minimum=1)
+# Webhooks (portal.webhooks): each request's timeout; the first retry's wait (doubling up to 6 hours) and
+# how long a delivery is retried before it is marked failed; after how many days of failures (no success
+# since) an endpoint is paused and its owners told. Endpoints must be https in production; requests never
+# go to private, loopback, link-local or reserved addresses, except loopback when allowed (tests only).
+PORTAL_WEBHOOK_TIMEOUT_SECONDS = env_int("PORTAL_WEBHOOK_TIMEOUT_SECONDS", 5, minimum=1)
+PORTAL_WEBHOOK_RETRY_SECONDS = env_int("PORTAL_WEBHOOK_RETRY_SECONDS", 60, minimum=1)
+PORTAL_WEBHOOK_RETRY_HOURS = env_int("PORTAL_WEBHOOK_RETRY_HOURS", 24, minimum=1)
+PORTAL_WEBHOOK_PAUSE_AFTER_DAYS = env_int("PORTAL_WEBHOOK_PAUSE_AFTER_DAYS", 3, minimum=1)
+PORTAL_WEBHOOKS_ALLOW_HTTP = not PRODUCTION and env_bool("PORTAL_WEBHOOKS_ALLOW_HTTP", True)
+PORTAL_WEBHOOKS_ALLOW_LOOPBACK = not PRODUCTION and env_bool("PORTAL_WEBHOOKS_ALLOW_LOOPBACK", False)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
@@ -225,6 +236,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-digests": {
         "task": "portal.tasks.sweep_digests",
         "schedule": timedelta(minutes=2),
+    },
+    "webhook-deliveries": {
+        "task": "portal.tasks.sweep_webhook_deliveries",
+        "schedule": timedelta(minutes=1),
     },
     "supplier-invitation-reminders-and-expiry": {
         "task": "supplychain.tasks.supplier_invitation_reminders",
@@ -314,11 +329,11 @@ STATIC_URL = "/static/"
 # files under it would stay those of the first release after every upgrade.
 STATIC_ROOT = Path(env_str("PORTAL_STATIC_ROOT", str(VAR_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Evidence, report PDFs and exports: the local folder PORTAL_VAR_DIR/private by default, or with
+# PORTAL_STORAGE_URL=s3://bucket?endpoint_url=...&region=... a private, encrypted S3-compatible bucket
+# (portal/env.py env_storage, portal/storage.py; keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
 STORAGES = {
-    "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(VAR_DIR / "private")},
-    },
+    "default": env_storage("PORTAL_STORAGE_URL", local_location=str(VAR_DIR / "private")),
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION

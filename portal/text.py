@@ -10,6 +10,7 @@ field, in its web forms, its API and its CSV imports: through `single_line_probl
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -82,3 +83,22 @@ class SingleLineValidator:
 
     def __hash__(self) -> int:
         return hash(str(self.label))
+
+
+def csv_safe(value: object) -> str:
+    """A spreadsheet cell's text, with a leading ' if a spreadsheet would otherwise read it as a formula.
+
+    Every CSV export (supplychain.csv_io.write_csv) and every XLSX export (portal.xlsx) escapes text
+    through this one function.
+
+    Text starting with = + - @ tab or carriage return is prefixed with a single quote. None becomes "".
+    Numbers are left alone: a number such as -5 cannot carry a formula, and stays a number in Excel.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return str(value)
+    text = str(value)
+    if text.startswith(("=", "+", "-", "@", "\t", "\r")):
+        return "'" + text
+    return text

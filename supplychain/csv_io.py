@@ -1,4 +1,4 @@
-"""Read supplier CSV files for import, and write CSV files for export.
+"""Read supplier CSV files (and Excel workbooks) for import, and write CSV files for export.
 
 Pure Python with no database access: the caller passes in the match keys of the suppliers already in
 the register, and gets back a preview it can show before anything is saved.
@@ -10,8 +10,10 @@ the register, and gets back a preview it can show before anything is saved.
         ...  # create preview.valid; list preview.errors and preview.skipped by line number
 
 Import accepts UTF-8 (with or without a byte order mark) separated by commas, semicolons or tabs, with
-column names matched loosely. Every cell of an export goes through `csv_safe`, so text such as
-``=HYPERLINK(...)`` that was imported as a supplier's name is shown as text, never run as a formula.
+column names matched loosely; `parse_supplier_file` also takes an Excel workbook (.xlsx), whose first
+sheet goes through the same checks row by row (`parse_supplier_xlsx`). Every cell of an export goes
+through `csv_safe`, so text such as ``=HYPERLINK(...)`` that was imported as a supplier's name is shown
+as text, never run as a formula.
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ import unicodedata
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from portal.text import csv_safe as csv_safe  # the escaping every CSV and XLSX export shares
 from portal.text import single_line_problem
+from portal.xlsx import XlsxError, looks_like_xlsx, read_first_sheet
 
 COLUMNS: tuple[str, ...] = ("name", "contact_name", "contact_email", "company_number", "country")
 REQUIRED: tuple[str, ...] = ("name", "contact_email")
@@ -37,19 +40,19 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_CELL_CHARS = 200
 DEFAULT_COUNTRY = "GB"
 
-_TEMPLATE_ROWS: tuple[tuple[str, ...], ...] = (
+TEMPLATE_ROWS: tuple[tuple[str, ...], ...] = (
     ("Example Components Ltd", "Jane Smith", "jane.smith@example.com", "01234567", "GB"),
     ("Beispiel Metallbau GmbH", "Max Mustermann", "max.mustermann@example.org", "HRB12345", "DE"),
 )
 # Rows that are still the template's examples are refused, so they never land in a register.
-_TEMPLATE_EXAMPLES = frozenset((row[0], row[2]) for row in _TEMPLATE_ROWS)  # name and email, as parsed
+_TEMPLATE_EXAMPLES = frozenset((row[0], row[2]) for row in TEMPLATE_ROWS)  # name and email, as parsed
 
 
 def _template() -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
-    writer.writerows(_TEMPLATE_ROWS)
+    writer.writerows(TEMPLATE_ROWS)
     return buffer.getvalue()
 
 
@@ -210,22 +213,6 @@ def match_key(*, name: str, email: str, company_number: str) -> str:
     return f"dn:{domain}|{normalise_name(name)}"
 
 
-def csv_safe(value: object) -> str:
-    """The cell's text, with a leading ' if a spreadsheet would otherwise read it as a formula.
-
-    Text starting with = + - @ tab or carriage return is prefixed with a single quote. None becomes "".
-    Numbers are left alone: a number such as -5 cannot carry a formula, and stays a number in Excel.
-    """
-    if value is None:
-        return ""
-    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-        return str(value)
-    text = str(value)
-    if text.startswith(("=", "+", "-", "@", "\t", "\r")):
-        return "'" + text
-    return text
-
-
 def write_csv(*, header: list[str], rows: Iterable[Iterable[object]]) -> str:
     """CSV text for download: every cell through `csv_safe`, starting with a UTF-8 BOM so Excel reads it right.
 
@@ -264,6 +251,37 @@ def parse_supplier_csv(*, data: bytes, existing_keys: AbstractSet[str]) -> Impor
     records, problem = _read_records(body, delimiter)
     if problem:
         return _file_error(problem)
+    overflow = (
+        "This row has more cells than there are columns; put quotes around any value that contains a "
+        f"{_DELIMITER_NAMES[delimiter]}"
+    )
+    return _preview(records, existing_keys=existing_keys, overflow=overflow)
+
+
+def parse_supplier_xlsx(*, data: bytes, existing_keys: AbstractSet[str]) -> ImportPreview:
+    """`parse_supplier_csv` for an Excel workbook (.xlsx): its first sheet, read as the rows of a CSV file.
+
+    The same columns, checks, line numbers (the sheet's row numbers), duplicates and messages apply. A
+    file that is not a workbook, is too big or has too many rows is refused as a whole. Formulas are
+    never run: a cell holding one reads as the value last saved with it, as text.
+    """
+    try:
+        records = read_first_sheet(data, max_bytes=MAX_BYTES, max_rows=MAX_ROWS)
+    except XlsxError as exc:
+        return _file_error(str(exc))
+    overflow = "This row has values to the right of the last named column; delete them or give their column a name"
+    return _preview(records, existing_keys=existing_keys, overflow=overflow)
+
+
+def parse_supplier_file(*, data: bytes, file_name: str, existing_keys: AbstractSet[str]) -> ImportPreview:
+    """A CSV file or an Excel workbook, told apart by content (a workbook is a zip) or by a name ending .xlsx."""
+    if looks_like_xlsx(data, file_name):
+        return parse_supplier_xlsx(data=data, existing_keys=existing_keys)
+    return parse_supplier_csv(data=data, existing_keys=existing_keys)
+
+
+def _preview(records: list[list[str]], *, existing_keys: AbstractSet[str], overflow: str) -> ImportPreview:
+    """What importing the records (one per line of the file, blank ones included) would do."""
     header_index = next((index for index, cells in enumerate(records) if not _is_blank(cells)), None)
     if header_index is None:
         return _file_error(_MSG_EMPTY)
@@ -288,7 +306,7 @@ def parse_supplier_csv(*, data: bytes, existing_keys: AbstractSet[str]) -> Impor
     width = len(records[header_index])
     first_line_of_key: dict[str, int] = {}
     for line, cells in rows:
-        row, problems = _read_row(line, cells, positions, width, delimiter)
+        row, problems = _read_row(line, cells, positions, width, overflow)
         if row is None:
             reason = "; ".join(message for _column, message in problems)
             preview.errors.append(RowError(line=line, reason=reason, problems=tuple(problems)))
@@ -435,7 +453,7 @@ def _read_header(cells: list[str]) -> tuple[dict[str, int], list[str]]:
 
 
 def _read_row(
-    line: int, cells: list[str], positions: dict[str, int], width: int, delimiter: str
+    line: int, cells: list[str], positions: dict[str, int], width: int, overflow: str
 ) -> tuple[SupplierRow | None, list[tuple[str, str]]]:
     """The cleaned-up supplier on this row, or the reasons it cannot be imported, each with its column."""
     values = dict.fromkeys(COLUMNS, "")
@@ -444,13 +462,7 @@ def _read_row(
             values[column] = cells[index].strip()
     reasons: list[tuple[str, str]] = []
     if any(cell.strip() for cell in cells[width:]):
-        reasons.append(
-            (
-                "",
-                f"This row has more cells than there are columns; put quotes around any value that contains a "
-                f"{_DELIMITER_NAMES[delimiter]}",
-            )
-        )
+        reasons.append(("", overflow))
     too_long = {column for column, value in values.items() if len(value) > MAX_CELL_CHARS}
     reasons += [
         (column, f"{_LABELS[column]} is longer than {MAX_CELL_CHARS} characters")

@@ -32,10 +32,12 @@ class SupplierForm(PortalFormMixin, forms.ModelForm):
 
 class ImportForm(PortalFormMixin, forms.Form):
     file = forms.FileField(
-        label=_("CSV file"),
-        help_text=_("Up to 10,000 suppliers, in the template's columns."),
-        error_messages={"required": _("Choose a CSV file to import")},
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+        label=_("CSV or Excel file"),
+        help_text=_("Up to 10,000 suppliers, in the template's columns: a .csv file, or an .xlsx workbook."),
+        error_messages={"required": _("Choose a CSV or Excel file to import")},
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+        ),
     )
 
 

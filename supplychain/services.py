@@ -29,7 +29,7 @@ from portal.services import InvitationLinkError
 from portal.signing import SigningContext
 from portal.text import require_single_line
 from portal.versions import bump
-from supplychain.csv_io import ImportPreview, match_key, parse_supplier_csv
+from supplychain.csv_io import ImportPreview, match_key, parse_supplier_file
 from supplychain.models import (
     Campaign,
     CampaignEdge,
@@ -112,10 +112,11 @@ def supplier_archive(*, supplier: Supplier, actor: User, archived: bool = True) 
 def import_preview(
     *, organisation: Organisation, actor: User, data: bytes, file_name: str
 ) -> tuple[SupplierImport | None, ImportPreview]:
-    """Check a CSV without saving suppliers; valid rows wait in a SupplierImport for confirmation."""
+    """Check a CSV file or an Excel workbook (.xlsx) without saving suppliers; valid rows wait in a
+    SupplierImport for confirmation."""
     with scope(organisation=organisation):
         existing = set(Supplier.objects.filter(organisation=organisation).values_list("match_key", flat=True))
-        preview = parse_supplier_csv(data=data, existing_keys=existing)
+        preview = parse_supplier_file(data=data, file_name=file_name, existing_keys=existing)
         if not preview.ok:
             return None, preview
         pending = SupplierImport.objects.create(
@@ -760,6 +761,22 @@ def _tell_inviter_of_answer(
         url=reverse("supplychain:campaign", kwargs={"org_slug": inviter.slug, "campaign_id": locked.campaign_id}),
         key=f"supplier-answered:{locked.pk}",
         target=locked,
+    )
+    from portal.webhooks import emit
+
+    emit(
+        inviter,
+        "supplier_request.answered",
+        {
+            "id": str(locked.pk),
+            "title": locked.campaign.title,
+            "supplier": locked.supplier.name,
+            "answer": str(locked.state),
+            "url": reverse(
+                "supplychain:campaign", kwargs={"org_slug": inviter.slug, "campaign_id": locked.campaign_id}
+            ),
+        },
+        event_id=f"supplier_request.answered:{locked.pk}",
     )
 
 

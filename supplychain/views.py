@@ -1,7 +1,8 @@
-"""Supply-chain pages: the register, CSV import, campaigns and coverage, and the supplier's side."""
+"""Supply-chain pages: the register (CSV/XLSX import and export), campaigns and coverage, the supplier's side."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -20,10 +21,11 @@ from portal.forms import apply_errors
 from portal.models import Membership
 from portal.signing import signing_context
 from portal.tenancy import AuthenticatedRequest, TenantRequest, require
+from portal.xlsx import Sheet, write_xlsx, xlsx_response
 from principles.framework import current_framework
 from principles.services import active_commitments, commitment_statement
 from supplychain import selectors, services
-from supplychain.csv_io import MAX_BYTES, TEMPLATE_CSV, write_csv
+from supplychain.csv_io import COLUMNS, MAX_BYTES, TEMPLATE_CSV, TEMPLATE_ROWS, write_csv
 from supplychain.forms import CampaignForm, DeclineForm, HeldAnswerForm, ImportForm, SupplierForm
 from supplychain.models import Campaign, InvitationState, Supplier, SupplierImport, SupplierInvitation, SupplierLink
 
@@ -109,6 +111,41 @@ def supplier_template(request: TenantRequest, org_slug: str) -> HttpResponse:
     response = HttpResponse("\ufeff" + TEMPLATE_CSV, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="supplier-register-template.csv"'
     return response
+
+
+@require_GET
+def supplier_template_xlsx(request: TenantRequest, org_slug: str) -> HttpResponse:
+    """The import template as an Excel workbook: the same columns and example rows as the CSV one."""
+    _require_supply_chain(request)
+    data = write_xlsx([Sheet(_("Suppliers"), header=list(COLUMNS), rows=TEMPLATE_ROWS)])
+    return xlsx_response(data, filename="supplier-register-template.xlsx")
+
+
+def _register_rows(request: TenantRequest) -> list[list[object]]:
+    """The register (not archived suppliers) in the import's columns, so an export imports back unchanged."""
+    return [
+        [s.name, s.contact_name, s.contact_email, s.company_number, s.country]
+        for s in selectors.register(request.organisation)
+    ]
+
+
+@require_GET
+def supplier_export(request: TenantRequest, org_slug: str) -> HttpResponse:
+    """The register as CSV, in the import's columns (importing it back adds nothing: every row is there)."""
+    _require_supply_chain(request)
+    response = HttpResponse(
+        write_csv(header=list(COLUMNS), rows=_register_rows(request)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="supplier-register.csv"'
+    return response
+
+
+@require_GET
+def supplier_export_xlsx(request: TenantRequest, org_slug: str) -> HttpResponse:
+    """The register as an Excel workbook: the same rows as `supplier_export`."""
+    _require_supply_chain(request)
+    data = write_xlsx([Sheet(_("Suppliers"), header=list(COLUMNS), rows=_register_rows(request))])
+    return xlsx_response(data, filename="supplier-register.xlsx")
 
 
 @require_http_methods(["GET", "POST"])
@@ -297,8 +334,24 @@ def campaign_detail(request: TenantRequest, org_slug: str, campaign_id: Any) -> 
     )
 
 
-@require_GET
-def campaign_export(request: TenantRequest, org_slug: str, campaign_id: Any) -> HttpResponse:
+_COVERAGE_HEADER = [
+    "tier",
+    "supplier",
+    "contact_email",
+    "company_number",
+    "state",
+    "answered_at",
+    "decline_reason",
+    "below_invited",
+    "below_accepted",
+    "below_declined",
+    "below_pending",
+    "below_expired",
+]
+
+
+def _coverage_rows(request: TenantRequest, campaign_id: Any) -> tuple[Campaign, list[list[object]]]:
+    """The campaign's requests as the viewer may see them, one row each (answered_at a datetime)."""
     _require_supply_chain(request)
     campaign = _campaign_for_viewer(request, campaign_id)
     rows: list[list[object]] = []
@@ -311,7 +364,7 @@ def campaign_export(request: TenantRequest, org_slug: str, campaign_id: Any) -> 
                 inv.supplier.contact_email,
                 inv.supplier.company_number,
                 node.state,
-                inv.responded_at.isoformat() if inv.responded_at else "",
+                inv.responded_at,
                 inv.decline_reason,
                 node.below["invited"],
                 node.below["accepted"],
@@ -320,26 +373,26 @@ def campaign_export(request: TenantRequest, org_slug: str, campaign_id: Any) -> 
                 node.below["expired"],
             ]
         )
-    text = write_csv(
-        header=[
-            "tier",
-            "supplier",
-            "contact_email",
-            "company_number",
-            "state",
-            "answered_at",
-            "decline_reason",
-            "below_invited",
-            "below_accepted",
-            "below_declined",
-            "below_pending",
-            "below_expired",
-        ],
-        rows=rows,
-    )
+    return campaign, rows
+
+
+@require_GET
+def campaign_export(request: TenantRequest, org_slug: str, campaign_id: Any) -> HttpResponse:
+    campaign, rows = _coverage_rows(request, campaign_id)
+    # The CSV writes the answer's time as ISO 8601 text in UTC, as it always has.
+    rows = [[value.isoformat() if isinstance(value, datetime) else value for value in row] for row in rows]
+    text = write_csv(header=_COVERAGE_HEADER, rows=rows)
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}.csv"'
     return response
+
+
+@require_GET
+def campaign_export_xlsx(request: TenantRequest, org_slug: str, campaign_id: Any) -> HttpResponse:
+    """The coverage CSV's rows as an Excel workbook; answered_at is a date and time in UK time."""
+    campaign, rows = _coverage_rows(request, campaign_id)
+    data = write_xlsx([Sheet(_("Coverage"), header=_COVERAGE_HEADER, rows=rows)])
+    return xlsx_response(data, filename=f"campaign-{campaign.pk}.xlsx")
 
 
 def _own_invitation(request: TenantRequest, invitation_id: Any) -> SupplierInvitation:

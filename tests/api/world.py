@@ -146,6 +146,11 @@ def _lookup(organisation: Organisation, name: str, path: str, final_only: bool) 
         surveys = Survey.objects.filter(organisation=organisation)
         # Auditors see closed surveys only; everyone else gets the draft, whose pages all answer.
         return _first(surveys.filter(status="closed" if final_only else "draft")) or _first(surveys)
+    if name in ("endpoint_id", "delivery_id"):
+        from portal.models import WebhookDelivery, WebhookEndpoint
+
+        model = WebhookEndpoint if name == "endpoint_id" else WebhookDelivery
+        return _first(model.objects.filter(organisation=organisation))
     if name == "system_id":
         from assessments.models import TechnologySystem
 

@@ -113,9 +113,9 @@ def _buyer_imports_suppliers(visitor, tmp_path) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Supplier register")
     expect(_main(page)).to_contain_text("Your register is empty")
     _follow(visitor, "Import from CSV", within=_main(page))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Import suppliers from a CSV file")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Import suppliers from a CSV or Excel file")
 
-    page.get_by_label("CSV file").set_input_files(_write_csv(tmp_path))
+    page.get_by_label("CSV or Excel file").set_input_files(_write_csv(tmp_path))
     visitor.submit("Check the file")
     expect(page.get_by_role("heading", level=1)).to_have_text("Check the suppliers before importing them")
     main = _main(page)

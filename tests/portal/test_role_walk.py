@@ -57,6 +57,15 @@ ROUTES: dict[str, dict[str, str | tuple[str, ...]]] = {
     # portal
     WEB: {_GET: "view_dashboard"},
     WEB + "members/": {_GET: "view_members"},
+    WEB + "settings/webhooks/": {_GET: "manage_webhooks"},
+    WEB + "settings/webhooks/new/": {_GET: "manage_webhooks", _POST: "manage_webhooks"},
+    WEB + "settings/webhooks/<uuid:endpoint_id>/": {_GET: "manage_webhooks"},
+    WEB + "settings/webhooks/<uuid:endpoint_id>/secret/": {_GET: "manage_webhooks"},
+    WEB + "settings/webhooks/<uuid:endpoint_id>/rotate/": {_GET: "manage_webhooks", _POST: "manage_webhooks"},
+    WEB + "settings/webhooks/<uuid:endpoint_id>/pause/": {_POST: "manage_webhooks"},
+    WEB + "settings/webhooks/<uuid:endpoint_id>/resume/": {_POST: "manage_webhooks"},
+    WEB + "settings/webhooks/<uuid:endpoint_id>/delete/": {_GET: "manage_webhooks", _POST: "manage_webhooks"},
+    WEB + "settings/webhooks/<uuid:endpoint_id>/deliveries/<uuid:delivery_id>/send-again/": {_POST: "manage_webhooks"},
     WEB + "members/<uuid:membership_id>/role/": {_GET: "manage_members", _POST: "manage_members"},
     WEB + "members/<uuid:membership_id>/remove/": {_GET: "manage_members", _POST: "manage_members"},
     WEB + "leave/": {_GET: ANY_MEMBER, _POST: ANY_MEMBER},
@@ -85,6 +94,9 @@ ROUTES: dict[str, dict[str, str | tuple[str, ...]]] = {
     API + "commitments/<uuid:commitment_id>/reaffirm/": {_POST: "sign_commitment"},
     # assessments
     WEB + "assessments/": {_GET: "view_dashboard"},
+    WEB + "assessments/actions.xlsx": {_GET: "view_dashboard"},
+    WEB + "assessments/<uuid:assessment_id>/export.xlsx": {_GET: "view_dashboard"},
+    WEB + "assessments/<uuid:assessment_id>/actions.xlsx": {_GET: "view_dashboard"},
     WEB + "assessments/new/": {_GET: "edit_content", _POST: "edit_content"},
     WEB + "assessments/<uuid:assessment_id>/": {_GET: "view_dashboard"},
     WEB + "assessments/<uuid:assessment_id>/next/": {_GET: "edit_content", _POST: "edit_content"},
@@ -135,6 +147,7 @@ ROUTES: dict[str, dict[str, str | tuple[str, ...]]] = {
     WEB + "technology/<uuid:system_id>/dpia/": {_POST: "edit_content"},
     WEB + "technology/import/": {_GET: "edit_content", _POST: "edit_content"},
     WEB + "technology/export.csv": {_GET: "view_dashboard"},
+    WEB + "technology/export.xlsx": {_GET: "view_dashboard"},
     WEB + "plans/": {_GET: "view_dashboard"},
     WEB + "plans/new/": {_GET: "edit_content", _POST: "edit_content"},
     WEB + "plans/<uuid:plan_id>/": {_GET: "view_dashboard"},
@@ -222,6 +235,10 @@ ROUTES: dict[str, dict[str, str | tuple[str, ...]]] = {
     WEB + "supply-chain/suppliers/<uuid:supplier_id>/": {_GET: "edit_content", _POST: "edit_content"},
     WEB + "supply-chain/suppliers/<uuid:supplier_id>/archive/": {_GET: "edit_content", _POST: "edit_content"},
     WEB + "supply-chain/suppliers/template.csv": {_GET: "view_supply_chain"},
+    WEB + "supply-chain/suppliers/template.xlsx": {_GET: "view_supply_chain"},
+    WEB + "supply-chain/suppliers/export.csv": {_GET: "view_supply_chain"},
+    WEB + "supply-chain/suppliers/export.xlsx": {_GET: "view_supply_chain"},
+    WEB + "supply-chain/campaigns/<uuid:campaign_id>/coverage.xlsx": {_GET: "view_supply_chain"},
     WEB + "supply-chain/suppliers/import/": {_GET: "edit_content", _POST: "edit_content"},
     WEB + "supply-chain/suppliers/import/<uuid:import_id>/": {_GET: "edit_content", _POST: "edit_content"},
     WEB + "supply-chain/campaigns/": {_GET: "view_supply_chain"},
@@ -426,6 +443,23 @@ def _more_rows(acme: Organisation, owner: User) -> None:
     PlanCitation.objects.get_or_create(organisation=acme, plan=final_plan, evidence=evidence)
     ConsultationMeeting.objects.create(
         organisation=acme, plan=final_plan, held_on=timezone.localdate(), participants="Works council", notes="Agreed."
+    )
+    # A webhook endpoint with a failed delivery: its pages and "Send again" need both. Made directly, so
+    # nothing is sent anywhere while the world is built.
+    from portal.models import WebhookDelivery, WebhookEndpoint
+
+    endpoint = WebhookEndpoint.objects.create(
+        organisation=acme, url="https://hooks.acme.example/portal", events=["report.ready"], secret="s" * 40
+    )
+    WebhookDelivery.objects.create(
+        organisation=acme,
+        endpoint=endpoint,
+        event="report.ready",
+        event_id="evt_walk",
+        payload={"id": "evt_walk", "event": "report.ready"},
+        status="failed",
+        attempts=3,
+        last_status_code=500,
     )
 
 
