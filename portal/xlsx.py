@@ -222,7 +222,10 @@ def read_first_sheet(data: bytes, *, max_bytes: int, max_rows: int) -> list[list
         raise XlsxError(f"The workbook is damaged and could not be opened. {_SAVE_AS}") from None
     try:
         if not workbook.worksheets:
-            raise XlsxError("The workbook has no sheets.")
+            raise XlsxError(
+                "The workbook has no sheets. Put the suppliers on its first sheet, one row each under the "
+                "column names, then upload it again."
+            )
         worksheet = workbook.worksheets[0]
         records: list[list[str]] = []
         filled = 0

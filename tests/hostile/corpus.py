@@ -657,7 +657,11 @@ CSVS: list[HostileCsv] = [
         file_error=f"The file is not UTF-8 text. {SAVE_AS}",
     ),
     HostileCsv(
-        "xlsx-renamed", lambda: office("xlsx"), file_error=f"The file is an Excel workbook, not a CSV file. {SAVE_AS}"
+        # Excel workbooks are imported too now: this one has no sheet to read.
+        "xlsx-renamed",
+        lambda: office("xlsx"),
+        file_error="The workbook has no sheets. Put the suppliers on its first sheet, one row each under the "
+        "column names, then upload it again.",
     ),
     HostileCsv(
         "too-many-columns",
