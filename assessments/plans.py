@@ -62,11 +62,27 @@ def _require_editable(plan: Plan) -> None:
         )
 
 
-def plan_create(*, organisation: Organisation, actor: User, kind: str, title: str) -> Plan:
-    """A new plan with an empty EqIA listing every characteristic."""
+def plan_create(
+    *,
+    organisation: Organisation,
+    actor: User,
+    kind: str,
+    title: str,
+    system: Any = None,
+    prefill: dict[str, Any] | None = None,
+) -> Plan:
+    """A new plan with an empty EqIA listing every characteristic. A DPIA names its `system` in the
+    technology register and starts from `prefill` (assessments.technology.dpia_start)."""
     require_single_line(title=(title, _("Title")))
     with scope(organisation=organisation), transaction.atomic():
-        plan = Plan.objects.create(organisation=organisation, kind=kind, title=title.strip(), created_by=actor)
+        plan = Plan.objects.create(
+            organisation=organisation,
+            kind=kind,
+            title=title.strip(),
+            created_by=actor,
+            system=system,
+            **(prefill or {}),
+        )
         eqia = EqualityImpactAssessment.objects.create(organisation=organisation, plan=plan)
         EqiaRow.objects.bulk_create(
             EqiaRow(organisation=organisation, eqia=eqia, characteristic=c) for c in Characteristic.values
@@ -77,7 +93,7 @@ def plan_create(*, organisation: Organisation, actor: User, kind: str, title: st
             verb="plan.created",
             target=plan,
             target_label=plan.title,
-            after={"kind": kind, "title": plan.title, "version": 1},
+            after={"kind": kind, "title": plan.title, "version": 1, **({"system": system.name} if system else {})},
         )
     return plan
 

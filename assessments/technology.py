@@ -30,12 +30,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_scopes import scope, scopes_disabled
 
+from assessments import plans
 from assessments.models import (
     AgreementClause,
     AgreementStatus,
-    Characteristic,
-    EqiaRow,
-    EqualityImpactAssessment,
     Evidence,
     Plan,
     PlanKind,
@@ -443,27 +441,18 @@ def dpia_start(*, system: TechnologySystem, actor: User) -> Plan:
                 _("%(name)s already has a data-protection impact assessment.") % {"name": system.name},
                 code="dpia_exists",
             )
-        plan = Plan.objects.create(
-            organisation=organisation,
-            kind=PlanKind.DPIA,
-            system=system,
-            title=_("DPIA: %(name)s") % {"name": system.name},
-            created_by=actor,
-            dpia_nature=system.worker_data,
-            dpia_purpose=system.purpose,
-            dpia_scope=", ".join(part for part in (system.sites, system.teams) if part),
-        )
-        eqia = EqualityImpactAssessment.objects.create(organisation=organisation, plan=plan)
-        EqiaRow.objects.bulk_create(
-            EqiaRow(organisation=organisation, eqia=eqia, characteristic=c) for c in Characteristic.values
-        )
-        audit_record(
+        # The title holds the system's name, cut to the title's 200 characters.
+        plan = plans.plan_create(
             organisation=organisation,
             actor=actor,
-            verb="plan.created",
-            target=plan,
-            target_label=plan.title,
-            after={"kind": plan.kind, "title": plan.title, "version": 1, "system": system.name},
+            kind=PlanKind.DPIA,
+            title=(_("DPIA: %(name)s") % {"name": system.name})[:200],
+            system=system,
+            prefill={
+                "dpia_nature": system.worker_data,
+                "dpia_purpose": system.purpose,
+                "dpia_scope": ", ".join(part for part in (system.sites, system.teams) if part),
+            },
         )
     return plan
 

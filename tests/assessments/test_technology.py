@@ -481,3 +481,12 @@ def test_a_signed_draft_is_never_discarded_with_its_signature(tenant) -> None:
     with scope(organisation=tenant.organisation):
         assert TechnologyAgreement.objects.filter(pk=agreement.pk).exists()
         assert Signature.objects.filter(pk=signature.pk).exists()
+
+
+def test_a_dpia_of_a_system_with_the_longest_name_still_starts(tenant) -> None:
+    system = register(tenant, name="N" * 200)
+    dpia = technology.dpia_start(system=system, actor=tenant.manager)
+    assert dpia.title == ("DPIA: " + "N" * 200)[:200]
+    with scope(organisation=tenant.organisation):
+        event = AuditEvent.objects.filter(verb="plan.created").order_by("-sequence").first()
+    assert event is not None and event.after["system"] == "N" * 200

@@ -17,6 +17,7 @@ from django.utils.formats import date_format
 from django_scopes import scope
 from playwright.sync_api import Page, expect
 
+from assessments import technology
 from assessments.models import AssessmentStatus, Plan, TechnologySystem
 from tests.assessments.test_technology import agreement_in_force
 from tests.browser import steps
@@ -202,9 +203,7 @@ def _manager_gives_notice(visitor, system_path: str, meeting_due: str) -> None:
     visitor.goto(system_path)
     expect(_main(page)).to_contain_text("Final")  # the DPIA's state on the system
     steps.follow(visitor, "Record notice")
-    page.get_by_label("Date notice was given to the representatives (optional)").fill(
-        timezone.localdate().isoformat()
-    )
+    page.get_by_label("Date notice was given to the representatives (optional)").fill(timezone.localdate().isoformat())
     visitor.submit("Save")
     assert steps.path(page) == system_path
     expect(_main(page)).to_contain_text(f"The committee is due to meet by {meeting_due}.")
@@ -249,3 +248,69 @@ def test_a_system_that_monitors_workers_gets_its_dpia_with_the_workforces_views_
         dpia = Plan.objects.get(system=system)
         assert dpia.status == AssessmentStatus.FINAL and dpia.workers_views == WORKERS_SAID
         assert system.monitors_people and system.notice_given_on == today and system.attention == "meeting"
+
+
+def test_every_other_register_agreement_and_webhook_page_is_accessible(visitor_factory, tenant, framework) -> None:
+    """The pages the journey above does not pass through, each in the state that shows the most (errors
+    included), checked by axe-core as an owner sees them: change, links, remove, import; the agreement
+    with a draft beside the one in force, its new-version, change, sign and delete pages; and the
+    webhook pages with an endpoint and a failed delivery."""
+    from portal import webhooks
+    from portal.models import WebhookDelivery
+    from tests.assessments.test_technology import register
+
+    agreement_in_force(tenant)
+    system = register(tenant, go_live_on=timezone.localdate() + timedelta(days=30))
+    draft = technology.agreement_create(organisation=tenant.organisation, actor=tenant.manager, title="NTA 2027")
+    endpoint = webhooks.endpoint_create(
+        organisation=tenant.organisation,
+        actor=tenant.owner,
+        url="https://hooks.acme.example/portal",
+        events=["report.ready"],
+    )
+    with scope(organisation=tenant.organisation):
+        WebhookDelivery.objects.create(
+            organisation=tenant.organisation,
+            endpoint=endpoint,
+            event="report.ready",
+            event_id="evt_1",
+            payload={"id": "evt_1"},
+            status="failed",
+            attempts=3,
+            last_status_code=500,
+            last_error="HTTP 500: down for maintenance",
+        )
+    slug = tenant.organisation.slug
+    owner = visitor_factory()
+    steps.sign_in(owner, tenant.owner.email)
+    base = f"/o/{slug}/technology/"
+    for path in (
+        f"{base}{system.pk}/edit/",
+        f"{base}{system.pk}/links/",
+        f"{base}{system.pk}/delete/",
+        f"{base}import/",
+        f"{base}agreement/",
+        f"{base}agreement/{draft.pk}/edit/",
+        f"{base}agreement/{draft.pk}/sign/",
+        f"{base}agreement/{draft.pk}/delete/",
+        f"/o/{slug}/settings/webhooks/",
+        f"/o/{slug}/settings/webhooks/new/",
+        f"/o/{slug}/settings/webhooks/{endpoint.pk}/",
+        f"/o/{slug}/settings/webhooks/{endpoint.pk}/rotate/",
+        f"/o/{slug}/settings/webhooks/{endpoint.pk}/delete/",
+    ):
+        owner.goto(path)
+    # Errors, as people meet them: a system without a name; a clause emptied; a webhook to a private address.
+    owner.goto(f"{base}{system.pk}/edit/")
+    owner.page.get_by_label("Name of the system").fill("")
+    owner.submit("Save")
+    expect(owner.page.locator(".error-summary")).to_contain_text("Enter the system's name")
+    owner.goto(f"{base}agreement/{draft.pk}/edit/")
+    owner.page.get_by_label("Wording").first.fill("")
+    owner.submit("Save the draft")
+    expect(owner.page.locator(".error-summary")).to_be_visible()
+    owner.goto(f"/o/{slug}/settings/webhooks/new/")
+    owner.page.get_by_label("URL", exact=False).first.fill("https://10.0.0.5/hook")
+    owner.page.get_by_label("An attestation report is ready").check()
+    owner.submit("Add the endpoint")
+    expect(owner.page.locator(".error-summary")).to_contain_text("private")
